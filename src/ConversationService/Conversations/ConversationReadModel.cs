@@ -93,9 +93,6 @@ public sealed class ConversationProjection : IInlineProjection
                         batch.TenantId, batch.StreamId);
                     batch.Add($"DELETE FROM {batch.Schema}.conversations WHERE tenant_id = $1 AND id = $2",
                         batch.TenantId, batch.StreamId);
-                    // The store has no archive call yet; archiving makes every later write to the stream a 404.
-                    batch.Add($"UPDATE {batch.Schema}.streams SET archived = true WHERE tenant_id = $1 AND id = $2",
-                        batch.TenantId, batch.StreamId);
                     break;
             }
         }

@@ -1,8 +1,6 @@
 using ConversationService.Context;
 using ConversationService.EventStore;
 using ConversationService.Hosting;
-using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace ConversationService.Conversations;
 
@@ -11,16 +9,11 @@ public static class ConversationsModule
     public static WebApplicationBuilder AddConversations(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        // Registered before the event store so its daemon finds the schema already created.
-        services.AddHostedService<SchemaInitializer>();
-        services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<IOptions<ConnectionStringsOptions>>().Value.Postgres));
+        // The store creates its schema and every projection's tables at start-up, before requests are served,
+        // and builds the NpgsqlDataSource from ConnectionStrings:Postgres.
         var schema = builder.Configuration["EventStore:Schema"] ?? "conversations";
         services.AddEventStore(store => store
-            .Options(o =>
-            {
-                builder.Configuration.GetSection("EventStore").Bind(o);
-                o.Schema = schema;
-            })
+            .Options(o => o.Schema = schema)
             .Events(events => events
                 .Register<ConversationStarted>()
                 .Register<ConversationSettingsChanged>()
@@ -43,13 +36,5 @@ public static class ConversationsModule
         conversations.MapGetTurns();
         conversations.MapGetContext();
         return app;
-    }
-
-    /// <summary>Creates or upgrades the event-store schema and the read-model tables before requests are served.</summary>
-    private sealed class SchemaInitializer(EventStore.EventStore store) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

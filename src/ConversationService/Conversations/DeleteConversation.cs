@@ -23,6 +23,8 @@ public static class DeleteConversation
             {
                 return Problems.NotFound(id);
             }
+            // Archived streams answer 404 to every later write, so the id cannot be revived with the old history.
+            session.MarkArchived();
             await session.AppendAndCommitAsync([new ConversationDeleted(time.GetUtcNow())], null, ct);
             return TypedResults.NoContent();
         }
