@@ -32,6 +32,8 @@ export const handWrittenTexts = [
   "'s 't 're 've 'm 'll 'd 'S 'T 'RE 'VE 'M 'LL 'D",
   "O'Neil's dog's bone isn't John's",
   "it'ſ long s, KELVIN'K, 'ſ",
+  "don'ſt IT'ſA a'ſb 'ſs we'ſſ x 'ſabc she'ſ there",
+  "don'ſt", "IT'ſA", "a'ſb", "'ſs", "we'ſſ", " 'ſabc", "1'ſ", "'ſ'ſ'ſ", "abc'Ll", "ABC'lL", "x're'", "x'rE", "x'r", "x'ſ",
   "rock'n'roll ''quoted'' '''",
   'The quick brown fox jumps over the lazy dog.',
   'THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG.',
@@ -123,7 +125,7 @@ export const loneSurrogateTexts = [
 ];
 
 // Deterministic pseudo-random texts from a palette of characters that sit on the pre-tokenizer's class borders.
-export function fuzzTexts(count = 600) {
+export function fuzzTexts(count = 1200) {
   const palette = [
     'a', 'b', 'z', 'A', 'Z', 's', 'S', 't', 'T', 'r', 'e', 'v', 'm', 'l', 'd', 'D', 'L', 'ſ', 'K',
     "'", "'", '’', ' ', ' ', ' ', ' ', '\t', '\n', '\r', '\r\n', '\u00a0', '\u3000', '\u000b', '\u0085',
@@ -135,7 +137,7 @@ export function fuzzTexts(count = 600) {
   const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
   const texts = [];
   for (let i = 0; i < count; i++) {
-    const length = 1 + Math.floor(next() * 40);
+    const length = 1 + Math.floor(next() * (i % 2 === 0 ? 8 : 40));
     let text = '';
     for (let j = 0; j < length; j++) text += palette[Math.floor(next() * palette.length)];
     texts.push(text);

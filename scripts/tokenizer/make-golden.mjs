@@ -54,7 +54,7 @@ const golden = {
   locomoText: 'text + (blip_caption ? " [shares a photo: " + blip_caption + "]" : "")',
   texts: [...handWrittenTexts, ...fuzzTexts()].map(text => ({ text, ...idsOf(text) })),
   // Lone surrogates cannot travel safely through JSON readers, so these texts are given as UTF-16 code units.
-  loneSurrogates: loneSurrogateTexts.map(text => ({ utf16: Array.from(text, c => c.charCodeAt(0)), ...idsOf(text) })),
+  loneSurrogates: loneSurrogateTexts.map(text => ({ utf16: Array.from({ length: text.length }, (_, i) => text.charCodeAt(i)), ...idsOf(text) })),
   chats: chats.map(messages => ({ messages, ...Object.fromEntries(names.map(n => [n, chatCount(n, messages)])) })),
   locomo,
 };
