@@ -32,7 +32,7 @@ public sealed class GetContextTests(ServiceFixture fixture)
         var reply = (await _api.GetContextAsync(id, "budget=8000")).Expect(HttpStatusCode.OK).Body;
 
         Assert.Equal(id, reply["conversationId"]!.GetValue<string>());
-        Assert.Equal(2, reply["version"]!.GetValue<long>());
+        Assert.Equal(4, reply["version"]!.GetValue<long>());
         Assert.Equal("gpt-4o", reply["model"]!.GetValue<string>());
         Assert.Equal("o200k_base", reply["encoding"]!.GetValue<string>());
         Assert.Equal(8000, reply["budget"]!.GetValue<int>());

@@ -52,13 +52,14 @@ public sealed class ServiceFixture : IAsyncLifetime
         new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
             web.UseEnvironment(environment);
-            web.ConfigureAppConfiguration(config => config.AddInMemoryCollection(
-                new Dictionary<string, string?>
+            web.ConfigureAppConfiguration(config => config
+                .AddInMemoryCollection(new Dictionary<string, string?>
                 {
                     ["ConnectionStrings:Postgres"] = ConnectionString,
                     ["ConnectionStrings:RabbitMq"] = RabbitMq,
                     ["Logging:LogLevel:Default"] = "Warning",
-                }.Concat(settings)));
+                })
+                .AddInMemoryCollection(settings));
         });
 
     public ApiClient Client(string? apiKey = TenantAKey)
