@@ -49,7 +49,16 @@ public static partial class ConversationDecisions
     [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
     private static partial Regex NamePattern();
 
+    /// <summary>PostgreSQL text and jsonb cannot hold U+0000, so it is refused up front rather than failing the insert.</summary>
+    public const string NulMessage = "Must not contain the NUL character (\\u0000).";
+
     public static bool IsValidTurnId(string id) => TurnIdPattern().IsMatch(id);
+
+    public static bool HasNul(string? text) => text is not null && text.Contains('\0', StringComparison.Ordinal);
+
+    // Raw JSON keeps escapes as written, and the NUL character can only appear escaped inside a JSON string.
+    public static bool HasNul(JsonElement? json) =>
+        json is { } value && value.GetRawText().Contains("\\u0000", StringComparison.Ordinal);
 
     /// <summary>Field-level errors; <see cref="FieldError.TooLarge"/> marks the ones that make the answer a 413.</summary>
     public static IReadOnlyList<FieldError> ValidateTurns(
@@ -89,6 +98,10 @@ public static partial class ConversationDecisions
             {
                 errors.Add(new(prefix + "content", "Content must not be empty."));
             }
+            else if (turn.Content.Contains('\0', StringComparison.Ordinal))
+            {
+                errors.Add(new(prefix + "content", NulMessage));
+            }
             else if (Encoding.UTF8.GetByteCount(turn.Content) > limits.MaxContentBytes)
             {
                 errors.Add(new(prefix + "content",
@@ -97,6 +110,10 @@ public static partial class ConversationDecisions
             if (turn.Name is not null && !NamePattern().IsMatch(turn.Name))
             {
                 errors.Add(new(prefix + "name", "A name is 1-64 characters of A-Z a-z 0-9 _ -"));
+            }
+            if (HasNul(turn.Metadata))
+            {
+                errors.Add(new(prefix + "metadata", NulMessage));
             }
         }
         return errors;

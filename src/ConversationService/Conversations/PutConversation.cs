@@ -46,6 +46,14 @@ public static class PutConversation
                 [new FieldError("systemPrompt", $"Exceeds {limits.Value.MaxContentBytes} bytes (Limits:MaxContentBytes).", true)],
                 StatusCodes.Status413PayloadTooLarge);
         }
+        if (ConversationDecisions.HasNul(request.SystemPrompt))
+        {
+            return Problems.Invalid("systemPrompt", ConversationDecisions.NulMessage);
+        }
+        if (ConversationDecisions.HasNul(request.Metadata))
+        {
+            return Problems.Invalid("metadata", ConversationDecisions.NulMessage);
+        }
         if (request.Metadata is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null) })
         {
             return Problems.Invalid("metadata", "Metadata must be a JSON object.");

@@ -45,6 +45,9 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             ConcurrencyException conflict => (StatusCodes.Status409Conflict, "Version conflict", conflict.Message),
             PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } =>
                 (StatusCodes.Status409Conflict, "Conflict", "A concurrent request stored the same item; retry."),
+            // Class 22 is "data exception": a value PostgreSQL cannot store, i.e. bad input that validation missed.
+            PostgresException { SqlState: ['2', '2', ..] } =>
+                (StatusCodes.Status400BadRequest, "Bad request", "The request holds a value that cannot be stored."),
             _ => (StatusCodes.Status500InternalServerError, "Internal server error", null),
         };
         if (status >= 500)

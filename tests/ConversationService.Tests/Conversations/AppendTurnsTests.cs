@@ -89,6 +89,8 @@ public sealed class AppendTurnsTests(ServiceFixture fixture)
     [InlineData("""{"id":"","role":"user","content":"x"}""", "id")]
     [InlineData("""{"role":"user","content":"x","name":"not valid!"}""", "name")]
     [InlineData("""{"turns":[]}""", "turns")]
+    [InlineData("""{"role":"user","content":"a\u0000b"}""", "content")]
+    [InlineData("""{"role":"user","content":"ab","metadata":{"k":"\u0000"}}""", "metadata")]
     [InlineData("""{"turns":[{"id":"a","role":"user","content":"x"},{"id":"a","role":"user","content":"y"}]}""", "turns[1].id")]
     [InlineData("""{"role":"user","content":"x","turns":[{"role":"user","content":"y"}]}""", "turns")]
     public async Task Given_invalid_turn_fields_When_posted_Then_400_names_the_field(string body, string field)
@@ -110,6 +112,8 @@ public sealed class AppendTurnsTests(ServiceFixture fixture)
     [InlineData("{\"role\":5,\"content\":\"x\"}")]
     [InlineData("")]
     [InlineData("null")]
+    [InlineData("{\"role\":\"user\",\"content\":\"a\\ud800b\"}")]
+    [InlineData("{\"role\":\"user\",\"content\":\"x\",\"occurredAt\":\"not a date\"}")]
     public async Task Given_malformed_json_When_posted_Then_400_problem_never_500(string body)
     {
         (await _api.SendRawAsync(HttpMethod.Post, $"/conversations/{ApiClient.NewId()}/turns", body))

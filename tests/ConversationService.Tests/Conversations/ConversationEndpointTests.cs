@@ -62,6 +62,13 @@ public sealed class ConversationEndpointTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task Given_a_nul_character_in_the_system_prompt_When_put_Then_400_names_system_prompt()
+    {
+        (await _api.SendRawAsync(HttpMethod.Put, $"/conversations/{ApiClient.NewId()}", """{"systemPrompt":"a\u0000"}"""))
+            .ExpectFieldError("systemPrompt");
+    }
+
+    [Fact]
     public async Task Given_a_conversation_When_put_with_a_stale_if_match_Then_409()
     {
         var id = ApiClient.NewId();
