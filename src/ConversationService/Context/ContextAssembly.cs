@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using ConversationService.Tokenizers;
 
 namespace ConversationService.Context;
@@ -7,9 +8,9 @@ public sealed record TurnCost(string Id, int Index, string Role, string? Name, i
 
 public sealed record TurnContent(TurnCost Turn, string Content);
 
-public sealed record ContextMessage(string Role, string Content, string? Name = null);
+public sealed record ContextMessage(string Role, string Content, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Name = null);
 
-public sealed record SectionItem(string Id, double? Score = null);
+public sealed record SectionItem(string Id, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Score = null);
 
 public sealed record ContextSection(string Kind, int Tokens, IReadOnlyList<SectionItem> Items);
 

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Security.Claims;
 using System.Text.Json;
 using ConversationService.Hosting;
@@ -9,7 +10,7 @@ public static class GetConversation
 {
     public sealed record Response(
         string Id, long Version, long IndexedVersion, string Model, string? SystemPrompt, JsonElement? Metadata,
-        int TurnCount, long TotalTokens, string? Summary, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+        int TurnCount, long TotalTokens, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Summary, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
 
     public static RouteHandlerBuilder MapGetConversation(this RouteGroupBuilder group) =>
         group.MapGet("/{id}", HandleAsync)

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Security.Claims;
 using System.Text.Json;
 using ConversationService.Hosting;
@@ -11,10 +12,10 @@ public static class GetTurns
     public const int MaxLimit = 1_000;
 
     public sealed record Turn(
-        string Id, int Index, string Role, string Content, string? Name, DateTimeOffset OccurredAt, int Tokens,
-        JsonElement? Metadata);
+        string Id, int Index, string Role, string Content, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Name, DateTimeOffset OccurredAt,
+        int Tokens, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Metadata);
 
-    /// <summary><see cref="NextAfter"/> is the <c>after</c> of the next page, absent on the last page.</summary>
+    /// <summary><see cref="NextAfter"/> is the <c>after</c> of the next page, null on the last page.</summary>
     public sealed record Response(string ConversationId, long Version, int TurnCount, IReadOnlyList<Turn> Turns, int? NextAfter);
 
     public static RouteHandlerBuilder MapGetTurns(this RouteGroupBuilder group) =>

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
 namespace ConversationService.Hosting;
@@ -6,7 +7,13 @@ public static class OpenApiSetup
 {
     public static WebApplicationBuilder AddOpenApiDocument(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOpenApi(options => options.AddDocumentTransformer((document, _, _) =>
+        builder.Services.AddOpenApi(options =>
+        {
+            // Use cases nest their Request/Response types; qualify them so the schemas do not collide.
+            options.CreateSchemaReferenceId = info => info.Type.DeclaringType is { } owner
+                ? owner.Name + info.Type.Name
+                : OpenApiOptions.CreateDefaultSchemaReferenceId(info);
+            options.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "ConversationService";
             document.Info.Description = "Event-sourced conversation memory: turns in, budgeted context windows out.";
@@ -21,7 +28,8 @@ public static class OpenApiSetup
             document.Security ??= [];
             document.Security.Add(new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("ApiKey", document)] = [] });
             return Task.CompletedTask;
-        }));
+        });
+        });
         return builder;
     }
 

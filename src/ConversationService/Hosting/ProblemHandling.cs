@@ -2,7 +2,6 @@ using System.Text.Json;
 using ConversationService.EventStore;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -77,8 +76,6 @@ public static class ProblemHandlingExtensions
         // Binding failures (malformed JSON, non-numeric query values) become exceptions in every environment,
         // so the handler above turns them into problem details instead of an empty 400.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
-        builder.Services.Configure<JsonOptions>(o =>
-            o.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
             kestrel.Limits.MaxRequestBodySize = context.Configuration.GetValue<long?>("Limits:MaxRequestBodyBytes")
                 ?? new LimitsOptions().MaxRequestBodyBytes);
