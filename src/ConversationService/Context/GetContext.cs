@@ -42,7 +42,7 @@ public static class GetContext
         TiktokenTokenizer? tokenizer = null;
         if (model is not null && !tokenizers.TryResolve(model, out tokenizer))
         {
-            return Problems.Invalid("model", $"Unknown model '{model}'. Supported: {ModelTokenizers.SupportedModels}");
+            return Problems.UnknownModel("model", model);
         }
 
         var tenant = user.Tenant();

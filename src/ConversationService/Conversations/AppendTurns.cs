@@ -36,13 +36,9 @@ public static class AppendTurns
         HttpContext http, ConversationWriter writer, ConversationQueries queries, ModelTokenizers tokenizers,
         IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
     {
-        if (!ConversationDecisions.IsValidTurnId(id))
+        if (ConversationWriter.CheckTarget(id, ifMatch, out var expectedVersion) is { } invalid)
         {
-            return Problems.Invalid("id", "A conversation id is 1-128 characters of A-Z a-z 0-9 . _ : -");
-        }
-        if (!ConversationDecisions.TryParseIfMatch(ifMatch, out var expectedVersion))
-        {
-            return Problems.Invalid("If-Match", "If-Match must be a quoted version number, e.g. \"7\".");
+            return invalid;
         }
         var isBatch = request.Turns is not null;
         if (isBatch && (request.Role ?? request.Content ?? request.Id ?? request.Name) is not null)

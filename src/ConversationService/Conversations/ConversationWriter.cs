@@ -13,6 +13,18 @@ public sealed class ConversationWriter(
 {
     public string DefaultModel => options.Value.DefaultModel;
 
+    /// <summary>The checks every write makes before taking the lock: a valid id and a parseable If-Match.</summary>
+    public static IResult? CheckTarget(string id, string? ifMatch, out long? expectedVersion)
+    {
+        if (!ConversationDecisions.TryParseIfMatch(ifMatch, out expectedVersion))
+        {
+            return Problems.Invalid("If-Match", "If-Match must be a quoted version number, e.g. \"7\".");
+        }
+        return ConversationDecisions.IsValidTurnId(id)
+            ? null
+            : Problems.Invalid("id", "A conversation id is 1-128 characters of A-Z a-z 0-9 . _ : -");
+    }
+
     public async Task<(StreamWriteSession Session, ConversationState State)> OpenAsync(
         string tenant, string conversationId, CancellationToken ct)
     {

@@ -28,17 +28,13 @@ public static class PutConversation
         HttpContext http, ConversationWriter writer, ConversationQueries queries, EventStore.EventStore store,
         ModelTokenizers tokenizers, IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
     {
-        if (!ConversationDecisions.IsValidTurnId(id))
+        if (ConversationWriter.CheckTarget(id, ifMatch, out var expectedVersion) is { } invalid)
         {
-            return Problems.Invalid("id", "A conversation id is 1-128 characters of A-Z a-z 0-9 . _ : -");
-        }
-        if (!ConversationDecisions.TryParseIfMatch(ifMatch, out var expectedVersion))
-        {
-            return Problems.Invalid("If-Match", "If-Match must be a quoted version number, e.g. \"7\".");
+            return invalid;
         }
         if (request.Model is not null && !tokenizers.TryResolve(request.Model, out _))
         {
-            return Problems.Invalid("model", $"Unknown model '{request.Model}'. Supported: {ModelTokenizers.SupportedModels}");
+            return Problems.UnknownModel("model", request.Model);
         }
         if (request.SystemPrompt is not null && Encoding.UTF8.GetByteCount(request.SystemPrompt) > limits.Value.MaxContentBytes)
         {

@@ -19,6 +19,9 @@ public static class Problems
         detail: $"If-Match expected version {expected} but the conversation is at version {actual}.",
         extensions: new Dictionary<string, object?> { ["currentVersion"] = actual });
 
+    public static IResult UnknownModel(string field, string? model) =>
+        Invalid(field, $"Unknown model '{model}'. Supported: {ModelTokenizers.SupportedModels}");
+
     public static IResult Invalid(string field, string message) =>
         Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
 

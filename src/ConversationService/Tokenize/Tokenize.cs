@@ -33,7 +33,7 @@ public static class Tokenize
         }
         if (!tokenizers.TryResolve(request.Model, out var tokenizer))
         {
-            return Problems.Invalid("model", $"Unknown model '{request.Model}'. Supported: {ModelTokenizers.SupportedModels}");
+            return Problems.UnknownModel("model", request.Model);
         }
         if ((request.Text is null) == (request.Messages is null))
         {

@@ -60,6 +60,7 @@ public sealed class AuthTests(ServiceFixture fixture)
         (await b.GetContextAsync(id, "budget=1000")).ExpectProblem(HttpStatusCode.NotFound);
         (await b.DeleteConversationAsync(id)).ExpectProblem(HttpStatusCode.NotFound);
         // Writes by B with the same id create B's own conversation; A's stays as it was.
+        (await b.PutConversationAsync(id, new { systemPrompt = "tenant b prompt" })).Expect(HttpStatusCode.Created);
         (await b.AppendTurnAsync(id, "user", "tenant b content", "t1")).Expect(HttpStatusCode.Created);
         var bTurns = (await b.GetTurnsAsync(id)).Expect(HttpStatusCode.OK);
         Assert.Equal("tenant b content", bTurns.Body["turns"]![0]!["content"]!.GetValue<string>());

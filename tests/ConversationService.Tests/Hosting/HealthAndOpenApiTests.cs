@@ -51,6 +51,11 @@ public sealed class HealthAndOpenApiTests(ServiceFixture fixture)
             Assert.True(paths.ContainsKey(path), $"missing {path}");
         }
         Assert.Equal("bearer", reply.Body["components"]!["securitySchemes"]!["ApiKey"]!["scheme"]!.GetValue<string>());
+        var schemas = reply.Body["components"]!["schemas"]!.AsObject();
+        foreach (var name in new[] { "AppendTurnsRequest", "AppendTurnsResponse", "TokenizeRequest", "GetContextResponse" })
+        {
+            Assert.True(schemas.ContainsKey(name), $"missing schema {name}");
+        }
     }
 
     [Fact]
