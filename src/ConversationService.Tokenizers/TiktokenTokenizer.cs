@@ -49,6 +49,7 @@ public sealed class TiktokenTokenizer
     private readonly ConcurrentDictionary<string, int> _wordCounts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _wordCountsBySpan;
     private int _cachedWords;
+    private readonly HotPieceCache _hotPieces = new();
 
     private TiktokenTokenizer(string encodingName, Vocabulary vocabulary, bool isO200k)
     {
@@ -196,7 +197,30 @@ public sealed class TiktokenTokenizer
         }
 
         var bytes = ToUtf8(piece, buffer);
-        if (bytes.Length == 1 || _vocabulary.Rank(bytes) != Vocabulary.NotFound)
+        if (bytes.Length == 1)
+        {
+            return 1;
+        }
+
+        if (bytes.Length > HotPieceCache.MaxBytes)
+        {
+            return CountWarmPiece(piece, bytes);
+        }
+
+        var (low, high) = HotPieceCache.Key(buffer, bytes.Length);
+        if (_hotPieces.TryGet(low, high, bytes.Length, out var count, out var slot))
+        {
+            return count;
+        }
+
+        count = CountWarmPiece(piece, bytes);
+        _hotPieces.Add(slot, low, high, bytes.Length, count);
+        return count;
+    }
+
+    private int CountWarmPiece(ReadOnlySpan<char> piece, ReadOnlySpan<byte> bytes)
+    {
+        if (_vocabulary.Rank(bytes) != Vocabulary.NotFound)
         {
             return 1;
         }
