@@ -39,15 +39,19 @@ internal static class Compare
 
     public static void Load(string encoding)
     {
+        using var process = Process.GetCurrentProcess();
         var memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
+        var workingSetBefore = process.WorkingSet64;
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var watch = Stopwatch.StartNew();
         var tokenizer = TiktokenTokenizer.CreateForEncoding(encoding);
         var first = tokenizer.CountTokens("warm");
         watch.Stop();
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         var retained = GC.GetTotalMemory(forceFullCollection: true) - memoryBefore;
-        using var process = Process.GetCurrentProcess();
+        process.Refresh();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"load {encoding,-12} {watch.Elapsed.TotalMilliseconds,7:F1} ms, managed heap retained {retained / 1048576.0:F1} MiB, process working set {process.WorkingSet64 / 1048576.0:F1} MiB, peak {process.PeakWorkingSet64 / 1048576.0:F1} MiB ({first} token)"));
+            $"load {encoding,-12} {watch.Elapsed.TotalMilliseconds,6:F1} ms (first call, cold process), allocated {allocated / 1048576.0:F1} MiB, retained {retained / 1048576.0:F1} MiB, working set +{(process.WorkingSet64 - workingSetBefore) / 1048576.0:F1} MiB (whole process {process.WorkingSet64 / 1048576.0:F1} MiB, peak {process.PeakWorkingSet64 / 1048576.0:F1} MiB) ({first} token)"));
     }
 
     private static int CountAll(TiktokenTokenizer tokenizer, string[] turns)
