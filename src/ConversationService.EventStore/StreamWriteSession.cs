@@ -169,13 +169,10 @@ public sealed class StreamWriteSession : IAsyncDisposable
         {
             await Transaction.RollbackAsync(CancellationToken.None);
         }
-        catch (Exception) when (Connection.State != System.Data.ConnectionState.Open)
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException
+                                   || Connection.State != System.Data.ConnectionState.Open)
         {
-            // A broken connection has already lost the transaction on the server.
-        }
-        catch (NpgsqlException)
-        {
-            // Same: nothing left to roll back; disposing the connection discards it.
+            // The transaction is already gone: a broken connection lost it on the server, or a failed COMMIT ended it.
         }
     }
 
