@@ -154,7 +154,9 @@ internal sealed class ProjectionRunner(EventStore store, IAsyncProjection projec
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
         {
+            // Never hand a connection that may still hold the lock back to the pool for reuse.
             Log.UnlockFailed(logger, ex, _name);
+            NpgsqlConnection.ClearPool(connection);
         }
 
         await connection.DisposeAsync();

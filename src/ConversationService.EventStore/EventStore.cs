@@ -65,7 +65,8 @@ public sealed class EventStore
 
     /// <summary>
     /// Opens a transaction and locks the stream row (creating it with <paramref name="streamType"/> if absent).
-    /// BEGIN and the locking upsert travel in one round trip.
+    /// BEGIN and the locking upsert travel in one round trip. The upsert is a write, so the transaction owns an xid
+    /// before the append draws any seq_id: the daemon's gap handling (see <see cref="Gaps"/>) depends on that.
     /// </summary>
     public async Task<StreamWriteSession> OpenForWritingAsync(
         string tenantId, string streamId, string streamType, CancellationToken cancellationToken)

@@ -55,11 +55,17 @@ public static class EventStoreServiceCollectionExtensions
                 "No PostgreSQL connection: set ConnectionStrings:Postgres (environment ConnectionStrings__Postgres) or register an NpgsqlDataSource.");
         }
 
-        // Appends repeat the same few statements; auto-preparing them saves a parse and plan per command.
+        // Appends repeat the same few statements; auto-preparing them saves a parse and plan per command. The store
+        // leaves no session state behind (the daemon unlocks explicitly), so the per-checkout reset is skipped too.
         var settings = new NpgsqlConnectionStringBuilder(connectionString);
-        if (settings.MaxAutoPrepare == 0)
+        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
         {
             settings.MaxAutoPrepare = 64;
+        }
+
+        if (!connectionString.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase))
+        {
+            settings.NoResetOnClose = true;
         }
 
         return new NpgsqlDataSourceBuilder(settings.ConnectionString).Build();

@@ -62,10 +62,17 @@ public sealed class StreamWriteSession : IAsyncDisposable
                 throw new ConcurrencyException(StreamId, expected, Version);
             }
 
-            var stored = events.Count == 0 && _archive == IsArchived
-                ? []
-                : await ExecuteAppendAsync(events, cancellationToken);
-            await Transaction.CommitAsync(cancellationToken);
+            StoredEvent[] stored;
+            if (events.Count == 0 && _archive == IsArchived)
+            {
+                stored = [];
+                await Transaction.CommitAsync(cancellationToken);
+            }
+            else
+            {
+                stored = await ExecuteAppendAsync(events, cancellationToken);
+            }
+
             _completed = true;
             Version += stored.Length;
             return stored;
@@ -127,6 +134,9 @@ public sealed class StreamWriteSession : IAsyncDisposable
             }
         }
 
+        // COMMIT rides in the same batch: when any earlier command fails the server skips the rest, COMMIT included.
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         for (var i = 0; i < stored.Length; i++)
         {
@@ -139,7 +149,7 @@ public sealed class StreamWriteSession : IAsyncDisposable
             stored[i] = stored[i] with { Sequence = reader.GetInt64(0) };
         }
 
-        // Walks the remaining results so that a failing projection command surfaces here, before the commit.
+        // Walks the remaining results so that a failing projection command or the commit surfaces here.
         while (await reader.NextResultAsync(cancellationToken))
         {
         }
@@ -159,13 +169,10 @@ public sealed class StreamWriteSession : IAsyncDisposable
         {
             await Transaction.RollbackAsync(CancellationToken.None);
         }
-        catch (Exception) when (Connection.State != System.Data.ConnectionState.Open)
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException
+                                   || Connection.State != System.Data.ConnectionState.Open)
         {
-            // A broken connection has already lost the transaction on the server.
-        }
-        catch (NpgsqlException)
-        {
-            // Same: nothing left to roll back; disposing the connection discards it.
+            // The transaction is already gone: a broken connection lost it on the server, or a failed COMMIT ended it.
         }
     }
 

@@ -49,6 +49,7 @@ public sealed class TiktokenTokenizer
     private readonly ConcurrentDictionary<string, int> _wordCounts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _wordCountsBySpan;
     private int _cachedWords;
+    private readonly HotPieceCache _hotPieces = new();
 
     private TiktokenTokenizer(string encodingName, Vocabulary vocabulary, bool isO200k)
     {
@@ -104,7 +105,11 @@ public sealed class TiktokenTokenizer
     {
         ArgumentNullException.ThrowIfNull(text);
         var ids = new List<int>(text.Length / 3 + 1);
-        ForEachToken(text, (ids, _vocabulary), static (state, bytes, _, _) => state.ids.Add(state._vocabulary.Rank(bytes)));
+        ForEachToken(text, (ids, _vocabulary), static (state, bytes, _) =>
+        {
+            state.ids.Add(state._vocabulary.Rank(bytes));
+            return true;
+        });
         return ids;
     }
 
@@ -138,13 +143,20 @@ public sealed class TiktokenTokenizer
         // Candidate cuts are token ends that fall on a character boundary, in text order.
         var cuts = new List<int> { 0 };
         var tokens = new StrongBox<int>(0);
-        ForEachToken(text, (cuts, tokens, maxTokenCount), static (s, _, charEnd, _) =>
+        ForEachToken(text, (cuts, tokens, maxTokenCount), static (s, _, charEnd) =>
         {
             s.tokens.Value++;
-            if (s.tokens.Value <= s.maxTokenCount && charEnd >= 0)
+            if (s.tokens.Value > s.maxTokenCount)
+            {
+                return false;
+            }
+
+            if (charEnd >= 0)
             {
                 s.cuts.Add(charEnd);
             }
+
+            return true;
         });
 
         // Cutting inside a pre-token can re-split it; confirm the count of the prefix and step back if it grew.
@@ -196,7 +208,30 @@ public sealed class TiktokenTokenizer
         }
 
         var bytes = ToUtf8(piece, buffer);
-        if (bytes.Length == 1 || _vocabulary.Rank(bytes) != Vocabulary.NotFound)
+        if (bytes.Length == 1)
+        {
+            return 1;
+        }
+
+        if (bytes.Length > HotPieceCache.MaxBytes)
+        {
+            return CountWarmPiece(piece, bytes);
+        }
+
+        var (low, high) = HotPieceCache.Key(buffer, bytes.Length);
+        if (_hotPieces.TryGet(low, high, bytes.Length, out var count, out var slot))
+        {
+            return count;
+        }
+
+        count = CountWarmPiece(piece, bytes);
+        _hotPieces.Add(slot, low, high, bytes.Length, count);
+        return count;
+    }
+
+    private int CountWarmPiece(ReadOnlySpan<char> piece, ReadOnlySpan<byte> bytes)
+    {
+        if (_vocabulary.Rank(bytes) != Vocabulary.NotFound)
         {
             return 1;
         }
@@ -234,8 +269,8 @@ public sealed class TiktokenTokenizer
     }
 
     /// <summary>
-    /// Calls <paramref name="onToken"/> for every token in order with its bytes, the char index where it ends
-    /// (-1 when it ends inside a character) and the char index where its pre-token starts.
+    /// Calls <paramref name="onToken"/> for every token in order with its bytes and the char index where it ends
+    /// (-1 when it ends inside a character), until the callback returns false.
     /// </summary>
     private void ForEachToken<TState>(string text, TState state, TokenAction<TState> onToken)
     {
@@ -259,7 +294,10 @@ public sealed class TiktokenTokenizer
                 var bytes = ToUtf8(piece, buffer);
                 if (_vocabulary.Rank(bytes) != Vocabulary.NotFound)
                 {
-                    onToken(state, bytes, end, start);
+                    if (!onToken(state, bytes, end))
+                    {
+                        return;
+                    }
                 }
                 else
                 {
@@ -275,7 +313,10 @@ public sealed class TiktokenTokenizer
                             charIndex += char.IsHighSurrogate(span[charIndex]) && charIndex + 1 < end && char.IsLowSurrogate(span[charIndex + 1]) ? 2 : 1;
                         }
 
-                        onToken(state, bytes[bounds[k]..bounds[k + 1]], byteIndex == bounds[k + 1] ? charIndex : -1, start);
+                        if (!onToken(state, bytes[bounds[k]..bounds[k + 1]], byteIndex == bounds[k + 1] ? charIndex : -1))
+                        {
+                            return;
+                        }
                     }
                 }
 
@@ -289,7 +330,7 @@ public sealed class TiktokenTokenizer
         }
     }
 
-    private delegate void TokenAction<in TState>(TState state, ReadOnlySpan<byte> token, int charEnd, int pieceStart);
+    private delegate bool TokenAction<in TState>(TState state, ReadOnlySpan<byte> token, int charEnd);
 
     private static int Utf8Length(ReadOnlySpan<char> text, int index)
     {

@@ -40,19 +40,15 @@ public sealed class DaemonTests(PostgresFixture db)
     [Fact]
     public async Task Given_a_slow_transaction_holding_a_lower_seq_When_later_events_commit_first_Then_they_wait_and_all_arrive_in_seq_order()
     {
-        await using var host = await db.StartAsync(store => store.AsyncProjection<Recorder>().InlineProjection<Blocker>());
-        var recorder = host.Get<Recorder>();
-        await host.Store.AppendAsync(Tenant, "s1", StreamType, Notes("before"), null, default);
-        await Wait.UntilAsync(() => recorder.Handled.Count == 1, "the first event is handled");
+        var (host, recorder) = await StartWithOneHandledEventAsync();
+        await using var _ = host;
 
         const long key = 7_001;
         await using var holder = await HoldLockAsync(key);
         var slow = host.Store.AppendAsync(Tenant, "slow", StreamType, [new Blocked(key, Fail: false)], null, default);
         await WaitUntilBlockedAsync(key);
         var after = await AppendLaterEventsAsync(host);
-        await Task.Delay(400);
-
-        Assert.Equal([new Noted("before")], recorder.Handled.Select(e => e.Data));
+        await AssertOnlyFirstEventHandledMeanwhileAsync(recorder);
 
         await ReleaseLockAsync(holder, key);
         var slowEvent = Assert.Single(await slow);
@@ -65,12 +61,37 @@ public sealed class DaemonTests(PostgresFixture db)
     }
 
     [Fact]
+    public async Task Given_a_later_seq_committed_by_a_writer_with_an_older_xid_When_the_slow_writer_still_runs_Then_its_event_is_not_skipped()
+    {
+        // The early writer's xid is below the slow writer's, so once it commits, pg_snapshot_xmax (latest completed
+        // xid + 1) can equal the slow writer's xid: a horizon taken from xmax would pass this gap too early.
+        var (host, recorder) = await StartWithOneHandledEventAsync();
+        await using var _ = host;
+
+        const long key = 7_003;
+        await using var holder = await HoldLockAsync(key);
+        var early = await host.Store.OpenForWritingAsync(Tenant, "early", StreamType, default);
+        var slow = host.Store.AppendAsync(Tenant, "slow", StreamType, [new Blocked(key, Fail: false)], null, default);
+        await WaitUntilBlockedAsync(key);
+        await using (early)
+        {
+            await early.AppendAndCommitAsync(Notes("early"), null, default);
+        }
+
+        await AssertOnlyFirstEventHandledMeanwhileAsync(recorder);
+
+        await ReleaseLockAsync(holder, key);
+        await slow;
+        await Wait.UntilAsync(() => recorder.Handled.Count == 3, "all three events are handled");
+
+        Assert.Equal([new Noted("before"), new Blocked(key, false), new Noted("early")], recorder.Handled.Select(e => e.Data));
+    }
+
+    [Fact]
     public async Task Given_a_transaction_that_drew_several_seqs_When_it_rolls_back_late_Then_the_gap_is_held_until_then_and_passed()
     {
-        await using var host = await db.StartAsync(store => store.AsyncProjection<Recorder>().InlineProjection<Blocker>());
-        var recorder = host.Get<Recorder>();
-        await host.Store.AppendAsync(Tenant, "s1", StreamType, Notes("before"), null, default);
-        await Wait.UntilAsync(() => recorder.Handled.Count == 1, "the first event is handled");
+        var (host, recorder) = await StartWithOneHandledEventAsync();
+        await using var _ = host;
 
         const long key = 7_002;
         await using var holder = await HoldLockAsync(key);
@@ -78,9 +99,7 @@ public sealed class DaemonTests(PostgresFixture db)
             Tenant, "doomed", StreamType, [new Noted("doomed-1"), new Blocked(key, Fail: true), new Noted("doomed-2")], null, default);
         await WaitUntilBlockedAsync(key);
         var after = await AppendLaterEventsAsync(host);
-        await Task.Delay(400);
-
-        Assert.Equal([new Noted("before")], recorder.Handled.Select(e => e.Data));
+        await AssertOnlyFirstEventHandledMeanwhileAsync(recorder);
 
         await ReleaseLockAsync(holder, key);
         await Assert.ThrowsAsync<PostgresException>(() => doomed);
@@ -175,6 +194,22 @@ public sealed class DaemonTests(PostgresFixture db)
 
         Assert.Equal(1, await offline.GetIndexedVersionAsync(Tenant, "s2", default));
         Assert.Null(await offline.GetIndexedVersionAsync("tenant-b", "s1", default));
+    }
+
+    private async Task<(TestHost Host, Recorder Recorder)> StartWithOneHandledEventAsync()
+    {
+        var host = await db.StartAsync(store => store.AsyncProjection<Recorder>().InlineProjection<Blocker>());
+        var recorder = host.Get<Recorder>();
+        await host.Store.AppendAsync(Tenant, "s1", StreamType, Notes("before"), null, default);
+        await Wait.UntilAsync(() => recorder.Handled.Count == 1, "the first event is handled");
+        return (host, recorder);
+    }
+
+    // Twenty poll intervals: long enough for a daemon that wrongly passes the gap to deliver what follows it.
+    private static async Task AssertOnlyFirstEventHandledMeanwhileAsync(Recorder recorder)
+    {
+        await Task.Delay(400);
+        Assert.Equal([new Noted("before")], recorder.Handled.Select(e => e.Data));
     }
 
     private static EventTypeRegistry Registry()
