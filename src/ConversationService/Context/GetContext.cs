@@ -46,8 +46,7 @@ public static class GetContext
         }
 
         var tenant = user.Tenant();
-        var conversation = await queries.GetConversationAsync(tenant, id, ct);
-        if (conversation is null)
+        if (await queries.GetConversationWithTurnHeadersAsync(tenant, id, ct) is not var (conversation, headers))
         {
             return Problems.NotFound(id);
         }
@@ -56,7 +55,6 @@ public static class GetContext
         {
             throw new InvalidOperationException($"Conversation model '{targetModel}' has no tokenizer.");
         }
-        var headers = await queries.GetTurnHeadersAsync(tenant, id, conversation.TurnCount, ct);
         var costs = await CostsAsync(tenant, id, headers, tokenizer, queries, tokenizers, ct);
         if (costs is null)
         {

@@ -33,7 +33,7 @@ public static class AppendTurns
 
     private static async Task<IResult> HandleAsync(
         string id, Request request, [FromHeader(Name = "If-Match")] string? ifMatch, ClaimsPrincipal user,
-        HttpContext http, ConversationWriter writer, ConversationQueries queries, ModelTokenizers tokenizers,
+        HttpContext http, ConversationWriter writer, ModelTokenizers tokenizers,
         IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
     {
         if (ConversationWriter.CheckTarget(id, ifMatch, out var expectedVersion) is { } invalid)
@@ -59,14 +59,10 @@ public static class AppendTurns
             .ToArray();
 
         var tenant = user.Tenant();
-        var (session, state) = await writer.OpenAsync(tenant, id, ct);
+        var clientIds = inputs.Where(t => t.Id is not null).Select(t => t.Id!).ToArray();
+        var (session, state, stored) = await writer.OpenAsync(tenant, id, clientIds, ct);
         await using (session)
         {
-            var clientIds = inputs.Where(t => t.Id is not null).Select(t => t.Id!).ToArray();
-            var stored = clientIds.Length == 0
-                ? new Dictionary<string, TurnRow>()
-                : (await queries.GetTurnsByIdsAsync(session.Connection, session.Transaction, tenant, id, clientIds, ct))
-                    .ToDictionary(t => t.Id, StringComparer.Ordinal);
             if (!tokenizers.TryResolve(state.Model, out var tokenizer))
             {
                 throw new InvalidOperationException($"Conversation model '{state.Model}' has no tokenizer.");

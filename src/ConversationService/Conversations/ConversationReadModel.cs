@@ -160,43 +160,46 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
     public async Task<ConversationRow?> GetConversationAsync(string tenant, string id, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        return await GetConversationAsync(connection, null, tenant, id, ct);
-    }
-
-    /// <summary>Inside a write session, so the row is stable while the stream lock is held.</summary>
-    public async Task<ConversationRow?> GetConversationAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, string tenant, string id, CancellationToken ct)
-    {
         await using var command = new NpgsqlCommand(
             $"SELECT {ConversationColumns} FROM {schema.Name}.conversations WHERE tenant_id = $1 AND id = $2",
-            connection, transaction);
+            connection);
         command.Parameters.Add(new() { Value = tenant });
         command.Parameters.Add(new() { Value = id });
         await using var reader = await command.ExecuteReaderAsync(ct);
-        if (!await reader.ReadAsync(ct))
-        {
-            return null;
-        }
-        return new ConversationRow(
-            reader.GetString(0), reader.GetInt64(1), reader.GetString(2), NullableString(reader, 3),
-            NullableString(reader, 4), reader.GetInt32(5), reader.GetInt64(6),
-            reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8));
+        return await reader.ReadAsync(ct) ? ReadConversation(reader) : null;
     }
 
-    public async Task<IReadOnlyList<TurnRow>> GetTurnsByIdsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenant, string conversationId,
-        string[] turnIds, CancellationToken ct)
+    /// <summary>
+    /// Inside a write session, so the rows are stable while the stream lock is held: the conversation row and the
+    /// already-stored turns among <paramref name="turnIds"/>, read in one round trip.
+    /// </summary>
+    public async Task<(ConversationRow? Conversation, IReadOnlyList<TurnRow> StoredTurns)> GetWriteStateAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenant, string id, string[] turnIds,
+        CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(
-            $"""
-            SELECT {TurnColumns} FROM {schema.Name}.turns
-            WHERE tenant_id = $1 AND conversation_id = $2 AND turn_id = ANY($3)
-            """,
-            connection, transaction);
-        command.Parameters.Add(new() { Value = tenant });
-        command.Parameters.Add(new() { Value = conversationId });
-        command.Parameters.Add(new() { Value = turnIds });
-        return await ReadTurnsAsync(command, ct);
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(
+                    $"SELECT {ConversationColumns} FROM {schema.Name}.conversations WHERE tenant_id = $1 AND id = $2")
+                {
+                    Parameters = { new() { Value = tenant }, new() { Value = id } },
+                },
+                new NpgsqlBatchCommand(
+                    $"""
+                    SELECT {TurnColumns} FROM {schema.Name}.turns
+                    WHERE tenant_id = $1 AND conversation_id = $2 AND turn_id = ANY($3)
+                    """)
+                {
+                    Parameters = { new() { Value = tenant }, new() { Value = id }, new() { Value = turnIds } },
+                },
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        var conversation = await reader.ReadAsync(ct) ? ReadConversation(reader) : null;
+        await reader.NextResultAsync(ct);
+        return (conversation, await ReadTurnsAsync(reader, ct));
     }
 
     /// <summary>Turns with index in (after, throughIndex], oldest first, at most <paramref name="limit"/>.</summary>
@@ -219,30 +222,49 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
         return await ReadTurnsAsync(command, ct);
     }
 
-    /// <summary>Every turn up to <paramref name="throughIndex"/> without content, oldest first.</summary>
-    public async Task<IReadOnlyList<TurnHeader>> GetTurnHeadersAsync(
-        string tenant, string conversationId, int throughIndex, CancellationToken ct)
+    /// <summary>
+    /// The conversation and its turns without content, oldest first, in one round trip. The turns are read after
+    /// the row and are append-only, so cutting them at the row's turn count gives the state the row describes.
+    /// </summary>
+    public async Task<(ConversationRow Conversation, IReadOnlyList<TurnHeader> Turns)?> GetConversationWithTurnHeadersAsync(
+        string tenant, string conversationId, CancellationToken ct)
     {
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var command = new NpgsqlCommand(
-            $"""
-            SELECT turn_id, idx, role, name, tokens, encoding FROM {schema.Name}.turns
-            WHERE tenant_id = $1 AND conversation_id = $2 AND idx <= $3
-            ORDER BY idx
-            """,
-            connection);
-        command.Parameters.Add(new() { Value = tenant });
-        command.Parameters.Add(new() { Value = conversationId });
-        command.Parameters.Add(new() { Value = throughIndex });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var headers = new List<TurnHeader>(throughIndex);
-        while (await reader.ReadAsync(ct))
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(
+                    $"SELECT {ConversationColumns} FROM {schema.Name}.conversations WHERE tenant_id = $1 AND id = $2")
+                {
+                    Parameters = { new() { Value = tenant }, new() { Value = conversationId } },
+                },
+                new NpgsqlBatchCommand(
+                    $"""
+                    SELECT turn_id, idx, role, name, tokens, encoding FROM {schema.Name}.turns
+                    WHERE tenant_id = $1 AND conversation_id = $2
+                    ORDER BY idx
+                    """)
+                {
+                    Parameters = { new() { Value = tenant }, new() { Value = conversationId } },
+                },
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+        var conversation = ReadConversation(reader);
+        await reader.NextResultAsync(ct);
+        var headers = new List<TurnHeader>(conversation.TurnCount);
+        while (await reader.ReadAsync(ct) && headers.Count < conversation.TurnCount)
         {
             headers.Add(new TurnHeader(
                 reader.GetString(0), reader.GetInt32(1), reader.GetString(2), NullableString(reader, 3),
                 reader.GetInt32(4), reader.GetString(5)));
         }
-        return headers;
+        return (conversation, headers);
     }
 
     /// <summary>Content of the given turns, keyed by index.</summary>
@@ -272,9 +294,19 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
         return contents;
     }
 
+    private static ConversationRow ReadConversation(NpgsqlDataReader reader) => new(
+        reader.GetString(0), reader.GetInt64(1), reader.GetString(2), NullableString(reader, 3),
+        NullableString(reader, 4), reader.GetInt32(5), reader.GetInt64(6),
+        reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8));
+
     private static async Task<IReadOnlyList<TurnRow>> ReadTurnsAsync(NpgsqlCommand command, CancellationToken ct)
     {
         await using var reader = await command.ExecuteReaderAsync(ct);
+        return await ReadTurnsAsync(reader, ct);
+    }
+
+    private static async Task<IReadOnlyList<TurnRow>> ReadTurnsAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
         var turns = new List<TurnRow>();
         while (await reader.ReadAsync(ct))
         {

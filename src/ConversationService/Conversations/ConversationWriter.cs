@@ -25,15 +25,16 @@ public sealed class ConversationWriter(
             : Problems.Invalid("id", "A conversation id is 1-128 characters of A-Z a-z 0-9 . _ : -");
     }
 
-    public async Task<(StreamWriteSession Session, ConversationState State)> OpenAsync(
-        string tenant, string conversationId, CancellationToken ct)
+    /// <summary>Also returns which of <paramref name="turnIds"/> are stored already, for idempotent appends.</summary>
+    public async Task<(StreamWriteSession Session, ConversationState State, IReadOnlyDictionary<string, TurnRow> StoredTurns)>
+        OpenAsync(string tenant, string conversationId, string[] turnIds, CancellationToken ct)
     {
         var session = await store.OpenForWritingAsync(tenant, conversationId, ConversationStream.Type, ct);
         try
         {
-            var row = session.IsNew
-                ? null
-                : await queries.GetConversationAsync(session.Connection, session.Transaction, tenant, conversationId, ct);
+            var (row, storedTurns) = session.IsNew
+                ? (null, [])
+                : await queries.GetWriteStateAsync(session.Connection, session.Transaction, tenant, conversationId, turnIds, ct);
             var state = new ConversationState(
                 Exists: row is not null,
                 Archived: session.IsArchived,
@@ -42,7 +43,7 @@ public sealed class ConversationWriter(
                 SystemPrompt: row?.SystemPrompt,
                 Metadata: row?.Metadata,
                 TurnCount: row?.TurnCount ?? 0);
-            return (session, state);
+            return (session, state, storedTurns.ToDictionary(t => t.Id, StringComparer.Ordinal));
         }
         catch
         {

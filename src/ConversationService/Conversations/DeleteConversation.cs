@@ -16,7 +16,7 @@ public static class DeleteConversation
     private static async Task<IResult> HandleAsync(
         string id, ClaimsPrincipal user, ConversationWriter writer, TimeProvider time, CancellationToken ct)
     {
-        var (session, state) = await writer.OpenAsync(user.Tenant(), id, ct);
+        var (session, state, _) = await writer.OpenAsync(user.Tenant(), id, [], ct);
         await using (session)
         {
             if (!state.Exists || state.Archived)

@@ -57,7 +57,7 @@ public static class PutConversation
         var metadata = request.Metadata is { ValueKind: JsonValueKind.Object } ? request.Metadata : null;
 
         var tenant = user.Tenant();
-        var (session, state) = await writer.OpenAsync(tenant, id, ct);
+        var (session, state, _) = await writer.OpenAsync(tenant, id, [], ct);
         int status;
         await using (session)
         {
