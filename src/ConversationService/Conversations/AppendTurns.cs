@@ -26,10 +26,7 @@ public static class AppendTurns
                 + "other content is 409. If-Match: \"<version>\" makes the append conditional (409 on mismatch). "
                 + "More than Limits:MaxTurnsPerBatch turns is 400; content over Limits:MaxContentBytes is 413.")
             .Produces<Response>(StatusCodes.Status201Created)
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .ProducesWriteProblems();
 
     private static async Task<IResult> HandleAsync(
         string id, Request request, [FromHeader(Name = "If-Match")] string? ifMatch, ClaimsPrincipal user,

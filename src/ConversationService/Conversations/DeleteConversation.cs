@@ -16,6 +16,11 @@ public static class DeleteConversation
     private static async Task<IResult> HandleAsync(
         string id, ClaimsPrincipal user, ConversationWriter writer, TimeProvider time, CancellationToken ct)
     {
+        // Ids that could never have been stored are not looked up: they would only lock a stream row for nothing.
+        if (!ConversationDecisions.IsValidTurnId(id))
+        {
+            return Problems.NotFound(id);
+        }
         var (session, state, _) = await writer.OpenAsync(user.Tenant(), id, [], ct);
         await using (session)
         {

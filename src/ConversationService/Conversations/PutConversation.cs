@@ -18,10 +18,7 @@ public static class PutConversation
             .WithSummary("Create a conversation (201) or update its system prompt, model or metadata (200).")
             .Produces<GetConversation.Response>(StatusCodes.Status201Created)
             .Produces<GetConversation.Response>()
-            .ProducesValidationProblem()
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status409Conflict)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+            .ProducesWriteProblems();
 
     private static async Task<IResult> HandleAsync(
         string id, Request request, [FromHeader(Name = "If-Match")] string? ifMatch, ClaimsPrincipal user,

@@ -32,6 +32,16 @@ public static class Problems
             title: status == StatusCodes.Status413PayloadTooLarge ? "Content too large" : null);
 }
 
+public static class ProblemMetadataExtensions
+{
+    /// <summary>The problems every write endpoint can answer with, for the OpenAPI document.</summary>
+    public static RouteHandlerBuilder ProducesWriteProblems(this RouteHandlerBuilder builder) => builder
+        .ProducesValidationProblem()
+        .ProducesProblem(StatusCodes.Status404NotFound)
+        .ProducesProblem(StatusCodes.Status409Conflict)
+        .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+}
+
 public sealed record FieldError(string Field, string Message, bool TooLarge = false);
 
 /// <summary>Turns exceptions that bad input or races can cause into 4xx problems; anything else is a logged 500.</summary>

@@ -94,6 +94,15 @@ public sealed class ConversationEndpointTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task Given_an_id_longer_than_any_stored_one_When_get_or_delete_Then_404_not_500()
+    {
+        var id = new string('a', 5_000);
+        (await _api.GetConversationAsync(id)).ExpectProblem(HttpStatusCode.NotFound);
+        (await _api.DeleteConversationAsync(id)).ExpectProblem(HttpStatusCode.NotFound);
+        (await _api.GetContextAsync(id, "budget=10")).ExpectProblem(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task Given_turns_When_get_conversation_Then_counts_and_tokens_add_up()
     {
         var id = ApiClient.NewId();

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Logging;
 using System.Net;
 using ConversationService.Tests.Infrastructure;
 
@@ -34,8 +36,9 @@ public sealed class AuthTests(ServiceFixture fixture)
     public async Task Given_a_wrong_api_key_When_calling_Then_401(string method, string path)
     {
         using var api = fixture.Client(apiKey: ServiceFixture.TenantAKey + "x");
-        (await api.SendAsync(new HttpMethod(method), path, method is "PUT" or "POST" ? new { } : null))
-            .ExpectProblem(HttpStatusCode.Unauthorized);
+        var reply = await api.SendAsync(new HttpMethod(method), path, method is "PUT" or "POST" ? new { } : null);
+        reply.ExpectProblem(HttpStatusCode.Unauthorized);
+        Assert.DoesNotContain(ServiceFixture.TenantAKey, reply.Text);
     }
 
     [Fact]
@@ -73,6 +76,27 @@ public sealed class AuthTests(ServiceFixture fixture)
         Assert.Equal("tenant a content", aTurns.Body["turns"]![0]!["content"]!.GetValue<string>());
         var aContext = (await a.GetContextAsync(id, "budget=1000")).Expect(HttpStatusCode.OK);
         Assert.DoesNotContain("tenant b", aContext.Text);
+    }
+
+    [Fact]
+    public async Task Given_good_and_bad_keys_When_requests_are_logged_at_trace_level_Then_no_key_appears_in_any_log()
+    {
+        var sink = new LogSink();
+        using var factory = fixture.CreateFactory(new Dictionary<string, string?>
+        {
+            ["Auth:ApiKeys:0:Key"] = ServiceFixture.TenantAKey,
+            ["Auth:ApiKeys:0:Tenant"] = "tenant-a",
+            ["Logging:LogLevel:Default"] = "Trace",
+        }).WithWebHostBuilder(web => web.ConfigureLogging(logging => logging.AddProvider(sink)));
+        using var http = factory.CreateClient();
+        using var good = new ApiClient(http);
+        http.DefaultRequestHeaders.Authorization = new("Bearer", ServiceFixture.TenantAKey);
+        (await good.AppendTurnAsync(ApiClient.NewId(), "user", "hello")).Expect(HttpStatusCode.Created);
+        http.DefaultRequestHeaders.Authorization = new("Bearer", "wrong-" + ServiceFixture.TenantAKey);
+        (await good.GetConversationAsync("x")).Expect(HttpStatusCode.Unauthorized);
+
+        Assert.NotEmpty(sink.Messages);
+        Assert.DoesNotContain(sink.Messages, m => m.Contains(ServiceFixture.TenantAKey, StringComparison.Ordinal));
     }
 
     [Fact]
