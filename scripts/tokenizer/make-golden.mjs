@@ -45,6 +45,30 @@ for (const file of readdirSync(locomoDir).filter(f => f.endsWith('.json')).sort(
   }
 }
 
+// Every code point (surrogates aside) in contexts that expose its class to the split pattern, in chunks of 4,096
+// code points; only count and id hash are stored. Catches Unicode-version differences between .NET and the regex
+// crate inside tiktoken. The test builds the same text with the same rule.
+const sweepChunk = 4096;
+const sweepText = from => {
+  let text = '';
+  for (let cp = from; cp < from + sweepChunk; cp++) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    const c = String.fromCodePoint(cp);
+    text += `${c}a${c}A${c}1 ${c}'s${c}\n`;
+  }
+  return text;
+};
+const unicodeSweep = [];
+for (let from = 0; from < 0x110000; from += sweepChunk) {
+  const text = sweepText(from);
+  const entry = { from };
+  for (const n of names) {
+    const ids = encode(n, text);
+    entry[n] = { count: ids.length, sha256: sha(ids) };
+  }
+  unicodeSweep.push(entry);
+}
+
 const chatCount = (name, messages) => 3 + messages.reduce((sum, m) => sum + 3 + encode(name, m.role).length
   + encode(name, m.content).length + (m.name === undefined ? 0 : encode(name, m.name).length + 1), 0);
 
@@ -56,6 +80,7 @@ const golden = {
   // Lone surrogates cannot travel safely through JSON readers, so these texts are given as UTF-16 code units.
   loneSurrogates: loneSurrogateTexts.map(text => ({ utf16: Array.from({ length: text.length }, (_, i) => text.charCodeAt(i)), ...idsOf(text) })),
   chats: chats.map(messages => ({ messages, ...Object.fromEntries(names.map(n => [n, chatCount(n, messages)])) })),
+  unicodeSweep: { chunk: sweepChunk, context: '${c}a${c}A${c}1 ${c}\'s${c}\\n for every code point c of the chunk except surrogates', chunks: unicodeSweep },
   locomo,
 };
 
@@ -75,4 +100,4 @@ keys.forEach((key, i) => {
 });
 lines.push('}');
 writeFileSync(outFile, lines.join('\n') + '\n');
-console.log(`${golden.texts.length} texts, ${golden.loneSurrogates.length} lone-surrogate texts, ${golden.chats.length} chats, ${locomo.length} LoCoMo turns -> ${outFile}`);
+console.log(`${unicodeSweep.length} Unicode sweep chunks, ${golden.texts.length} texts, ${golden.loneSurrogates.length} lone-surrogate texts, ${golden.chats.length} chats, ${locomo.length} LoCoMo turns -> ${outFile}`);

@@ -6,15 +6,15 @@ namespace ConversationService.Tokenizers;
 /// <summary>
 /// Token counts of short pre-tokens (up to 16 UTF-8 bytes), in a direct-mapped table small enough to stay in the
 /// CPU cache: the vocabulary tables are megabytes, and one cache miss per word was most of the counting time.
-/// Entries are immutable objects published with one reference write, so readers need no lock; a slot is filled
-/// once and never replaced, which bounds memory and keeps the steady state free of allocation.
+/// Slots are preallocated structs guarded by a sequence number (a seqlock), so a newer word can replace an older
+/// one without allocating, readers never block, and a reader that races a writer just sees a miss.
 /// </summary>
 internal sealed class HotPieceCache
 {
     public const int MaxBytes = 16;
-    private const int SlotBits = 16;
+    private const int SlotBits = 15;
 
-    private readonly Entry?[] _slots = new Entry?[1 << SlotBits];
+    private readonly Slot[] _slots = new Slot[1 << SlotBits];
 
     /// <summary>
     /// <paramref name="buffer"/> holds the piece in its first <paramref name="length"/> bytes and is at least
@@ -35,28 +35,42 @@ internal sealed class HotPieceCache
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryGet(ulong low, ulong high, int length, out int count, out int slot)
+    public bool TryGet(ulong low, ulong high, int length, out int count, out int index)
     {
         var hash = (low * 0x9E3779B97F4A7C15UL) ^ (high * 0xC2B2AE3D27D4EB4FUL) ^ (ulong)length;
-        slot = (int)((hash ^ (hash >> 29)) * 0xFF51AFD7ED558CCDUL >> (64 - SlotBits));
-        var entry = Volatile.Read(ref _slots[slot]);
-        if (entry is not null && entry.Low == low && entry.High == high && entry.Length == length)
-        {
-            count = entry.Count;
-            return true;
-        }
+        index = (int)((hash ^ (hash >> 29)) * 0xFF51AFD7ED558CCDUL >> (64 - SlotBits));
+        ref var slot = ref _slots[index];
 
-        count = 0;
-        return false;
+        // Acquire reads keep the field reads between the two sequence reads; an odd or changed sequence is a write in flight.
+        var sequence = Volatile.Read(ref slot.Sequence);
+        var hit = Volatile.Read(ref slot.Low) == low && Volatile.Read(ref slot.High) == high && Volatile.Read(ref slot.Length) == length;
+        count = Volatile.Read(ref slot.Count);
+        return hit && (sequence & 1) == 0 && Volatile.Read(ref slot.Sequence) == sequence;
     }
 
-    public void Add(int slot, ulong low, ulong high, int length, int count)
+    public void Set(int index, ulong low, ulong high, int length, int count)
     {
-        if (Volatile.Read(ref _slots[slot]) is null)
+        ref var slot = ref _slots[index];
+        var sequence = Volatile.Read(ref slot.Sequence);
+        if ((sequence & 1) != 0 || Interlocked.CompareExchange(ref slot.Sequence, sequence + 1, sequence) != sequence)
         {
-            Interlocked.CompareExchange(ref _slots[slot], new Entry(low, high, length, count), null);
+            return; // another thread is writing this slot; skipping is fine for a cache
         }
+
+        Volatile.Write(ref slot.Low, low);
+        Volatile.Write(ref slot.High, high);
+        Volatile.Write(ref slot.Length, length);
+        Volatile.Write(ref slot.Count, count);
+        Volatile.Write(ref slot.Sequence, sequence + 2);
     }
 
-    private sealed record Entry(ulong Low, ulong High, int Length, int Count);
+    // Length 0 never matches a lookup, so a fresh slot is empty.
+    private struct Slot
+    {
+        public int Sequence;
+        public int Length;
+        public int Count;
+        public ulong Low;
+        public ulong High;
+    }
 }

@@ -225,7 +225,7 @@ public sealed class TiktokenTokenizer
         }
 
         count = CountWarmPiece(piece, bytes);
-        _hotPieces.Add(slot, low, high, bytes.Length, count);
+        _hotPieces.Set(slot, low, high, bytes.Length, count);
         return count;
     }
 

@@ -18,6 +18,8 @@ public sealed class GoldenCorpus
     public required IReadOnlyList<GoldenText> LoneSurrogates { get; init; }
     public required IReadOnlyList<GoldenChat> Chats { get; init; }
     public required IReadOnlyList<GoldenLocomoTurn> Locomo { get; init; }
+    public required int SweepChunk { get; init; }
+    public required IReadOnlyList<GoldenSweepChunk> UnicodeSweep { get; init; }
 
     /// <summary>The hash the golden file stores for LoCoMo turns: SHA-256 of the decimal ids joined by ",".</summary>
     public static string IdsHash(IEnumerable<int> ids) =>
@@ -28,8 +30,14 @@ public sealed class GoldenCorpus
         var path = Path.Combine(AppContext.BaseDirectory, "Golden", "tiktoken-golden.json");
         using var document = JsonDocument.Parse(File.ReadAllBytes(path));
         var root = document.RootElement;
+        var sweep = root.GetProperty("unicodeSweep");
         return new GoldenCorpus
         {
+            SweepChunk = sweep.GetProperty("chunk").GetInt32(),
+            UnicodeSweep =
+            [
+                .. sweep.GetProperty("chunks").EnumerateArray().Select(e => new GoldenSweepChunk(e.GetProperty("from").GetInt32(), Hashed(e))),
+            ],
             Texts = [.. root.GetProperty("texts").EnumerateArray().Select(e => new GoldenText(e.GetProperty("text").GetString()!, Ids(e)))],
             LoneSurrogates =
             [
@@ -48,10 +56,13 @@ public sealed class GoldenCorpus
                     e.GetProperty("file").GetString()!,
                     e.GetProperty("dia_id").GetString()!,
                     e.GetProperty("field").GetString()!,
-                    Encodings.ToDictionary(n => n, n => (e.GetProperty(n).GetProperty("count").GetInt32(), e.GetProperty(n).GetProperty("sha256").GetString()!)))),
+                    Hashed(e))),
             ],
         };
     }
+
+    private static Dictionary<string, (int Count, string Sha256)> Hashed(JsonElement entry) =>
+        Encodings.ToDictionary(n => n, n => (entry.GetProperty(n).GetProperty("count").GetInt32(), entry.GetProperty(n).GetProperty("sha256").GetString()!));
 
     private static Dictionary<string, int[]> Ids(JsonElement entry) =>
         Encodings.ToDictionary(n => n, n => entry.GetProperty(n).EnumerateArray().Select(x => x.GetInt32()).ToArray());
@@ -65,5 +76,7 @@ public sealed class GoldenCorpus
 public sealed record GoldenText(string Text, IReadOnlyDictionary<string, int[]> Ids);
 
 public sealed record GoldenChat(IReadOnlyList<ChatMessage> Messages, IReadOnlyDictionary<string, int> Tokens);
+
+public sealed record GoldenSweepChunk(int From, IReadOnlyDictionary<string, (int Count, string Sha256)> Expected);
 
 public sealed record GoldenLocomoTurn(string File, string DiaId, string Field, IReadOnlyDictionary<string, (int Count, string Sha256)> Expected);

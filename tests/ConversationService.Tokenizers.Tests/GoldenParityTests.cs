@@ -90,6 +90,47 @@ public sealed class GoldenParityTests
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches:\n" + string.Join("\n", mismatches.Take(20)));
     }
 
+    [Theory]
+    [MemberData(nameof(Encodings))]
+    public void Given_every_code_point_in_context_When_encoded_Then_count_and_id_hash_equal_tiktoken(string encoding)
+    {
+        var tokenizer = TiktokenTokenizer.CreateForEncoding(encoding);
+        var corpus = GoldenCorpus.Instance;
+
+        var mismatches = new List<string>();
+        foreach (var chunk in corpus.UnicodeSweep)
+        {
+            var text = SweepText(chunk.From, corpus.SweepChunk);
+            var ids = tokenizer.EncodeToIds(text);
+            var (count, sha256) = chunk.Expected[encoding];
+            if (ids.Count != count || GoldenCorpus.IdsHash(ids) != sha256)
+            {
+                mismatches.Add($"code points U+{chunk.From:X4}..U+{chunk.From + corpus.SweepChunk - 1:X4}: {ids.Count} tokens, expected {count}");
+            }
+        }
+
+        Assert.Equal(272, corpus.UnicodeSweep.Count);
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches:\n" + string.Join("\n", mismatches));
+    }
+
+    // Same rule as make-golden.mjs: "{c}a{c}A{c}1 {c}'s{c}\n" for every code point of the chunk but surrogates.
+    private static string SweepText(int from, int chunk)
+    {
+        var text = new System.Text.StringBuilder(chunk * 16);
+        for (var cp = from; cp < from + chunk; cp++)
+        {
+            if (cp is >= 0xD800 and <= 0xDFFF)
+            {
+                continue;
+            }
+
+            var c = char.ConvertFromUtf32(cp);
+            text.Append(c).Append('a').Append(c).Append('A').Append(c).Append("1 ").Append(c).Append("'s").Append(c).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
     private static string Describe(string text, IReadOnlyList<int> actual, int[] expected) =>
         $"{System.Text.Json.JsonSerializer.Serialize(text)}: got [{string.Join(',', actual)}] expected [{string.Join(',', expected)}]";
 }
