@@ -14,7 +14,8 @@ public sealed class ServiceFixture : IAsyncLifetime
 {
     public const string TenantAKey = "test-key-tenant-a-0123456789";
     public const string TenantBKey = "test-key-tenant-b-9876543210";
-    public const string RabbitMq = "amqp://guest:guest@localhost:5672/";
+    public static readonly string RabbitMq =
+        Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq") ?? "amqp://guest:guest@localhost:5672/";
 
     private static readonly string AdminConnectionString =
         Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
