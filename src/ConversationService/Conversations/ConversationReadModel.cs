@@ -64,7 +64,6 @@ public sealed class ConversationProjection : IInlineProjection
                 pending.Add((turn, stored.Version));
                 continue;
             }
-            FlushTurns(batch, pending);
             switch (stored.Data)
             {
                 case ConversationStarted started:
@@ -89,25 +88,36 @@ public sealed class ConversationProjection : IInlineProjection
                     break;
                 case ConversationDeleted:
                     deleted = true;
-                    batch.Add($"DELETE FROM {batch.Schema}.turns WHERE tenant_id = $1 AND conversation_id = $2",
-                        batch.TenantId, batch.StreamId);
-                    batch.Add($"DELETE FROM {batch.Schema}.conversations WHERE tenant_id = $1 AND id = $2",
-                        batch.TenantId, batch.StreamId);
                     break;
             }
         }
-        FlushTurns(batch, pending);
-        if (!deleted && events.Count > 0)
+        if (deleted)
         {
+            // Turns appended in the same batch never reach the table: the conversation is gone with this append.
+            batch.Add($"DELETE FROM {batch.Schema}.turns WHERE tenant_id = $1 AND conversation_id = $2",
+                batch.TenantId, batch.StreamId);
+            batch.Add($"DELETE FROM {batch.Schema}.conversations WHERE tenant_id = $1 AND id = $2",
+                batch.TenantId, batch.StreamId);
+            return;
+        }
+        InsertTurns(batch, pending);
+        if (events.Count > 0)
+        {
+            // Counters, version and timestamp in one statement: an append is then one insert and one update.
             var last = events[^1];
             batch.Add(
-                $"UPDATE {batch.Schema}.conversations SET version = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
-                batch.TenantId, batch.StreamId, last.Version, last.Timestamp.UtcDateTime);
+                $"""
+                UPDATE {batch.Schema}.conversations
+                SET turn_count = turn_count + $3, total_tokens = total_tokens + $4, version = $5, updated_at = $6
+                WHERE tenant_id = $1 AND id = $2
+                """,
+                batch.TenantId, batch.StreamId, pending.Count, pending.Sum(p => (long)p.Turn.Tokens), last.Version,
+                last.Timestamp.UtcDateTime);
         }
     }
 
     // One multi-row insert per append keeps a 1,000-turn batch a single statement.
-    private static void FlushTurns(InlineBatch batch, List<(TurnAppended Turn, long Version)> pending)
+    private static void InsertTurns(InlineBatch batch, List<(TurnAppended Turn, long Version)> pending)
     {
         if (pending.Count == 0)
         {
@@ -134,14 +144,6 @@ public sealed class ConversationProjection : IInlineProjection
             pending.Select(p => p.Turn.Encoding).ToArray(),
             pending.Select(p => p.Version).ToArray(),
             pending.Select(p => p.Turn.Metadata?.GetRawText()).ToArray());
-        batch.Add(
-            $"""
-            UPDATE {batch.Schema}.conversations
-            SET turn_count = turn_count + $3, total_tokens = total_tokens + $4
-            WHERE tenant_id = $1 AND id = $2
-            """,
-            batch.TenantId, batch.StreamId, pending.Count, pending.Sum(p => (long)p.Turn.Tokens));
-        pending.Clear();
     }
 
     private static object Db(string? value) => value is null ? DBNull.Value : value;
@@ -186,20 +188,22 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
                 {
                     Parameters = { new() { Value = tenant }, new() { Value = id } },
                 },
-                new NpgsqlBatchCommand(
-                    $"""
-                    SELECT {TurnColumns} FROM {schema.Name}.turns
-                    WHERE tenant_id = $1 AND conversation_id = $2 AND turn_id = ANY($3)
-                    """)
-                {
-                    Parameters = { new() { Value = tenant }, new() { Value = id }, new() { Value = turnIds } },
-                },
             },
         };
+        if (turnIds.Length > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(
+                $"""
+                SELECT {TurnColumns} FROM {schema.Name}.turns
+                WHERE tenant_id = $1 AND conversation_id = $2 AND turn_id = ANY($3)
+                """)
+            {
+                Parameters = { new() { Value = tenant }, new() { Value = id }, new() { Value = turnIds } },
+            });
+        }
         await using var reader = await batch.ExecuteReaderAsync(ct);
         var conversation = await reader.ReadAsync(ct) ? ReadConversation(reader) : null;
-        await reader.NextResultAsync(ct);
-        return (conversation, await ReadTurnsAsync(reader, ct));
+        return (conversation, await reader.NextResultAsync(ct) ? await ReadTurnsAsync(reader, ct) : []);
     }
 
     /// <summary>Turns with index in (after, throughIndex], oldest first, at most <paramref name="limit"/>.</summary>
