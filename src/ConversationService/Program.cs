@@ -1,5 +1,6 @@
 using ConversationService.Conversations;
 using ConversationService.Hosting;
+using ConversationService.Messaging;
 using ConversationService.Tokenize;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -8,6 +9,7 @@ builder.AddServiceOptions()
     .AddApiKeyAuthentication()
     .AddConversations()
     .AddReadinessChecks()
+    .AddMessaging()
     .AddOpenApiDocument();
 
 var app = builder.Build();

@@ -1,0 +1,17 @@
+using System.Text.Json;
+
+namespace ConversationService.Contracts;
+
+/// <summary>
+/// Asks the service to fold the turns up to <see cref="ThroughIndex"/> into the conversation's rolling summary.
+/// Sent by the service itself; repeating it, or receiving it after a newer one, changes nothing.
+/// </summary>
+public sealed record SummarizeConversation(string Tenant, string ConversationId, int ThroughIndex, DateTimeOffset RequestedAt);
+
+/// <summary>
+/// Appends one turn like POST /conversations/{id}/turns, with the same validation, limits and idempotency by
+/// <see cref="TurnId"/>. The broker is a trusted internal boundary: the message names its tenant itself.
+/// </summary>
+public sealed record AppendTurn(
+    string Tenant, string ConversationId, string? TurnId, string Role, string Content, string? Name = null,
+    DateTimeOffset? OccurredAt = null, JsonElement? Metadata = null);

@@ -1,0 +1,48 @@
+using System.Text.Json;
+
+namespace ConversationService.Contracts;
+
+// Every stored event of a conversation stream, published by the service after it is committed. MassTransit names
+// the exchange after the full type name, e.g. "ConversationService.Contracts:TurnAppended". Fields are only ever
+// added, never renamed, so subscribers built against an older copy keep working.
+
+/// <summary>
+/// The envelope every integration event carries: <see cref="Version"/> orders the events of one conversation
+/// (contiguous from 1), <see cref="Sequence"/> orders the whole log. Redeliveries repeat both, so a subscriber
+/// that remembers the last version per conversation can drop duplicates.
+/// </summary>
+public interface IConversationEvent
+{
+    string Tenant { get; }
+    string ConversationId { get; }
+    long Version { get; }
+    long Sequence { get; }
+    DateTimeOffset StoredAt { get; }
+}
+
+public sealed record ConversationStarted(
+    string Tenant, string ConversationId, long Version, long Sequence, DateTimeOffset StoredAt,
+    string? SystemPrompt, string Model, JsonElement? Metadata) : IConversationEvent;
+
+/// <summary>Only the settings that changed are set; null means unchanged.</summary>
+public sealed record ConversationSettingsChanged(
+    string Tenant, string ConversationId, long Version, long Sequence, DateTimeOffset StoredAt,
+    string? SystemPrompt, string? Model, JsonElement? Metadata) : IConversationEvent;
+
+/// <summary><see cref="Index"/> is 1-based and contiguous; <see cref="Tokens"/> is counted in <see cref="Encoding"/>.</summary>
+public sealed record TurnAppended(
+    string Tenant, string ConversationId, long Version, long Sequence, DateTimeOffset StoredAt,
+    string TurnId, int Index, string Role, string Content, string? Name, DateTimeOffset OccurredAt,
+    int Tokens, string Encoding, JsonElement? Metadata) : IConversationEvent;
+
+/// <summary>The turns (<see cref="FromIndex"/>..<see cref="ThroughIndex"/>) folded into a new rolling summary.</summary>
+public sealed record ConversationSummarized(
+    string Tenant, string ConversationId, long Version, long Sequence, DateTimeOffset StoredAt,
+    int FromIndex, int ThroughIndex, string Summary, int SummaryTokens, string Model,
+    LlmUsage Usage, decimal CostUsd) : IConversationEvent;
+
+public sealed record LlmUsage(int InputTokens, int CachedInputTokens, int OutputTokens);
+
+/// <summary>The conversation's content is no longer readable through the service; subscribers should forget it too.</summary>
+public sealed record ConversationDeleted(
+    string Tenant, string ConversationId, long Version, long Sequence, DateTimeOffset StoredAt) : IConversationEvent;

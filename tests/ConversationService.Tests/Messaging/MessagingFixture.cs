@@ -1,0 +1,92 @@
+using System.Net.Http.Headers;
+using ConversationService.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Npgsql;
+
+namespace ConversationService.Tests.Messaging;
+
+/// <summary>
+/// A service over a database of its own whose queues carry a per-run prefix, so commands it sends to itself are
+/// consumed by this run only, even with other test runs (or a local service) on the same virtual host.
+/// Integration-event exchanges are shared by design; tests tell their messages apart by conversation id.
+/// </summary>
+public sealed class MessagingFixture : IAsyncLifetime
+{
+    private static readonly string AdminConnectionString =
+        Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
+        ?? "Host=localhost;Port=5432;Username=postgres;Password=postgres;Database=postgres";
+
+    private readonly string _database = "cs_test_" + Guid.NewGuid().ToString("N");
+    private readonly List<WebApplicationFactory<Program>> _factories = [];
+
+    public string EndpointPrefix { get; } = $"t{Guid.NewGuid():N}"[..13] + "-";
+
+    public string ConnectionString { get; private set; } = "";
+
+    public WebApplicationFactory<Program> Factory { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        await using (var admin = new NpgsqlConnection(AdminConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+        ConnectionString = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = _database }.ConnectionString;
+        Factory = CreateFactory();
+        using var client = Factory.CreateClient();
+    }
+
+    /// <summary>Another instance over the same database and queues (later settings override earlier ones).</summary>
+    public WebApplicationFactory<Program> CreateFactory(IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseEnvironment("Testing");
+            web.ConfigureAppConfiguration(config => config
+                .AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["ConnectionStrings:Postgres"] = ConnectionString,
+                    ["ConnectionStrings:RabbitMq"] = ServiceFixture.RabbitMq,
+                    ["Logging:LogLevel:Default"] = "Warning",
+                    ["Auth:ApiKeys:0:Key"] = ServiceFixture.TenantAKey,
+                    ["Auth:ApiKeys:0:Tenant"] = "tenant-a",
+                    ["Messaging:EndpointPrefix"] = EndpointPrefix,
+                    ["EventStore:PollInterval"] = "00:00:00.050",
+                    ["EventStore:LockRetryInterval"] = "00:00:00.500",
+                })
+                .AddInMemoryCollection(settings ?? new Dictionary<string, string?>()));
+        });
+        _factories.Add(factory);
+        return factory;
+    }
+
+    public ApiClient Client(WebApplicationFactory<Program>? factory = null)
+    {
+        var client = (factory ?? Factory).CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ServiceFixture.TenantAKey);
+        return new ApiClient(client);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var factory in _factories)
+        {
+            await factory.DisposeAsync();
+        }
+        NpgsqlConnection.ClearAllPools();
+        await using var admin = new NpgsqlConnection(AdminConnectionString);
+        await admin.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", admin);
+        await drop.ExecuteNonQueryAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class MessagingCollection : ICollectionFixture<MessagingFixture>
+{
+    public const string Name = "messaging";
+}

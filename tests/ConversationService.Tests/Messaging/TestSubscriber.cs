@@ -1,0 +1,70 @@
+using System.Collections.Concurrent;
+using ConversationService.Contracts;
+using ConversationService.Tests.Infrastructure;
+using MassTransit;
+
+namespace ConversationService.Tests.Messaging;
+
+/// <summary>
+/// A subscriber as another team would write one: its own bus, its own auto-deleted queue bound to the contract
+/// exchanges. It keeps only the events of the conversations a test is interested in.
+/// </summary>
+public sealed class TestSubscriber : IAsyncDisposable
+{
+    private readonly IBusControl _bus;
+    private readonly ConcurrentQueue<IConversationEvent> _received = new();
+
+    private TestSubscriber(Func<string, bool> wanted, string rabbitMq)
+    {
+        _bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
+        {
+            rabbit.Host(new Uri(rabbitMq));
+            rabbit.ReceiveEndpoint($"test-subscriber-{Guid.NewGuid():N}", endpoint =>
+            {
+                endpoint.AutoDelete = true;
+                endpoint.Durable = false;
+                // One at a time, so the order of arrival is the order on the queue.
+                endpoint.ConcurrentMessageLimit = 1;
+                endpoint.PrefetchCount = 64;
+                endpoint.Handler<TurnAppended>(context => Keep(context.Message));
+                endpoint.Handler<ConversationSummarized>(context => Keep(context.Message));
+                endpoint.Handler<ConversationDeleted>(context => Keep(context.Message));
+            });
+        });
+
+        Task Keep(IConversationEvent message)
+        {
+            if (wanted(message.ConversationId))
+            {
+                _received.Enqueue(message);
+            }
+            return Task.CompletedTask;
+        }
+    }
+
+    public IReadOnlyList<IConversationEvent> Received => [.. _received];
+
+    public static async Task<TestSubscriber> StartAsync(Func<string, bool> wanted, string? rabbitMq = null)
+    {
+        var subscriber = new TestSubscriber(wanted, rabbitMq ?? ServiceFixture.RabbitMq);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await subscriber._bus.StartAsync(timeout.Token);
+        return subscriber;
+    }
+
+    public async Task<IReadOnlyList<T>> WaitForAsync<T>(Func<IReadOnlyList<T>, bool> done, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            var matching = Received.OfType<T>().ToList();
+            if (done(matching) || DateTime.UtcNow > deadline)
+            {
+                return matching;
+            }
+            await Task.Delay(50);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await _bus.StopAsync();
+}
