@@ -1,6 +1,7 @@
 using ConversationService.Conversations;
 using ConversationService.Hosting;
 using ConversationService.Messaging;
+using ConversationService.Summaries;
 using ConversationService.Tokenize;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -10,6 +11,7 @@ builder.AddServiceOptions()
     .AddConversations()
     .AddReadinessChecks()
     .AddMessaging()
+    .AddSummaries()
     .AddOpenApiDocument();
 
 var app = builder.Build();

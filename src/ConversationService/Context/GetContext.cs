@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text;
 using ConversationService.Conversations;
 using ConversationService.Hosting;
+using ConversationService.Summaries;
 using ConversationService.Tokenizers;
 using Microsoft.Extensions.Options;
 
@@ -32,7 +33,7 @@ public static class GetContext
     private static async Task<IResult> HandleAsync(
         string id, int? budget, string? model, string? query, int? reserve, int? examples, string? task,
         string? collections, ClaimsPrincipal user, ConversationQueries queries, ModelTokenizers tokenizers,
-        IOptions<LimitsOptions> limits, CancellationToken ct)
+        IOptions<LimitsOptions> limits, SummaryQueries summaries, CancellationToken ct)
     {
         var errors = Validate(budget, reserve, query, limits.Value);
         if (errors.Count > 0)
@@ -63,7 +64,11 @@ public static class GetContext
 
         var available = budget!.Value - (reserve ?? 0);
         var systemTokens = ContextAssembly.SystemTokens(conversation.SystemPrompt, tokenizer);
-        var (selection, tooSmall) = ContextAssembly.Select(available, systemTokens, null, costs, tokenizer);
+        // The summary is read only when the history does not fit whole, so short conversations cost no extra query.
+        var summary = ContextAssembly.ReplyPriming + systemTokens + costs.Sum(c => (long)c.Tokens) <= available
+            ? null
+            : await summaries.GetAsync(tenant, id, ct);
+        var (selection, tooSmall, summaryText) = SummaryContext.Select(available, systemTokens, summary, costs, tokenizer);
         if (selection is null)
         {
             return Results.Problem(
@@ -79,7 +84,7 @@ public static class GetContext
         }
         var byIndex = costs.ToDictionary(c => c.Index);
         var chosen = selection.TurnIndexes.Select(i => new TurnContent(byIndex[i], contents[i])).ToArray();
-        var window = ContextAssembly.Build(selection, conversation.SystemPrompt, null, chosen, tokenizer);
+        var window = ContextAssembly.Build(selection, conversation.SystemPrompt, summaryText, chosen, tokenizer);
         var fullHistory = ContextAssembly.ReplyPriming + systemTokens + costs.Sum(c => (long)c.Tokens);
         return TypedResults.Ok(new Response(
             id, conversation.Version, targetModel, tokenizer.EncodingName, budget.Value, reserve ?? 0, window.Tokens,

@@ -29,6 +29,7 @@ public static class MessagingModule
 
         services.AddMassTransit(bus =>
         {
+            bus.AddConsumers(typeof(MessagingModule).Assembly);
             consumers?.Invoke(bus);
             // The service's own RabbitMQ check decides readiness (503 when the broker is unreachable); the bus check
             // reports "Degraded" while it is still connecting, which keeps a freshly started replica ready.

@@ -1,0 +1,52 @@
+using ConversationService.EventStore;
+using Microsoft.Extensions.Options;
+
+namespace ConversationService.Summaries;
+
+public static class SummariesModule
+{
+    /// <summary>
+    /// The summary read model (inline), the trigger (daemon) and the summarizer. The consumer is found by the
+    /// messaging module, which registers every consumer of this assembly.
+    /// </summary>
+    public static WebApplicationBuilder AddSummaries(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<SummariesOptions>()
+            .Bind(builder.Configuration.GetSection("Summaries"))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SummariesOptions>, SummariesOptionsValidator>();
+
+        // Hosted services start in registration order; this one must run before the event store's schema
+        // initializer and daemon, which may already read ConversationSummarized events.
+        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, SummaryEventRegistration>());
+        services.AddSingleton<SummaryProjection>();
+        services.AddSingleton<IInlineProjection>(provider => provider.GetRequiredService<SummaryProjection>());
+        services.AddSingleton<SummaryTrigger>();
+        services.AddSingleton<IAsyncProjection>(provider => provider.GetRequiredService<SummaryTrigger>());
+        services.AddSingleton<SummaryQueries>();
+        services.AddSingleton<ISummarizer, ExtractiveSummarizer>();
+        return builder;
+    }
+}
+
+/// <summary>Adds the summary event to the store's type registry (the conversation module owns the registration call).</summary>
+internal sealed class SummaryEventRegistration(EventTypeRegistry types) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        types.Register<ConversationSummarized>();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+internal sealed class SummariesOptionsValidator : IValidateOptions<SummariesOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SummariesOptions options)
+    {
+        var problems = options.Problems().ToList();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}

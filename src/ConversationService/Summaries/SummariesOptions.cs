@@ -1,0 +1,30 @@
+namespace ConversationService.Summaries;
+
+/// <summary>Section <c>Summaries</c>: when a summary is due and how long it may be.</summary>
+public sealed class SummariesOptions
+{
+    /// <summary>The newest turns worth this many tokens stay verbatim and are never summarized.</summary>
+    public int RecentWindowTokens { get; set; } = 2_000;
+
+    /// <summary>A summary is requested once turns older than the recent window, not yet covered, exceed this.</summary>
+    public int ThresholdTokens { get; set; } = 1_500;
+
+    /// <summary>Output cap of one summary (also the extractive summarizer's length).</summary>
+    public int MaxSummaryTokens { get; set; } = 300;
+
+    public IEnumerable<string> Problems()
+    {
+        if (RecentWindowTokens is < 0 or > 1_000_000)
+        {
+            yield return "Summaries:RecentWindowTokens must be between 0 and 1000000.";
+        }
+        if (ThresholdTokens is < 1 or > 1_000_000)
+        {
+            yield return "Summaries:ThresholdTokens must be between 1 and 1000000.";
+        }
+        if (MaxSummaryTokens is < 16 or > 16_000)
+        {
+            yield return "Summaries:MaxSummaryTokens must be between 16 and 16000.";
+        }
+    }
+}

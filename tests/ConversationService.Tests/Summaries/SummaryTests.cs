@@ -1,0 +1,172 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using ConversationService.Contracts;
+using ConversationService.Summaries;
+using ConversationService.Tests.Infrastructure;
+using ConversationService.Tests.Messaging;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace ConversationService.Tests.Summaries;
+
+[Collection(MessagingCollection.Name)]
+public sealed class SummaryTests(MessagingFixture fixture)
+{
+    private static readonly string[] People = ["Alice", "Bob", "Carmen", "Dmitri"];
+
+    [Fact]
+    public async Task Given_120_turns_posted_When_the_context_is_requested_Then_a_summary_stands_in_for_the_older_turns()
+    {
+        var id = ApiClient.NewId();
+        await using var subscriber = await TestSubscriber.StartAsync(c => c == id);
+        using var api = fixture.Client();
+
+        for (var i = 1; i <= 120; i++)
+        {
+            (await api.AppendTurnAsync(id, i % 2 == 1 ? "user" : "assistant", Sentence(i))).Expect(HttpStatusCode.Created);
+        }
+
+        // ~45 tokens a turn: a summary is due whenever ~1,500 tokens pile up behind the newest 2,000.
+        await subscriber.WaitForAsync<ConversationService.Contracts.ConversationSummarized>(
+            s => s.Count > 0 && s[^1].ThroughIndex >= 30, TimeSpan.FromSeconds(30));
+        await Task.Delay(500); // a later summary, if any, is in flight now
+        var summarized = subscriber.Received.OfType<ConversationService.Contracts.ConversationSummarized>().ToList();
+        Assert.Equal(1, summarized[0].FromIndex);
+        for (var i = 1; i < summarized.Count; i++)
+        {
+            Assert.Equal(summarized[i - 1].ThroughIndex + 1, summarized[i].FromIndex);
+        }
+        var summary = summarized[^1];
+        Assert.InRange(summary.ThroughIndex, 30, 80);
+        Assert.Equal(ExtractiveSummarizer.ModelName, summary.Model);
+        Assert.InRange(summary.SummaryTokens, 1, 300);
+
+        var context = (await api.GetContextAsync(id, "budget=3000")).Expect(HttpStatusCode.OK).Body;
+        var sections = context["sections"]!.AsArray();
+        Assert.Equal("summary", sections[0]!["kind"]!.GetValue<string>());
+        var recent = sections.Single(s => s!["kind"]!.GetValue<string>() == "recent")!["items"]!.AsArray();
+        Assert.True(recent.Count > 0);
+        var messages = context["messages"]!.AsArray();
+        Assert.StartsWith("Summary of the earlier conversation:", messages[0]!["content"]!.GetValue<string>());
+        Assert.Contains(summary.Summary, messages[0]!["content"]!.GetValue<string>());
+        // The turns after the summary follow it, up to the newest one; none the summary covers is repeated.
+        Assert.Equal(Sentence(120), messages[^1]!["content"]!.GetValue<string>());
+        Assert.DoesNotContain(messages, m => m!["content"]!.GetValue<string>() == Sentence(summary.ThroughIndex));
+        Assert.True(context["tokens"]!.GetValue<int>() <= 3000);
+        Assert.True(context["fullHistoryTokens"]!.GetValue<long>() > 3000);
+    }
+
+    [Fact]
+    public async Task Given_a_short_conversation_with_a_summary_When_the_whole_history_fits_Then_it_is_served_verbatim()
+    {
+        var id = ApiClient.NewId();
+        using var api = fixture.Client();
+        await PostTurnsAsync(api, id, 6);
+        await SendAsync(new SummarizeConversation("tenant-a", id, 4, DateTimeOffset.UtcNow));
+        await WaitForSummariesAsync(id, 1);
+
+        var context = (await api.GetContextAsync(id, "budget=100000")).Expect(HttpStatusCode.OK).Body;
+
+        Assert.DoesNotContain(context["sections"]!.AsArray(), s => s!["kind"]!.GetValue<string>() == "summary");
+        Assert.Equal(6, context["messages"]!.AsArray().Count);
+    }
+
+    [Fact]
+    public async Task Given_two_instances_When_duplicate_and_stale_commands_arrive_Then_each_range_is_summarized_once()
+    {
+        var second = fixture.CreateFactory();
+        using (second.CreateClient())
+        {
+            var id = ApiClient.NewId();
+            using var api = fixture.Client();
+            await PostTurnsAsync(api, id, 10);
+
+            // Eight copies at once, consumed by both instances.
+            await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
+                SendAsync(new SummarizeConversation("tenant-a", id, 6, DateTimeOffset.UtcNow))));
+            var first = await WaitForSummariesAsync(id, 1);
+            // Late duplicates and an older request change nothing; a newer one continues from the stored summary.
+            await SendAsync(new SummarizeConversation("tenant-a", id, 6, DateTimeOffset.UtcNow));
+            await SendAsync(new SummarizeConversation("tenant-a", id, 3, DateTimeOffset.UtcNow));
+            await SendAsync(new SummarizeConversation("tenant-a", id, 9, DateTimeOffset.UtcNow));
+            var all = await WaitForSummariesAsync(id, 2);
+            await Task.Delay(500);
+            all = await SummariesAsync(id);
+
+            Assert.Equal((1, 6), Assert.Single(first));
+            Assert.Equal([(1, 6), (7, 9)], all);
+        }
+    }
+
+    [Fact]
+    public async Task Given_a_command_for_another_tenant_or_a_deleted_conversation_Then_nothing_is_stored()
+    {
+        var id = ApiClient.NewId();
+        using var api = fixture.Client();
+        await PostTurnsAsync(api, id, 4);
+        await SendAsync(new SummarizeConversation("tenant-b", id, 3, DateTimeOffset.UtcNow));
+        (await api.DeleteConversationAsync(id)).Expect(HttpStatusCode.NoContent);
+        await SendAsync(new SummarizeConversation("tenant-a", id, 3, DateTimeOffset.UtcNow));
+
+        await Task.Delay(1_000);
+
+        Assert.Empty(await SummariesAsync(id));
+    }
+
+    private static string Sentence(int i)
+    {
+        var who = People[i % People.Length];
+        return $"On day {i} {who} said the budget review for project P{i} moves to room {100 + i}. "
+            + $"{who} will bring the draft numbers and asks whether the deadline of March {i % 28 + 1} still holds?";
+    }
+
+    private static async Task PostTurnsAsync(ApiClient api, string id, int count)
+    {
+        var turns = Enumerable.Range(1, count)
+            .Select(i => new { role = i % 2 == 1 ? "user" : "assistant", content = Sentence(i) })
+            .ToArray();
+        (await api.AppendAsync(id, new { turns })).Expect(HttpStatusCode.Created);
+    }
+
+    private async Task SendAsync(SummarizeConversation command)
+    {
+        var services = fixture.Factory.Services;
+        var queue = services.GetRequiredService<IEndpointNameFormatter>().Consumer<SummarizeConversationConsumer>();
+        var endpoint = await services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
+        await endpoint.Send(command);
+    }
+
+    private async Task<List<(int From, int Through)>> WaitForSummariesAsync(string id, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var summaries = await SummariesAsync(id);
+            if (summaries.Count >= count || DateTime.UtcNow > deadline)
+            {
+                return summaries;
+            }
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>Every ConversationSummarized in the log of the conversation, any tenant, in order.</summary>
+    private async Task<List<(int From, int Through)>> SummariesAsync(string id)
+    {
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT data::text FROM conversations.events WHERE stream_id = $1 AND type = 'conversation_summarized' ORDER BY version",
+            connection);
+        command.Parameters.Add(new() { Value = id });
+        await using var reader = await command.ExecuteReaderAsync();
+        var ranges = new List<(int, int)>();
+        while (await reader.ReadAsync())
+        {
+            var data = JsonNode.Parse(reader.GetString(0))!;
+            ranges.Add((data["fromIndex"]!.GetValue<int>(), data["throughIndex"]!.GetValue<int>()));
+        }
+        return ranges;
+    }
+}
