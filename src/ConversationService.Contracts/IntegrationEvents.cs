@@ -8,8 +8,9 @@ namespace ConversationService.Contracts;
 
 /// <summary>
 /// The envelope every integration event carries: <see cref="Version"/> orders the events of one conversation
-/// (contiguous from 1), <see cref="Sequence"/> orders the whole log. Redeliveries repeat both, so a subscriber
-/// that remembers the last version per conversation can drop duplicates.
+/// (contiguous from 1; summaries have a sequence of versions of their own, see <see cref="ConversationSummarized"/>),
+/// <see cref="Sequence"/> orders the whole log. Redeliveries repeat both, so a subscriber that remembers the last
+/// version per conversation (and per kind) can drop duplicates.
 /// </summary>
 public interface IConversationEvent
 {
@@ -35,7 +36,11 @@ public sealed record TurnAppended(
     string TurnId, int Index, string Role, string Content, string? Name, DateTimeOffset OccurredAt,
     int Tokens, string Encoding, JsonElement? Metadata) : IConversationEvent;
 
-/// <summary>The turns (<see cref="FromIndex"/>..<see cref="ThroughIndex"/>) folded into a new rolling summary.</summary>
+/// <summary>
+/// The turns (<see cref="FromIndex"/>..<see cref="ThroughIndex"/>) folded into a new rolling summary that replaces
+/// the previous one. Summaries are written in the background to a stream of their own, so that they never move the
+/// conversation's version (clients use it for If-Match): <see cref="Version"/> counts summaries (1, 2, ...).
+/// </summary>
 public sealed record ConversationSummarized(
     string Tenant, string ConversationId, long Version, long Sequence, DateTimeOffset StoredAt,
     int FromIndex, int ThroughIndex, string Summary, int SummaryTokens, string Model,

@@ -28,7 +28,7 @@ public sealed class IntegrationEventPublisher(IBus bus, IOptions<MessagingOption
         timeout.CancelAfter(options.Value.PublishTimeout);
         // Conversations are independent, so they go out concurrently; inside one, each publish waits for the
         // previous confirm, which is what keeps a conversation's events in order on the exchange.
-        var streams = events.GroupBy(e => (e.TenantId, e.StreamId)).ToArray();
+        var streams = events.GroupBy(e => (e.TenantId, StoredSummaries.SummaryStream.ConversationIdOf(e.StreamId))).ToArray();
         await Parallel.ForEachAsync(
             streams,
             new ParallelOptions { MaxDegreeOfParallelism = options.Value.PublishConcurrency, CancellationToken = timeout.Token },
@@ -64,7 +64,7 @@ public static class IntegrationEvents
             e.TenantId, e.StreamId, e.Version, e.Sequence, e.Timestamp, t.TurnId, t.Index, t.Role, t.Content, t.Name,
             t.OccurredAt, t.Tokens, t.Encoding, t.Metadata),
         StoredSummaries.ConversationSummarized s => new Contracts.ConversationSummarized(
-            e.TenantId, e.StreamId, e.Version, e.Sequence, e.Timestamp, s.FromIndex, s.ThroughIndex, s.Summary,
+            e.TenantId, StoredSummaries.SummaryStream.ConversationIdOf(e.StreamId), e.Version, e.Sequence, e.Timestamp, s.FromIndex, s.ThroughIndex, s.Summary,
             s.SummaryTokens, s.Model, new Contracts.LlmUsage(s.Usage.InputTokens, s.Usage.CachedInputTokens, s.Usage.OutputTokens),
             s.CostUsd),
         Stored.ConversationDeleted => new Contracts.ConversationDeleted(

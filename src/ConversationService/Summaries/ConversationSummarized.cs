@@ -9,3 +9,20 @@ namespace ConversationService.Summaries;
 public sealed record ConversationSummarized(
     int FromIndex, int ThroughIndex, string Summary, int SummaryTokens, string Encoding, string Model,
     LlmUsage Usage, decimal CostUsd, DateTimeOffset SummarizedAt);
+
+/// <summary>
+/// Summaries live in a stream of their own next to the conversation's: a background summary must not move the
+/// conversation's version, which clients use for If-Match. '/' cannot occur in a conversation id, so the two
+/// stream ids never collide.
+/// </summary>
+public static class SummaryStream
+{
+    public const string Type = "conversation-summary";
+    private const string Suffix = "/summary";
+
+    public static string Id(string conversationId) => conversationId + Suffix;
+
+    /// <summary>The conversation a stream belongs to: itself, or the conversation a summary stream summarizes.</summary>
+    public static string ConversationIdOf(string streamId) =>
+        streamId.EndsWith(Suffix, StringComparison.Ordinal) ? streamId[..^Suffix.Length] : streamId;
+}

@@ -9,7 +9,7 @@ namespace ConversationService.Summaries;
 
 /// <summary>
 /// Folds the turns after the current summary, up to the command's index, into a new summary and appends
-/// <see cref="StoredConversationSummarized"/>. The summarizer runs outside any lock (it may call an LLM for
+/// <see cref="StoredConversationSummarized"/> to the conversation's summary stream. The summarizer runs outside any lock (it may call an LLM for
 /// seconds); the append then re-reads the summary under the stream lock and stores only if nothing was stored
 /// meanwhile, so redelivered, duplicated, out-of-order or concurrent commands never store two summaries of a range.
 /// </summary>
@@ -48,11 +48,14 @@ public sealed class SummarizeConversationConsumer(
             basedOn + 1, turns[^1].Index, result.Text, tokenizer.CountTokens(result.Text), tokenizer.EncodingName,
             result.Model, result.Usage, result.CostUsd, time.GetUtcNow());
 
-        await using var session = await store.OpenForWritingAsync(tenant, id, ConversationStream.Type, ct);
-        if (session.IsNew || session.IsArchived)
+        // The conversation's lock, held without writing, keeps a deletion from committing in between; the summary
+        // stream's lock serializes instances. Always in this order, so they cannot deadlock.
+        await using var conversationLock = await store.OpenForWritingAsync(tenant, id, ConversationStream.Type, ct);
+        if (conversationLock.IsNew || conversationLock.IsArchived)
         {
             return; // disposing rolls back, so no empty stream is left behind
         }
+        await using var session = await store.OpenForWritingAsync(tenant, SummaryStream.Id(id), SummaryStream.Type, ct);
         var latest = await summaries.GetAsync(session.Connection, session.Transaction, tenant, id, ct);
         if (!SummaryDecisions.MayStore(basedOn, latest?.ThroughIndex ?? 0))
         {

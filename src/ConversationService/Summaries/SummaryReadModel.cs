@@ -9,8 +9,8 @@ namespace ConversationService.Summaries;
 public sealed record CurrentSummary(int ThroughIndex, string Text, int Tokens, string Encoding);
 
 /// <summary>
-/// Latest summary per conversation, kept inline with the append so the context endpoint sees a summary together
-/// with the turns it covers. An older range never overwrites a newer one, and deletion removes the text.
+/// Latest summary per conversation (from its summary stream), kept inline with the append. An older range never
+/// overwrites a newer one; a summary of a deleted conversation is never stored, and deletion removes the text.
 /// </summary>
 public sealed class SummaryProjection : IInlineProjection
 {
@@ -38,14 +38,16 @@ public sealed class SummaryProjection : IInlineProjection
                         $"""
                         INSERT INTO {batch.Schema}.conversation_summaries AS cs
                             (tenant_id, conversation_id, through_index, summary, summary_tokens, encoding, model, version)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                        SELECT $1, $2, $3, $4, $5, $6, $7, $8
+                        WHERE EXISTS (SELECT 1 FROM {batch.Schema}.conversations WHERE tenant_id = $1 AND id = $2)
                         ON CONFLICT (tenant_id, conversation_id) DO UPDATE
                         SET through_index = excluded.through_index, summary = excluded.summary,
                             summary_tokens = excluded.summary_tokens, encoding = excluded.encoding,
                             model = excluded.model, version = excluded.version
                         WHERE cs.through_index < excluded.through_index
                         """,
-                        batch.TenantId, batch.StreamId, s.ThroughIndex, s.Summary, s.SummaryTokens, s.Encoding, s.Model,
+                        batch.TenantId, SummaryStream.ConversationIdOf(batch.StreamId), s.ThroughIndex, s.Summary,
+                        s.SummaryTokens, s.Encoding, s.Model,
                         stored.Version);
                     break;
                 case ConversationDeleted:

@@ -159,7 +159,7 @@ public sealed class SummaryTests(MessagingFixture fixture)
         await using var command = new NpgsqlCommand(
             "SELECT data::text FROM conversations.events WHERE stream_id = $1 AND type = 'conversation_summarized' ORDER BY version",
             connection);
-        command.Parameters.Add(new() { Value = id });
+        command.Parameters.Add(new() { Value = SummaryStream.Id(id) });
         await using var reader = await command.ExecuteReaderAsync();
         var ranges = new List<(int, int)>();
         while (await reader.ReadAsync())
