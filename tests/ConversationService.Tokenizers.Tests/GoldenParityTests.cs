@@ -109,7 +109,7 @@ public sealed class GoldenParityTests
             }
         }
 
-        Assert.Equal(272, corpus.UnicodeSweep.Count);
+        Assert.Equal(112, corpus.UnicodeSweep.Count);
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches:\n" + string.Join("\n", mismatches));
     }
 
