@@ -13,7 +13,7 @@ public static class AppendTurns
     /// <summary>Either the fields of a single turn or <see cref="Turns"/>, never both.</summary>
     public sealed record Request(
         string? Id, string? Role, string? Content, string? Name, DateTimeOffset? OccurredAt, JsonElement? Metadata,
-        List<TurnInput>? Turns);
+        List<TurnInput?>? Turns);
 
     public sealed record Response(string ConversationId, long Version, IReadOnlyList<AppendedTurn> Turns);
 
@@ -42,7 +42,7 @@ public static class AppendTurns
         {
             return Problems.Invalid("turns", "Send either the fields of one turn or {\"turns\": [...]}, not both.");
         }
-        IReadOnlyList<TurnInput> inputs = request.Turns
+        List<TurnInput?> inputs = request.Turns
             ?? [new TurnInput(request.Id, request.Role, request.Content, request.Name, request.OccurredAt, request.Metadata)];
         var errors = ConversationDecisions.ValidateTurns(inputs, isBatch, limits.Value);
         if (errors.Count > 0)
@@ -51,12 +51,12 @@ public static class AppendTurns
                 ? StatusCodes.Status413PayloadTooLarge
                 : StatusCodes.Status400BadRequest);
         }
-        var turns = inputs
+        var turns = inputs.Select(t => t!)
             .Select(t => new NewTurn(t.Id ?? Guid.CreateVersion7().ToString("N"), t.Role!, t.Content!, t.Name, t.OccurredAt, t.Metadata))
             .ToArray();
 
         var tenant = user.Tenant();
-        var clientIds = inputs.Where(t => t.Id is not null).Select(t => t.Id!).ToArray();
+        var clientIds = inputs.Select(t => t!.Id).OfType<string>().ToArray();
         var (session, state, stored) = await writer.OpenAsync(tenant, id, clientIds, ct);
         await using (session)
         {

@@ -89,6 +89,7 @@ public sealed class AppendTurnsTests(ServiceFixture fixture)
     [InlineData("""{"id":"","role":"user","content":"x"}""", "id")]
     [InlineData("""{"role":"user","content":"x","name":"not valid!"}""", "name")]
     [InlineData("""{"turns":[]}""", "turns")]
+    [InlineData("""{"turns":[{"role":"user","content":"x"},null]}""", "turns[1]")]
     [InlineData("""{"role":"user","content":"a\u0000b"}""", "content")]
     [InlineData("""{"role":"user","content":"ab","metadata":{"k":"\u0000"}}""", "metadata")]
     [InlineData("""{"turns":[{"id":"a","role":"user","content":"x"},{"id":"a","role":"user","content":"y"}]}""", "turns[1].id")]
