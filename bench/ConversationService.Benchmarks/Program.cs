@@ -1,3 +1,16 @@
 using BenchmarkDotNet.Running;
+using ConversationService.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// --compare and --load are quick console modes for scripts/tokenizer/compare-speed.mjs; anything else goes to BenchmarkDotNet.
+switch (args)
+{
+    case ["--compare", .. var rest]:
+        Compare.Speed(rest.FirstOrDefault());
+        break;
+    case ["--load", var encoding]:
+        Compare.Load(encoding);
+        break;
+    default:
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        break;
+}

@@ -1,0 +1,78 @@
+// Writes the parity golden corpus read by tests/ConversationService.Tokenizers.Tests, using npm tiktoken@1.0.22
+// with encode(text, [], []) (special-token strings are ordinary text, as tiktoken's
+// encode(text, allowed_special=set(), disallowed_special=())).
+// LoCoMo turns are NOT copied: the golden holds only a reference (file, dia_id, field) plus the token count and
+// the SHA-256 of the ids joined by "," for each encoding; the test rebuilds the text from the shared data.
+// Usage: npm ci && node make-golden.mjs [locomoDir]   (default: $LOCOMO_DIR or <repo>/../shared/data/locomo)
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { get_encoding } from 'tiktoken';
+import { handWrittenTexts, loneSurrogateTexts, fuzzTexts, chats } from './golden-texts.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = resolve(here, '../..');
+const outFile = join(repo, 'tests/ConversationService.Tokenizers.Tests/Golden/tiktoken-golden.json');
+const locomoDir = process.argv[2] ?? process.env.LOCOMO_DIR ?? [join(repo, '../shared/data/locomo'), '/work/shared/data/locomo'].find(existsSync);
+if (!locomoDir || !existsSync(locomoDir)) throw new Error('LoCoMo data not found; pass its directory as the first argument');
+
+const version = JSON.parse(readFileSync(join(here, 'node_modules/tiktoken/package.json'), 'utf8')).version;
+if (version !== '1.0.22') throw new Error(`expected tiktoken 1.0.22, found ${version}`);
+
+const names = ['o200k_base', 'cl100k_base'];
+const encodings = Object.fromEntries(names.map(n => [n, get_encoding(n)]));
+const encode = (name, text) => Array.from(encodings[name].encode(text, [], []));
+const idsOf = text => Object.fromEntries(names.map(n => [n, encode(n, text)]));
+const sha = ids => createHash('sha256').update(ids.join(',')).digest('hex');
+
+export const locomoContent = turn => turn.text + (turn.blip_caption ? ' [shares a photo: ' + turn.blip_caption + ']' : '');
+
+const locomo = [];
+for (const file of readdirSync(locomoDir).filter(f => f.endsWith('.json')).sort()) {
+  const conversation = JSON.parse(readFileSync(join(locomoDir, file), 'utf8'));
+  const sessions = Object.keys(conversation).filter(k => /^session_\d+$/.test(k)).sort((a, b) => a.split('_')[1] - b.split('_')[1]);
+  for (const session of sessions) {
+    for (const turn of conversation[session]) {
+      const text = locomoContent(turn);
+      const entry = { file, dia_id: turn.dia_id, field: turn.blip_caption ? 'text+blip_caption' : 'text' };
+      for (const n of names) {
+        const ids = encode(n, text);
+        entry[n] = { count: ids.length, sha256: sha(ids) };
+      }
+      locomo.push(entry);
+    }
+  }
+}
+
+const chatCount = (name, messages) => 3 + messages.reduce((sum, m) => sum + 3 + encode(name, m.role).length
+  + encode(name, m.content).length + (m.name === undefined ? 0 : encode(name, m.name).length + 1), 0);
+
+const golden = {
+  source: `npm tiktoken@${version}, encode(text, [], [])`,
+  idsHash: 'sha256 of the decimal ids joined by ","',
+  locomoText: 'text + (blip_caption ? " [shares a photo: " + blip_caption + "]" : "")',
+  texts: [...handWrittenTexts, ...fuzzTexts()].map(text => ({ text, ...idsOf(text) })),
+  // Lone surrogates cannot travel safely through JSON readers, so these texts are given as UTF-16 code units.
+  loneSurrogates: loneSurrogateTexts.map(text => ({ utf16: Array.from({ length: text.length }, (_, i) => text.charCodeAt(i)), ...idsOf(text) })),
+  chats: chats.map(messages => ({ messages, ...Object.fromEntries(names.map(n => [n, chatCount(n, messages)])) })),
+  locomo,
+};
+
+// One entry per line keeps diffs readable.
+const lines = ['{'];
+const keys = Object.keys(golden);
+keys.forEach((key, i) => {
+  const value = golden[key];
+  const last = i === keys.length - 1 ? '' : ',';
+  if (Array.isArray(value)) {
+    lines.push(`  ${JSON.stringify(key)}: [`);
+    value.forEach((item, j) => lines.push(`    ${JSON.stringify(item)}${j === value.length - 1 ? '' : ','}`));
+    lines.push(`  ]${last}`);
+  } else {
+    lines.push(`  ${JSON.stringify(key)}: ${JSON.stringify(value)}${last}`);
+  }
+});
+lines.push('}');
+writeFileSync(outFile, lines.join('\n') + '\n');
+console.log(`${golden.texts.length} texts, ${golden.loneSurrogates.length} lone-surrogate texts, ${golden.chats.length} chats, ${locomo.length} LoCoMo turns -> ${outFile}`);

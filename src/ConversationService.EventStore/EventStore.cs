@@ -1,0 +1,167 @@
+using Npgsql;
+
+namespace ConversationService.EventStore;
+
+public sealed class EventStore
+{
+    public EventStore(
+        NpgsqlDataSource dataSource,
+        EventStoreOptions options,
+        EventTypeRegistry types,
+        IEnumerable<IInlineProjection> inlineProjections,
+        IEnumerable<IAsyncProjection> asyncProjections,
+        TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(types);
+        EventStoreOptionsValidator.ThrowIfInvalid(options);
+        DataSource = dataSource;
+        Options = options;
+        Types = types;
+        InlineProjections = [.. inlineProjections];
+        AsyncProjections = [.. asyncProjections];
+        Time = timeProvider ?? TimeProvider.System;
+        Sql = new Sql(options.Schema);
+
+        var duplicate = AsyncProjections.GroupBy(p => p.Name).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new InvalidOperationException($"Two async projections are named '{duplicate.Key}'; names are checkpoint keys.");
+        }
+
+        _indexedProjectionNames = [.. AsyncProjections.Where(p => p.TracksIndexedVersion).Select(p => p.Name)];
+    }
+
+    private readonly string[] _indexedProjectionNames;
+
+    public EventStoreOptions Options { get; }
+    public NpgsqlDataSource DataSource { get; }
+    public EventTypeRegistry Types { get; }
+    public IReadOnlyList<IAsyncProjection> AsyncProjections { get; }
+    internal IReadOnlyList<IInlineProjection> InlineProjections { get; }
+    internal TimeProvider Time { get; }
+    internal Sql Sql { get; }
+
+    /// <summary>Creates or upgrades the schema (idempotent), including every registered projection's DDL.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        // CREATE ... IF NOT EXISTS still races (unique violations in the catalog) when two replicas start at once,
+        // so all DDL runs under one transaction-scoped advisory lock.
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var statements = new[] { Sql.DdlLock, Sql.Ddl }
+            .Concat(InlineProjections.Select(p => p.Ddl(Options.Schema)))
+            .Concat(AsyncProjections.Select(p => p.Ddl(Options.Schema)))
+            .Where(ddl => !string.IsNullOrWhiteSpace(ddl));
+        foreach (var ddl in statements)
+        {
+            await using var command = new NpgsqlCommand(ddl, connection, transaction);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Opens a transaction and locks the stream row (creating it with <paramref name="streamType"/> if absent).
+    /// BEGIN and the locking upsert travel in one round trip. The upsert is a write, so the transaction owns an xid
+    /// before the append draws any seq_id: the daemon's gap handling (see <see cref="Gaps"/>) depends on that.
+    /// </summary>
+    public async Task<StreamWriteSession> OpenForWritingAsync(
+        string tenantId, string streamId, string streamType, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        ArgumentException.ThrowIfNullOrEmpty(streamType);
+        var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+        NpgsqlTransaction? transaction = null;
+        try
+        {
+            transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using var command = new NpgsqlCommand(Sql.LockStream, connection, transaction)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string> { TypedValue = tenantId },
+                    new NpgsqlParameter<string> { TypedValue = streamId },
+                    new NpgsqlParameter<string> { TypedValue = streamType },
+                    new NpgsqlParameter<DateTimeOffset> { TypedValue = Time.GetUtcNow() },
+                },
+            };
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken);
+            return new StreamWriteSession(
+                this, connection, transaction, tenantId, streamId,
+                version: reader.GetInt64(0), isNew: reader.GetBoolean(2), isArchived: reader.GetBoolean(1));
+        }
+        catch
+        {
+            if (transaction is not null)
+            {
+                await transaction.DisposeAsync();
+            }
+
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Shortcut: open, append, commit.</summary>
+    public async Task<IReadOnlyList<StoredEvent>> AppendAsync(
+        string tenantId, string streamId, string streamType, IReadOnlyList<object> events, long? expectedVersion,
+        CancellationToken cancellationToken)
+    {
+        await using var session = await OpenForWritingAsync(tenantId, streamId, streamType, cancellationToken);
+        return await session.AppendAndCommitAsync(events, expectedVersion, cancellationToken);
+    }
+
+    /// <summary>Events of the stream with version &gt;= <paramref name="fromVersion"/>, in version order.</summary>
+    public async Task<IReadOnlyList<StoredEvent>> ReadStreamAsync(
+        string tenantId, string streamId, long fromVersion, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        await using var command = DataSource.CreateCommand(Sql.ReadStream);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fromVersion });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var events = new List<StoredEvent>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var type = reader.GetString(3);
+            events.Add(new StoredEvent(
+                reader.GetInt64(0), reader.GetGuid(1), tenantId, streamId, reader.GetInt64(2), type,
+                Types.Deserialize(type, reader.GetString(4)), reader.GetFieldValue<DateTimeOffset>(5)));
+        }
+
+        return events;
+    }
+
+    /// <summary>
+    /// Highest version of the stream that every registered async projection has processed
+    /// (the stream's version when none is registered); null when the stream does not exist.
+    /// </summary>
+    public async Task<long?> GetIndexedVersionAsync(string tenantId, string streamId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        var tracked = _indexedProjectionNames.Length > 0;
+        await using var command = DataSource.CreateCommand(tracked ? Sql.IndexedVersion : Sql.StreamVersion);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = tenantId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+        if (tracked)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = _indexedProjectionNames });
+        }
+
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return tracked ? reader.GetInt64(1) : reader.GetInt64(0);
+    }
+}

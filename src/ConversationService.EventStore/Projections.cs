@@ -1,0 +1,71 @@
+using Npgsql;
+
+namespace ConversationService.EventStore;
+
+/// <summary>
+/// Runs inside the append transaction. Adds its SQL to the batch that also inserts the events, so the whole
+/// append is one round trip. <see cref="InlineBatch.Schema"/> names the schema.
+/// </summary>
+public interface IInlineProjection
+{
+    /// <summary>Idempotent DDL (CREATE TABLE IF NOT EXISTS ...) for the projection's tables in <paramref name="schema"/>.</summary>
+    string Ddl(string schema);
+
+    /// <summary>
+    /// Adds SQL for <paramref name="events"/>. Their <see cref="StoredEvent.Sequence"/> is 0: sequence numbers are
+    /// drawn by the same batch, after this runs. Versions, ids and timestamps are final.
+    /// </summary>
+    void Apply(InlineBatch batch, IReadOnlyList<StoredEvent> events);
+}
+
+public sealed class InlineBatch
+{
+    private readonly NpgsqlBatch _batch;
+
+    internal InlineBatch(NpgsqlBatch batch, string schema, string tenantId, string streamId)
+    {
+        _batch = batch;
+        Schema = schema;
+        TenantId = tenantId;
+        StreamId = streamId;
+    }
+
+    public string Schema { get; }
+    public string TenantId { get; }
+    public string StreamId { get; }
+
+    /// <summary>
+    /// Adds one SQL command with positional parameters ($1, $2, ...); null becomes SQL NULL. Parameter types come
+    /// from the CLR values (string is text), so cast in SQL where the column differs, e.g. <c>$3::jsonb</c>.
+    /// </summary>
+    public void Add(string sql, params object?[] parameters)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sql);
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in parameters ?? [null])
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        }
+
+        _batch.BatchCommands.Add(command);
+    }
+}
+
+/// <summary>An asynchronous projection or subscription, fed by the daemon in seq_id order with a durable checkpoint.</summary>
+public interface IAsyncProjection
+{
+    /// <summary>Checkpoint name in the progression table; also the advisory lock key.</summary>
+    string Name { get; }
+
+    /// <summary>
+    /// Whether <see cref="EventStore.GetIndexedVersionAsync"/> waits for this projection (retrieval indexes do;
+    /// a bus publisher or a summary trigger may opt out so a broker outage does not stall indexedVersion).
+    /// </summary>
+    bool TracksIndexedVersion => true;
+
+    /// <summary>Idempotent DDL for its tables, or empty.</summary>
+    string Ddl(string schema);
+
+    /// <summary>Handles a batch; the checkpoint advances past it only when this returns. Must be idempotent (at-least-once).</summary>
+    Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken);
+}

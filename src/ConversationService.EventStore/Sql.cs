@@ -1,0 +1,109 @@
+namespace ConversationService.EventStore;
+
+/// <summary>SQL text for one schema, built once. The schema is validated as a plain identifier before it gets here.</summary>
+internal sealed class Sql
+{
+    public Sql(string schema)
+    {
+        var s = $"\"{schema}\"";
+
+        Ddl = $"""
+            CREATE SCHEMA IF NOT EXISTS {s};
+            CREATE TABLE IF NOT EXISTS {s}.streams (
+                tenant_id text NOT NULL,
+                id text NOT NULL,
+                type text NOT NULL,
+                version bigint NOT NULL DEFAULT 0,
+                created timestamptz NOT NULL DEFAULT now(),
+                updated timestamptz NOT NULL DEFAULT now(),
+                archived boolean NOT NULL DEFAULT false,
+                CONSTRAINT pk_streams PRIMARY KEY (tenant_id, id));
+            -- CACHE 1 (the default) keeps nextval monotonic across sessions; the daemon's gap logic relies on it.
+            CREATE TABLE IF NOT EXISTS {s}.events (
+                seq_id bigint GENERATED ALWAYS AS IDENTITY (CACHE 1) PRIMARY KEY,
+                id uuid NOT NULL,
+                tenant_id text NOT NULL,
+                stream_id text NOT NULL,
+                version bigint NOT NULL,
+                type text NOT NULL,
+                data jsonb NOT NULL,
+                metadata jsonb,
+                "timestamp" timestamptz NOT NULL,
+                CONSTRAINT uq_events_stream_version UNIQUE (tenant_id, stream_id, version));
+            CREATE TABLE IF NOT EXISTS {s}.progression (
+                name text PRIMARY KEY,
+                last_seq_id bigint NOT NULL DEFAULT 0,
+                updated timestamptz NOT NULL DEFAULT now());
+            """;
+
+        // The upsert takes the row lock (writers on one stream queue here) and, being a write, assigns the
+        // transaction its xid before any events.seq_id value is drawn. The daemon's gap logic depends on that order.
+        LockStream = $"""
+            INSERT INTO {s}.streams AS st (tenant_id, id, type, version, created, updated, archived)
+            VALUES ($1, $2, $3, 0, $4, $4, false)
+            ON CONFLICT (tenant_id, id) DO UPDATE SET id = excluded.id
+            RETURNING st.version, st.archived, (st.xmax = 0) AS is_new
+            """;
+
+        InsertEvent = $"""
+            INSERT INTO {s}.events (id, tenant_id, stream_id, version, type, data, "timestamp")
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq_id
+            """;
+
+        UpdateStream = $"UPDATE {s}.streams SET version = $3, updated = $4, archived = $5 WHERE tenant_id = $1 AND id = $2";
+
+        ReadStream = $"""
+            SELECT seq_id, id, version, type, data, "timestamp" FROM {s}.events
+            WHERE tenant_id = $1 AND stream_id = $2 AND version >= $3 ORDER BY version
+            """;
+
+        StreamVersion = $"SELECT version FROM {s}.streams WHERE tenant_id = $1 AND id = $2";
+
+        // A projection without a progression row has processed nothing (checkpoint 0).
+        IndexedVersion = $"""
+            SELECT st.version,
+                   coalesce((SELECT e.version FROM {s}.events e
+                             WHERE e.tenant_id = $1 AND e.stream_id = $2
+                               AND e.seq_id <= (SELECT CASE WHEN count(*) = cardinality($3::text[]) THEN min(p.last_seq_id) ELSE 0 END
+                                                FROM {s}.progression p WHERE p.name = ANY($3))
+                             ORDER BY e.version DESC LIMIT 1), 0)
+            FROM {s}.streams st WHERE st.tenant_id = $1 AND st.id = $2
+            """;
+
+        // The daemon reads the whole log across tenants (each StoredEvent carries its tenant); it is the one query
+        // without a tenant filter. xmin comes from the snapshot the rows were read with.
+        ReadLog = $"""
+            SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
+                   seq_id, id, tenant_id, stream_id, version, type, data, "timestamp"
+            FROM {s}.events WHERE seq_id > $1 ORDER BY seq_id LIMIT $2
+            """;
+
+        LoadCheckpoint = $"SELECT last_seq_id FROM {s}.progression WHERE name = $1";
+
+        SaveCheckpoint = $"""
+            INSERT INTO {s}.progression AS p (name, last_seq_id, updated) VALUES ($1, $2, $3)
+            ON CONFLICT (name) DO UPDATE SET last_seq_id = excluded.last_seq_id, updated = excluded.updated
+            WHERE p.last_seq_id < excluded.last_seq_id
+            """;
+    }
+
+    public string Ddl { get; }
+    public string LockStream { get; }
+    public string InsertEvent { get; }
+    public string UpdateStream { get; }
+    public string ReadStream { get; }
+    public string StreamVersion { get; }
+    public string IndexedVersion { get; }
+    public string ReadLog { get; }
+    public string LoadCheckpoint { get; }
+    public string SaveCheckpoint { get; }
+
+    // One key for all event-store DDL in the database (advisory locks are per database): start-ups serialize.
+    public const string DdlLock = "SELECT pg_advisory_xact_lock(hashtextextended('conversation_service.event_store.ddl', 0))";
+
+    public const string TryLockProjection = "SELECT pg_try_advisory_lock(hashtextextended($1, 0))";
+    public const string UnlockProjection = "SELECT pg_advisory_unlock(hashtextextended($1, 0))";
+
+    // Assigns this (autocommit) statement an xid: every xid handed out before it is smaller.
+    public const string XidHorizon = "SELECT pg_current_xact_id()::text::bigint";
+}

@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using static ConversationService.EventStore.Tests.TestEvents;
+
+namespace ConversationService.EventStore.Tests;
+
+[Collection(PostgresCollection.Name)]
+public sealed class RegistrationTests(PostgresFixture db)
+{
+    [Fact]
+    public void Given_event_types_When_registered_Then_names_are_snake_case_of_the_type_name()
+    {
+        var registry = new EventTypeRegistry().Register<TurnAppended>().Register<Noted>();
+
+        Assert.Equal("turn_appended", registry.NameOf(typeof(TurnAppended)));
+        Assert.Equal(typeof(Noted), registry.TypeOf("noted"));
+        Assert.Throws<InvalidOperationException>(() => registry.NameOf(typeof(Blocked)));
+    }
+
+    [Theory]
+    [InlineData("Conversations")]
+    [InlineData("conv-ersations")]
+    [InlineData("x; DROP TABLE y")]
+    [InlineData("")]
+    public void Given_unsafe_schema_When_resolving_options_Then_validation_names_the_setting(string schema)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(db.DataSource);
+        services.AddEventStore(store => store.Options(options => options.Schema = schema));
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<EventStore>());
+
+        Assert.Contains("EventStore:Schema", error.Message);
+    }
+
+    [Fact]
+    public async Task Given_configuration_only_When_host_starts_Then_connection_and_schema_come_from_it()
+    {
+        var schema = PostgresFixture.NewSchema();
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = db.ConnectionString,
+            ["EventStore:Schema"] = schema,
+            ["EventStore:PollInterval"] = "00:00:00.050",
+        });
+        builder.Services.AddEventStore(store => store.Events(Register).InlineProjection<NoteCounter>());
+        using var host = builder.Build();
+
+        await host.StartAsync();
+        var store = host.Services.GetRequiredService<EventStore>();
+        await store.AppendAsync(Tenant, "s", StreamType, Notes("a"), null, default);
+        await host.StopAsync();
+
+        Assert.Equal(TimeSpan.FromMilliseconds(50), store.Options.PollInterval);
+        Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM {schema}.events WHERE tenant_id = '{Tenant}'"));
+        Assert.Equal(1, await db.ScalarAsync<int>($"SELECT notes FROM {schema}.note_counts"));
+    }
+
+    [Fact]
+    public void Given_no_connection_configured_When_resolving_the_store_Then_the_error_says_what_to_set()
+    {
+        var services = new ServiceCollection();
+        services.AddEventStore(_ => { });
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<EventStore>());
+
+        Assert.Contains("ConnectionStrings:Postgres", error.Message);
+    }
+}

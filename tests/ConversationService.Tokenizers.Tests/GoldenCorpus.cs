@@ -1,0 +1,69 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace ConversationService.Tokenizers.Tests;
+
+/// <summary>The committed golden file written by scripts/tokenizer/make-golden.mjs (tiktoken@1.0.22).</summary>
+public sealed class GoldenCorpus
+{
+    public static readonly string[] Encodings = ["o200k_base", "cl100k_base"];
+
+    private static readonly Lazy<GoldenCorpus> Shared = new(Load);
+
+    public static GoldenCorpus Instance => Shared.Value;
+
+    public required IReadOnlyList<GoldenText> Texts { get; init; }
+    public required IReadOnlyList<GoldenText> LoneSurrogates { get; init; }
+    public required IReadOnlyList<GoldenChat> Chats { get; init; }
+    public required IReadOnlyList<GoldenLocomoTurn> Locomo { get; init; }
+
+    /// <summary>The hash the golden file stores for LoCoMo turns: SHA-256 of the decimal ids joined by ",".</summary>
+    public static string IdsHash(IEnumerable<int> ids) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(string.Join(',', ids))));
+
+    private static GoldenCorpus Load()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Golden", "tiktoken-golden.json");
+        using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+        var root = document.RootElement;
+        return new GoldenCorpus
+        {
+            Texts = [.. root.GetProperty("texts").EnumerateArray().Select(e => new GoldenText(e.GetProperty("text").GetString()!, Ids(e)))],
+            LoneSurrogates =
+            [
+                .. root.GetProperty("loneSurrogates").EnumerateArray().Select(e => new GoldenText(
+                    new string([.. e.GetProperty("utf16").EnumerateArray().Select(c => (char)c.GetInt32())]), Ids(e))),
+            ],
+            Chats =
+            [
+                .. root.GetProperty("chats").EnumerateArray().Select(e => new GoldenChat(
+                    [.. e.GetProperty("messages").Deserialize<MessageJson[]>()!.Select(m => new ChatMessage(m.Role, m.Content, m.Name))],
+                    Encodings.ToDictionary(n => n, n => e.GetProperty(n).GetInt32()))),
+            ],
+            Locomo =
+            [
+                .. root.GetProperty("locomo").EnumerateArray().Select(e => new GoldenLocomoTurn(
+                    e.GetProperty("file").GetString()!,
+                    e.GetProperty("dia_id").GetString()!,
+                    e.GetProperty("field").GetString()!,
+                    Encodings.ToDictionary(n => n, n => (e.GetProperty(n).GetProperty("count").GetInt32(), e.GetProperty(n).GetProperty("sha256").GetString()!)))),
+            ],
+        };
+    }
+
+    private static Dictionary<string, int[]> Ids(JsonElement entry) =>
+        Encodings.ToDictionary(n => n, n => entry.GetProperty(n).EnumerateArray().Select(x => x.GetInt32()).ToArray());
+
+    private sealed record MessageJson(
+        [property: JsonPropertyName("role")] string Role,
+        [property: JsonPropertyName("content")] string Content,
+        [property: JsonPropertyName("name")] string? Name);
+}
+
+public sealed record GoldenText(string Text, IReadOnlyDictionary<string, int[]> Ids);
+
+public sealed record GoldenChat(IReadOnlyList<ChatMessage> Messages, IReadOnlyDictionary<string, int> Tokens);
+
+public sealed record GoldenLocomoTurn(string File, string DiaId, string Field, IReadOnlyDictionary<string, (int Count, string Sha256)> Expected);
