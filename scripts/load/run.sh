@@ -34,6 +34,8 @@ pg_bin="/usr/lib/postgresql/$(pg_lsclusters --no-header | awk 'NR==1 {print $1}'
 export PGHOST=localhost PGPORT="$pg_port" PGUSER=postgres PGPASSWORD="${PG_PASSWORD:-postgres}"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
+# Other work on the machine skews every figure; the summary shows how busy it was at the start.
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 out="$root/artifacts/load/$stamp"
 mkdir -p "$out"
 suffix=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
@@ -79,7 +81,7 @@ cat > "$out/insert.sql" <<'SQL'
 INSERT INTO turns (conversation, content) VALUES ('conversation-' || :c, 'I went to a LGBTQ support group yesterday and it was so powerful. The stories were inspiring.');
 SQL
 "$pg_bin/pgbench" -n -M prepared -c "$connections" -j "$threads" -T "$duration_s" -f "$out/insert.sql" "$bench_db" | tee "$out/pgbench.txt"
-pgbench_tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out/pgbench.txt" | head -n 1)
+pgbench_tps=$(sed -n 's/^tps = \([0-9]*\.[0-9]\).*/\1/p' "$out/pgbench.txt" | head -n 1)
 dropdb --force "$bench_db"
 
 # (b) the service, Release, its own database, production-like logging.
@@ -160,5 +162,5 @@ ratio_c=$(awk -v a="$ctx_rps" -v b="$base_rps" 'BEGIN { printf "%.2f", a / b }')
   echo "| GET context, $seed_turns turns, budget $budget | $ctx_rps req/s (p50 $ctx_p50 ms, p99 $ctx_p99 ms, errors $ctx_err) | p99 <= 10 ms | $(verdict "$(awk -v p="$ctx_p99" 'BEGIN{print (p <= 10)}')") |"
   echo "| bare Kestrel, same $context_bytes-byte payload | $base_rps req/s (p99 $base_p99 ms) | context >= 0.25 x this | $ratio_c x: $(verdict "$(awk -v r="$ratio_c" 'BEGIN{print (r >= 0.25)}')") |"
   echo
-  echo "Raw output: $out"
+  echo "Load average when the run started: $load_at_start. Raw output: $out"
 } | tee "$out/summary.md"
