@@ -7,8 +7,8 @@ namespace ConversationService.EventStore;
 /// <summary>
 /// Runs every registered <see cref="IAsyncProjection"/>, each once across replicas, and exits at once when there are none.
 /// Events reach projections by polling (<see cref="EventStoreOptions.PollInterval"/>, immediately again after a full
-/// batch). No LISTEN/NOTIFY: a NOTIFY in the append transaction takes a database-wide lock at commit that serializes
-/// all appending transactions through their WAL flush, which would cap append throughput.
+/// batch). No LISTEN/NOTIFY: a NOTIFY in the append transaction takes a server-wide lock that is held through the
+/// commit's WAL flush, so appends would commit one at a time instead of in groups, capping append throughput.
 /// </summary>
 internal sealed class AsyncDaemon(EventStore store, ILogger<AsyncDaemon> logger) : BackgroundService
 {

@@ -46,6 +46,7 @@ internal static class CharClass
         return 0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static byte[] BuildBmp()
     {
         var table = new byte[65536];

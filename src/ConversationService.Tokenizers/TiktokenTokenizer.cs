@@ -23,7 +23,7 @@ public sealed class TiktokenTokenizer
     private const int StackPieceChars = 128;
     // Words that need merging are remembered by their text; bounded so that arbitrary input cannot grow memory.
     private const int MaxCachedWordChars = 64;
-    private const int MaxCachedWords = 100_000;
+    private const int MaxCachedWords = 50_000;
 
     // From the special_tokens field of tiktoken@1.0.22's encoders/*.json.
     private static readonly Dictionary<string, int> O200kSpecialTokens = new()

@@ -21,6 +21,8 @@ internal sealed class Vocabulary
     private readonly int _mask;
     private readonly byte[]?[] _specialTokens; // by rank - _offsets.Length + 1
 
+    // Loading runs once per process, on the first request; tiered compilation would run these loops unoptimized.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Vocabulary(byte[] blob, int[] offsets, IReadOnlyDictionary<string, int> specialTokens)
     {
         _blob = blob;
@@ -134,6 +136,7 @@ internal sealed class Vocabulary
     }
 
     /// <summary>Reads a gzip-compressed <c>.tiktoken</c> file: one "base64 rank" line per token, ranks 0..n-1 in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Vocabulary Load(Stream gzipped, IReadOnlyDictionary<string, int> specialTokens)
     {
         using var inflated = new MemoryStream();
