@@ -1,5 +1,5 @@
-using System.Text.Json.Serialization;
 using System.Security.Claims;
+using System.Text.Json.Serialization;
 using System.Text.Json;
 using ConversationService.Hosting;
 
