@@ -141,8 +141,6 @@ public sealed class AppendTurnsTests(ServiceFixture fixture)
     {
         using var factory = fixture.CreateFactory(new Dictionary<string, string?>
         {
-            ["Auth:ApiKeys:0:Key"] = ServiceFixture.TenantAKey,
-            ["Auth:ApiKeys:0:Tenant"] = "tenant-a",
             ["Limits:MaxContentBytes"] = "1000",
             ["Limits:MaxRequestBodyBytes"] = "2000",
         });
