@@ -55,6 +55,15 @@ public static class AppendTurns
             .Select(t => new NewTurn(t.Id ?? Guid.CreateVersion7().ToString("N"), t.Role!, t.Content!, t.Name, t.OccurredAt, t.Metadata))
             .ToArray();
 
+        // Counting is the costly part of an append, so it happens before the stream lock is taken, in the default
+        // model's encoding (the one almost every conversation uses); inside the lock only another encoding recounts.
+        if (!tokenizers.TryResolve(writer.DefaultModel, out var likely))
+        {
+            throw new InvalidOperationException($"Default model '{writer.DefaultModel}' has no tokenizer.");
+        }
+        var likelyTokens = turns.ToDictionary(
+            t => t.Id, t => likely.CountMessageTokens(t.Role, t.Content, t.Name), StringComparer.Ordinal);
+
         var tenant = user.Tenant();
         var clientIds = inputs.Select(t => t!.Id).OfType<string>().ToArray();
         var (session, state, stored) = await writer.OpenAsync(tenant, id, clientIds, ct);
@@ -66,7 +75,10 @@ public static class AppendTurns
             }
             var decision = ConversationDecisions.DecideAppend(
                 tenant, id, state, expectedVersion, turns, stored, isBatch, tokenizer.EncodingName,
-                t => tokenizer.CountMessageTokens(t.Role, t.Content, t.Name), time.GetUtcNow());
+                t => tokenizer.EncodingName == likely.EncodingName
+                    ? likelyTokens[t.Id]
+                    : tokenizer.CountMessageTokens(t.Role, t.Content, t.Name),
+                time.GetUtcNow());
             switch (decision)
             {
                 case AppendDecision.NotFound:
