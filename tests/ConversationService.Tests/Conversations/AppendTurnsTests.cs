@@ -169,6 +169,20 @@ public sealed class AppendTurnsTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task Given_an_append_with_if_match_that_succeeded_When_it_is_retried_Then_the_original_result_returns_not_409()
+    {
+        var id = ApiClient.NewId();
+        var original = (await _api.AppendAsync(id, new { id = "t-1", role = "user", content = "hello" }, "\"0\""))
+            .Expect(HttpStatusCode.Created);
+
+        var retry = (await _api.AppendAsync(id, new { id = "t-1", role = "user", content = "hello" }, "\"0\""))
+            .Expect(HttpStatusCode.Created);
+
+        Assert.Equal(original.Body.ToJsonString(), retry.Body.ToJsonString());
+        Assert.Equal(1, (await _api.GetConversationAsync(id)).Get<int>("turnCount"));
+    }
+
+    [Fact]
     public async Task Given_a_stored_turn_id_When_a_batch_repeats_it_with_new_turns_Then_only_the_new_ones_are_stored()
     {
         var id = ApiClient.NewId();
