@@ -1,0 +1,241 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using ConversationService.Hosting;
+
+namespace ConversationService.Conversations;
+
+/// <summary>A turn as the client sent it; everything optional so that validation can name each missing field.</summary>
+public sealed record TurnInput(
+    string? Id, string? Role, string? Content, string? Name, DateTimeOffset? OccurredAt, JsonElement? Metadata);
+
+/// <summary>A validated turn with its id assigned (client's or generated).</summary>
+public sealed record NewTurn(string Id, string Role, string Content, string? Name, DateTimeOffset? OccurredAt, JsonElement? Metadata);
+
+/// <summary>What the write side knows about the conversation while holding its stream lock.</summary>
+public sealed record ConversationState(bool Exists, bool Archived, long Version, string Model, string? SystemPrompt,
+    string? Metadata, int TurnCount);
+
+public sealed record AppendedTurn(string Id, int Index, int Tokens);
+
+public abstract record AppendDecision
+{
+    public sealed record NotFound : AppendDecision;
+    public sealed record VersionConflict(long Expected, long Actual) : AppendDecision;
+    public sealed record TurnIdConflict(string Field, string TurnId) : AppendDecision;
+
+    /// <summary><see cref="Events"/> empty means every turn was already stored: a replay, answered from the originals.</summary>
+    public sealed record Accepted(IReadOnlyList<object> Events, IReadOnlyList<AppendedTurn> Turns, long ReplayVersion)
+        : AppendDecision;
+}
+
+public abstract record SettingsDecision
+{
+    public sealed record NotFound : SettingsDecision;
+    public sealed record VersionConflict(long Expected, long Actual) : SettingsDecision;
+    public sealed record Started(ConversationStarted Event) : SettingsDecision;
+    public sealed record Changed(ConversationSettingsChanged? Event) : SettingsDecision;
+}
+
+/// <summary>The write-side rules, free of I/O so they can be tested directly.</summary>
+public static partial class ConversationDecisions
+{
+    public static readonly string[] Roles = ["system", "user", "assistant", "tool"];
+
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$")]
+    private static partial Regex TurnIdPattern();
+
+    // OpenAI's rule for the optional participant name.
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex NamePattern();
+
+    /// <summary>PostgreSQL text and jsonb cannot hold U+0000, so it is refused up front rather than failing the insert.</summary>
+    public const string NulMessage = "Must not contain the NUL character (\\u0000).";
+
+    public static bool IsValidTurnId(string id) => TurnIdPattern().IsMatch(id);
+
+    public static bool HasNul(string? text) => text is not null && text.Contains('\0', StringComparison.Ordinal);
+
+    // Raw JSON keeps escapes as written, and the NUL character can only appear escaped inside a JSON string.
+    public static bool HasNul(JsonElement? json) =>
+        json is { } value && value.GetRawText().Contains("\\u0000", StringComparison.Ordinal);
+
+    /// <summary>Field-level errors; <see cref="FieldError.TooLarge"/> marks the ones that make the answer a 413.</summary>
+    public static IReadOnlyList<FieldError> ValidateTurns(
+        IReadOnlyList<TurnInput?> turns, bool isBatch, LimitsOptions limits)
+    {
+        var errors = new List<FieldError>();
+        if (isBatch && turns.Count == 0)
+        {
+            errors.Add(new("turns", "At least one turn is required."));
+        }
+        if (turns.Count > limits.MaxTurnsPerBatch)
+        {
+            errors.Add(new("turns", $"At most {limits.MaxTurnsPerBatch} turns per request (Limits:MaxTurnsPerBatch)."));
+            return errors;
+        }
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < turns.Count; i++)
+        {
+            var turn = turns[i];
+            if (turn is null)
+            {
+                errors.Add(new($"turns[{i}]", "A turn is an object with role and content."));
+                continue;
+            }
+            var prefix = isBatch ? $"turns[{i}]." : "";
+            if (turn.Role is null || !Roles.Contains(turn.Role))
+            {
+                errors.Add(new(prefix + "role", $"Role must be one of {string.Join(", ", Roles)}."));
+            }
+            if (turn.Id is not null)
+            {
+                if (!IsValidTurnId(turn.Id))
+                {
+                    errors.Add(new(prefix + "id", "A turn id is 1-128 characters of A-Z a-z 0-9 . _ : -"));
+                }
+                else if (!seen.TryAdd(turn.Id, i))
+                {
+                    errors.Add(new(prefix + "id", $"Turn id '{turn.Id}' repeats turns[{seen[turn.Id]}].id."));
+                }
+            }
+            if (string.IsNullOrEmpty(turn.Content))
+            {
+                errors.Add(new(prefix + "content", "Content must not be empty."));
+            }
+            else if (turn.Content.Contains('\0', StringComparison.Ordinal))
+            {
+                errors.Add(new(prefix + "content", NulMessage));
+            }
+            else if (Encoding.UTF8.GetByteCount(turn.Content) > limits.MaxContentBytes)
+            {
+                errors.Add(new(prefix + "content",
+                    $"Content exceeds {limits.MaxContentBytes} bytes (Limits:MaxContentBytes).", TooLarge: true));
+            }
+            if (turn.Name is not null && !NamePattern().IsMatch(turn.Name))
+            {
+                errors.Add(new(prefix + "name", "A name is 1-64 characters of A-Z a-z 0-9 _ -"));
+            }
+            if (HasNul(turn.Metadata))
+            {
+                errors.Add(new(prefix + "metadata", NulMessage));
+            }
+        }
+        return errors;
+    }
+
+    /// <summary>
+    /// Decides what an append stores. Idempotency comes first: a request whose turns are all stored already gets
+    /// the original result even when its If-Match is now stale, because it is a retry of a request that succeeded.
+    /// </summary>
+    public static AppendDecision DecideAppend(
+        string tenant, string conversationId, ConversationState state, long? expectedVersion,
+        IReadOnlyList<NewTurn> turns, IReadOnlyDictionary<string, TurnRow> stored, bool isBatch,
+        string encoding, Func<NewTurn, int> countTokens, DateTimeOffset now)
+    {
+        if (state.Archived)
+        {
+            return new AppendDecision.NotFound();
+        }
+        var results = new AppendedTurn[turns.Count];
+        var fresh = new List<(int Position, NewTurn Turn)>();
+        long replayVersion = 0;
+        for (var i = 0; i < turns.Count; i++)
+        {
+            var turn = turns[i];
+            if (!stored.TryGetValue(turn.Id, out var original))
+            {
+                fresh.Add((i, turn));
+                continue;
+            }
+            if (original.Role != turn.Role || original.Content != turn.Content || original.Name != turn.Name)
+            {
+                return new AppendDecision.TurnIdConflict(isBatch ? $"turns[{i}].id" : "id", turn.Id);
+            }
+            results[i] = new AppendedTurn(original.Id, original.Index, original.Tokens);
+            replayVersion = Math.Max(replayVersion, original.Version);
+        }
+        if (fresh.Count == 0)
+        {
+            return new AppendDecision.Accepted([], results, replayVersion);
+        }
+        if (expectedVersion is { } expected && expected != state.Version)
+        {
+            return new AppendDecision.VersionConflict(expected, state.Version);
+        }
+
+        var events = new List<object>(fresh.Count + 1);
+        if (!state.Exists)
+        {
+            events.Add(new ConversationStarted(tenant, conversationId, null, state.Model, null, now));
+        }
+        var index = state.TurnCount;
+        foreach (var (position, turn) in fresh)
+        {
+            index++;
+            var tokens = countTokens(turn);
+            events.Add(new TurnAppended(
+                turn.Id, index, turn.Role, turn.Content, turn.Name, turn.OccurredAt ?? now, tokens, encoding, turn.Metadata));
+            results[position] = new AppendedTurn(turn.Id, index, tokens);
+        }
+        return new AppendDecision.Accepted(events, results, 0);
+    }
+
+    /// <summary>PUT semantics: absent fields keep their value; an unchanged PUT stores nothing.</summary>
+    public static SettingsDecision DecideSettings(
+        string tenant, string conversationId, ConversationState state, long? expectedVersion,
+        string? systemPrompt, string? model, JsonElement? metadata, string defaultModel, DateTimeOffset now)
+    {
+        if (state.Archived)
+        {
+            return new SettingsDecision.NotFound();
+        }
+        if (expectedVersion is { } expected && expected != state.Version)
+        {
+            return new SettingsDecision.VersionConflict(expected, state.Version);
+        }
+        if (!state.Exists)
+        {
+            return new SettingsDecision.Started(
+                new ConversationStarted(tenant, conversationId, systemPrompt, model ?? defaultModel, metadata, now));
+        }
+        var newPrompt = systemPrompt is not null && systemPrompt != state.SystemPrompt ? systemPrompt : null;
+        var newModel = model is not null && model != state.Model ? model : null;
+        var newMetadata = metadata is { } json && !JsonEquals(json, state.Metadata) ? metadata : null;
+        return newPrompt is null && newModel is null && newMetadata is null
+            ? new SettingsDecision.Changed(null)
+            : new SettingsDecision.Changed(new ConversationSettingsChanged(newPrompt, newModel, newMetadata, now));
+    }
+
+    /// <summary>"5" or 5 (quotes optional; weak validators are not versions).</summary>
+    public static bool TryParseIfMatch(string? header, out long? version)
+    {
+        version = null;
+        if (string.IsNullOrWhiteSpace(header))
+        {
+            return true;
+        }
+        var value = header.Trim();
+        if (value.Length >= 2 && value[0] == '"' && value[^1] == '"')
+        {
+            value = value[1..^1];
+        }
+        if (long.TryParse(value, System.Globalization.NumberStyles.None, null, out var parsed))
+        {
+            version = parsed;
+            return true;
+        }
+        return false;
+    }
+
+    // jsonb normalizes whitespace and key order, so compare parsed values rather than text.
+    private static bool JsonEquals(JsonElement proposed, string? stored)
+    {
+        if (stored is null)
+        {
+            return false;
+        }
+        using var document = JsonDocument.Parse(stored);
+        return JsonElement.DeepEquals(proposed, document.RootElement);
+    }
+}

@@ -1,0 +1,319 @@
+using System.Text.Json;
+using ConversationService.EventStore;
+using ConversationService.Hosting;
+using Npgsql;
+
+namespace ConversationService.Conversations;
+
+public sealed record ConversationRow(
+    string Id, long Version, string Model, string? SystemPrompt, string? Metadata, int TurnCount, long TotalTokens,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+public sealed record TurnRow(
+    string Id, int Index, string Role, string Content, string? Name, DateTimeOffset OccurredAt, int Tokens,
+    string Encoding, long Version, string? Metadata);
+
+/// <summary>A turn without its content: what context assembly needs to plan a window cheaply.</summary>
+public sealed record TurnHeader(string Id, int Index, string Role, string? Name, int Tokens, string Encoding);
+
+/// <summary>
+/// The conversation read model, kept by an inline projection inside the append transaction, so a reader never
+/// sees a turn without its conversation's counters. Deleting a conversation deletes its rows: content is then
+/// unreadable through the API even though the event log keeps the facts.
+/// </summary>
+public sealed class ConversationProjection : IInlineProjection
+{
+    /// <summary>Unique (tenant_id, conversation_id, turn_id): the final word on turn-id idempotency.</summary>
+    public const string TurnIdConstraint = "turns_turn_id_unique";
+
+    public string Ddl(string schema) => $"""
+        CREATE TABLE IF NOT EXISTS {schema}.conversations (
+            tenant_id     text        NOT NULL,
+            id            text        NOT NULL,
+            version       bigint      NOT NULL,
+            model         text        NOT NULL,
+            system_prompt text        NULL,
+            metadata      jsonb       NULL,
+            turn_count    integer     NOT NULL DEFAULT 0,
+            total_tokens  bigint      NOT NULL DEFAULT 0,
+            created_at    timestamptz NOT NULL,
+            updated_at    timestamptz NOT NULL,
+            PRIMARY KEY (tenant_id, id));
+        CREATE TABLE IF NOT EXISTS {schema}.turns (
+            tenant_id       text        NOT NULL,
+            conversation_id text        NOT NULL,
+            idx             integer     NOT NULL,
+            turn_id         text        NOT NULL,
+            role            text        NOT NULL,
+            content         text        NOT NULL,
+            name            text        NULL,
+            occurred_at     timestamptz NOT NULL,
+            tokens          integer     NOT NULL,
+            encoding        text        NOT NULL,
+            version         bigint      NOT NULL,
+            metadata        jsonb       NULL,
+            PRIMARY KEY (tenant_id, conversation_id, idx),
+            CONSTRAINT {TurnIdConstraint} UNIQUE (tenant_id, conversation_id, turn_id));
+        """;
+
+    public void Apply(InlineBatch batch, IReadOnlyList<StoredEvent> events)
+    {
+        var pending = new List<(TurnAppended Turn, long Version)>();
+        var deleted = false;
+        foreach (var stored in events)
+        {
+            if (stored.Data is TurnAppended turn)
+            {
+                pending.Add((turn, stored.Version));
+                continue;
+            }
+            switch (stored.Data)
+            {
+                case ConversationStarted started:
+                    batch.Add(
+                        $"""
+                        INSERT INTO {batch.Schema}.conversations
+                            (tenant_id, id, version, model, system_prompt, metadata, created_at, updated_at)
+                        VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $7)
+                        """,
+                        batch.TenantId, batch.StreamId, stored.Version, started.Model, Db(started.SystemPrompt),
+                        Db(started.Metadata), started.StartedAt.UtcDateTime);
+                    break;
+                case ConversationSettingsChanged changed:
+                    batch.Add(
+                        $"""
+                        UPDATE {batch.Schema}.conversations
+                        SET system_prompt = COALESCE($3, system_prompt), model = COALESCE($4, model),
+                            metadata = COALESCE($5::jsonb, metadata)
+                        WHERE tenant_id = $1 AND id = $2
+                        """,
+                        batch.TenantId, batch.StreamId, Db(changed.SystemPrompt), Db(changed.Model), Db(changed.Metadata));
+                    break;
+                case ConversationDeleted:
+                    deleted = true;
+                    break;
+            }
+        }
+        if (deleted)
+        {
+            // Turns appended in the same batch never reach the table: the conversation is gone with this append.
+            batch.Add($"DELETE FROM {batch.Schema}.turns WHERE tenant_id = $1 AND conversation_id = $2",
+                batch.TenantId, batch.StreamId);
+            batch.Add($"DELETE FROM {batch.Schema}.conversations WHERE tenant_id = $1 AND id = $2",
+                batch.TenantId, batch.StreamId);
+            return;
+        }
+        InsertTurns(batch, pending);
+        if (events.Count > 0)
+        {
+            // Counters, version and timestamp in one statement: an append is then one insert and one update.
+            var last = events[^1];
+            batch.Add(
+                $"""
+                UPDATE {batch.Schema}.conversations
+                SET turn_count = turn_count + $3, total_tokens = total_tokens + $4, version = $5, updated_at = $6
+                WHERE tenant_id = $1 AND id = $2
+                """,
+                batch.TenantId, batch.StreamId, pending.Count, pending.Sum(p => (long)p.Turn.Tokens), last.Version,
+                last.Timestamp.UtcDateTime);
+        }
+    }
+
+    // One multi-row insert per append keeps a 1,000-turn batch a single statement.
+    private static void InsertTurns(InlineBatch batch, List<(TurnAppended Turn, long Version)> pending)
+    {
+        if (pending.Count == 0)
+        {
+            return;
+        }
+        batch.Add(
+            $"""
+            INSERT INTO {batch.Schema}.turns
+                (tenant_id, conversation_id, idx, turn_id, role, content, name, occurred_at, tokens, encoding, version, metadata)
+            SELECT $1, $2, t.idx, t.turn_id, t.role, t.content, t.name, t.occurred_at, t.tokens, t.encoding, t.version,
+                   t.metadata::jsonb
+            FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
+                        $9::integer[], $10::text[], $11::bigint[], $12::text[])
+                AS t(idx, turn_id, role, content, name, occurred_at, tokens, encoding, version, metadata)
+            """,
+            batch.TenantId, batch.StreamId,
+            pending.Select(p => p.Turn.Index).ToArray(),
+            pending.Select(p => p.Turn.TurnId).ToArray(),
+            pending.Select(p => p.Turn.Role).ToArray(),
+            pending.Select(p => p.Turn.Content).ToArray(),
+            pending.Select(p => p.Turn.Name).ToArray(),
+            pending.Select(p => p.Turn.OccurredAt.UtcDateTime).ToArray(),
+            pending.Select(p => p.Turn.Tokens).ToArray(),
+            pending.Select(p => p.Turn.Encoding).ToArray(),
+            pending.Select(p => p.Version).ToArray(),
+            pending.Select(p => p.Turn.Metadata?.GetRawText()).ToArray());
+    }
+
+    private static object Db(string? value) => value is null ? DBNull.Value : value;
+
+    private static object Db(JsonElement? value) => value is { } json ? json.GetRawText() : DBNull.Value;
+}
+
+/// <summary>Tenant-scoped reads of the conversation read model. Every query filters by tenant first.</summary>
+public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSchema schema)
+{
+    private const string ConversationColumns =
+        "id, version, model, system_prompt, metadata::text, turn_count, total_tokens, created_at, updated_at";
+    private const string TurnColumns =
+        "turn_id, idx, role, content, name, occurred_at, tokens, encoding, version, metadata::text";
+
+    public async Task<ConversationRow?> GetConversationAsync(string tenant, string id, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var command = new NpgsqlCommand(
+            $"SELECT {ConversationColumns} FROM {schema.Name}.conversations WHERE tenant_id = $1 AND id = $2",
+            connection);
+        command.Parameters.Add(new() { Value = tenant });
+        command.Parameters.Add(new() { Value = id });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? ReadConversation(reader) : null;
+    }
+
+    /// <summary>The conversation row for the write session's lock round trip ($1 tenant, $2 conversation id).</summary>
+    public string ConversationForWriteSql =>
+        $"SELECT {ConversationColumns} FROM {schema.Name}.conversations WHERE tenant_id = $1 AND id = $2";
+
+    public static async Task<ConversationRow?> ReadConversationAsync(NpgsqlDataReader reader, CancellationToken ct) =>
+        await reader.ReadAsync(ct) ? ReadConversation(reader) : null;
+
+    /// <summary>Inside a write session, so the rows are stable while the stream lock is held.</summary>
+    public async Task<IReadOnlyList<TurnRow>> GetTurnsByIdsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenant, string conversationId,
+        string[] turnIds, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            $"""
+            SELECT {TurnColumns} FROM {schema.Name}.turns
+            WHERE tenant_id = $1 AND conversation_id = $2 AND turn_id = ANY($3)
+            """,
+            connection, transaction);
+        command.Parameters.Add(new() { Value = tenant });
+        command.Parameters.Add(new() { Value = conversationId });
+        command.Parameters.Add(new() { Value = turnIds });
+        return await ReadTurnsAsync(command, ct);
+    }
+
+    /// <summary>Turns with index in (after, throughIndex], oldest first, at most <paramref name="limit"/>.</summary>
+    public async Task<IReadOnlyList<TurnRow>> GetTurnsAsync(
+        string tenant, string conversationId, int after, int throughIndex, int limit, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var command = new NpgsqlCommand(
+            $"""
+            SELECT {TurnColumns} FROM {schema.Name}.turns
+            WHERE tenant_id = $1 AND conversation_id = $2 AND idx > $3 AND idx <= $4
+            ORDER BY idx LIMIT $5
+            """,
+            connection);
+        command.Parameters.Add(new() { Value = tenant });
+        command.Parameters.Add(new() { Value = conversationId });
+        command.Parameters.Add(new() { Value = after });
+        command.Parameters.Add(new() { Value = throughIndex });
+        command.Parameters.Add(new() { Value = limit });
+        return await ReadTurnsAsync(command, ct);
+    }
+
+    /// <summary>
+    /// The conversation and its turns without content, oldest first, in one round trip. The turns are read after
+    /// the row and are append-only, so cutting them at the row's turn count gives the state the row describes.
+    /// </summary>
+    public async Task<(ConversationRow Conversation, IReadOnlyList<TurnHeader> Turns)?> GetConversationWithTurnHeadersAsync(
+        string tenant, string conversationId, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(
+                    $"SELECT {ConversationColumns} FROM {schema.Name}.conversations WHERE tenant_id = $1 AND id = $2")
+                {
+                    Parameters = { new() { Value = tenant }, new() { Value = conversationId } },
+                },
+                new NpgsqlBatchCommand(
+                    $"""
+                    SELECT turn_id, idx, role, name, tokens, encoding FROM {schema.Name}.turns
+                    WHERE tenant_id = $1 AND conversation_id = $2
+                    ORDER BY idx
+                    """)
+                {
+                    Parameters = { new() { Value = tenant }, new() { Value = conversationId } },
+                },
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+        var conversation = ReadConversation(reader);
+        await reader.NextResultAsync(ct);
+        var headers = new List<TurnHeader>(conversation.TurnCount);
+        while (await reader.ReadAsync(ct) && headers.Count < conversation.TurnCount)
+        {
+            headers.Add(new TurnHeader(
+                reader.GetString(0), reader.GetInt32(1), reader.GetString(2), NullableString(reader, 3),
+                reader.GetInt32(4), reader.GetString(5)));
+        }
+        return (conversation, headers);
+    }
+
+    /// <summary>Content of the given turns, keyed by index.</summary>
+    public async Task<Dictionary<int, string>> GetContentsAsync(
+        string tenant, string conversationId, int[] indexes, CancellationToken ct)
+    {
+        var contents = new Dictionary<int, string>(indexes.Length);
+        if (indexes.Length == 0)
+        {
+            return contents;
+        }
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var command = new NpgsqlCommand(
+            $"""
+            SELECT idx, content FROM {schema.Name}.turns
+            WHERE tenant_id = $1 AND conversation_id = $2 AND idx = ANY($3)
+            """,
+            connection);
+        command.Parameters.Add(new() { Value = tenant });
+        command.Parameters.Add(new() { Value = conversationId });
+        command.Parameters.Add(new() { Value = indexes });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            contents[reader.GetInt32(0)] = reader.GetString(1);
+        }
+        return contents;
+    }
+
+    private static ConversationRow ReadConversation(NpgsqlDataReader reader) => new(
+        reader.GetString(0), reader.GetInt64(1), reader.GetString(2), NullableString(reader, 3),
+        NullableString(reader, 4), reader.GetInt32(5), reader.GetInt64(6),
+        reader.GetFieldValue<DateTimeOffset>(7), reader.GetFieldValue<DateTimeOffset>(8));
+
+    private static async Task<IReadOnlyList<TurnRow>> ReadTurnsAsync(NpgsqlCommand command, CancellationToken ct)
+    {
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await ReadTurnsAsync(reader, ct);
+    }
+
+    private static async Task<IReadOnlyList<TurnRow>> ReadTurnsAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        var turns = new List<TurnRow>();
+        while (await reader.ReadAsync(ct))
+        {
+            turns.Add(new TurnRow(
+                reader.GetString(0), reader.GetInt32(1), reader.GetString(2), reader.GetString(3),
+                NullableString(reader, 4), reader.GetFieldValue<DateTimeOffset>(5), reader.GetInt32(6),
+                reader.GetString(7), reader.GetInt64(8), NullableString(reader, 9)));
+        }
+        return turns;
+    }
+
+    private static string? NullableString(NpgsqlDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+}

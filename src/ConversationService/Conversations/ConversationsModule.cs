@@ -1,0 +1,40 @@
+using ConversationService.Context;
+using ConversationService.EventStore;
+using ConversationService.Hosting;
+
+namespace ConversationService.Conversations;
+
+public static class ConversationsModule
+{
+    public static WebApplicationBuilder AddConversations(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        // The store creates its schema and every projection's tables at start-up, before requests are served,
+        // and builds the NpgsqlDataSource from ConnectionStrings:Postgres.
+        var schema = builder.Configuration["EventStore:Schema"] ?? "conversations";
+        services.AddEventStore(store => store
+            .Options(o => o.Schema = schema)
+            .Events(events => events
+                .Register<ConversationStarted>()
+                .Register<ConversationSettingsChanged>()
+                .Register<TurnAppended>()
+                .Register<ConversationDeleted>())
+            .InlineProjection<ConversationProjection>());
+        services.AddSingleton<ConversationQueries>();
+        services.AddSingleton<ConversationWriter>();
+        services.AddSingleton<ModelTokenizers>();
+        return builder;
+    }
+
+    public static WebApplication MapConversations(this WebApplication app)
+    {
+        var conversations = app.MapGroup("/conversations").RequireAuthorization().WithTags("Conversations");
+        conversations.MapPutConversation();
+        conversations.MapGetConversation();
+        conversations.MapDeleteConversation();
+        conversations.MapAppendTurns();
+        conversations.MapGetTurns();
+        conversations.MapGetContext();
+        return app;
+    }
+}

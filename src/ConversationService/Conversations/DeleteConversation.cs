@@ -1,0 +1,37 @@
+using System.Security.Claims;
+using ConversationService.Hosting;
+
+namespace ConversationService.Conversations;
+
+/// <summary>DELETE /conversations/{id}: the read model rows go, the stream is archived, every endpoint then 404s.</summary>
+public static class DeleteConversation
+{
+    public static RouteHandlerBuilder MapDeleteConversation(this RouteGroupBuilder group) =>
+        group.MapDelete("/{id}", HandleAsync)
+            .WithName("DeleteConversation")
+            .WithSummary("Delete a conversation; its content is no longer readable through any endpoint.")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+    private static async Task<IResult> HandleAsync(
+        string id, ClaimsPrincipal user, ConversationWriter writer, TimeProvider time, CancellationToken ct)
+    {
+        // Ids that could never have been stored are not looked up: they would only lock a stream row for nothing.
+        if (!ConversationDecisions.IsValidTurnId(id))
+        {
+            return Problems.NotFound(id);
+        }
+        var (session, state, _) = await writer.OpenAsync(user.Tenant(), id, [], ct);
+        await using (session)
+        {
+            if (!state.Exists || state.Archived)
+            {
+                return Problems.NotFound(id);
+            }
+            // Archived streams answer 404 to every later write, so the id cannot be revived with the old history.
+            session.MarkArchived();
+            await session.AppendAndCommitAsync([new ConversationDeleted(time.GetUtcNow())], null, ct);
+            return TypedResults.NoContent();
+        }
+    }
+}

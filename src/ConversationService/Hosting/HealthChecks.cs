@@ -1,0 +1,122 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using RabbitMQ.Client;
+
+namespace ConversationService.Hosting;
+
+/// <summary>
+/// Remembers the last result for a few seconds: readiness probes from several orchestrator nodes must not
+/// turn into a connection storm against the broker and the database.
+/// </summary>
+public abstract class CachedHealthCheck(TimeProvider time) : IHealthCheck, IDisposable
+{
+    protected static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(3);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private (HealthCheckResult Result, DateTimeOffset Until)? _last;
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken)
+    {
+        if (_last is { } cached && cached.Until > time.GetUtcNow())
+        {
+            return cached.Result;
+        }
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_last is { } again && again.Until > time.GetUtcNow())
+            {
+                return again.Result;
+            }
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(Timeout);
+            HealthCheckResult result;
+            try
+            {
+                await ProbeAsync(timeout.Token);
+                result = HealthCheckResult.Healthy();
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The exception message can hold host names but never credentials from the connection string.
+                result = HealthCheckResult.Unhealthy($"{ex.GetType().Name}: {ex.Message}");
+            }
+            _last = (result, time.GetUtcNow() + CacheFor);
+            return result;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    protected abstract Task ProbeAsync(CancellationToken cancellationToken);
+
+    public void Dispose()
+    {
+        _gate.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, TimeProvider time) : CachedHealthCheck(time)
+{
+    protected override async Task ProbeAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT 1");
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+}
+
+public sealed class RabbitMqHealthCheck(IOptions<ConnectionStringsOptions> options, TimeProvider time) : CachedHealthCheck(time)
+{
+    protected override async Task ProbeAsync(CancellationToken cancellationToken)
+    {
+        var factory = new ConnectionFactory
+        {
+            Uri = new Uri(options.Value.RabbitMq),
+            RequestedConnectionTimeout = Timeout,
+            ClientProvidedName = "conversation-service-health",
+        };
+        await using var connection = await factory.CreateConnectionAsync(cancellationToken);
+        await connection.CloseAsync(cancellationToken);
+    }
+}
+
+public static class HealthCheckExtensions
+{
+    public static WebApplicationBuilder AddReadinessChecks(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<PostgresHealthCheck>();
+        builder.Services.AddSingleton<RabbitMqHealthCheck>();
+        builder.Services.AddHealthChecks()
+            .AddCheck<PostgresHealthCheck>("postgresql", tags: ["ready"])
+            .AddCheck<RabbitMqHealthCheck>("rabbitmq", tags: ["ready"]);
+        return builder;
+    }
+
+    public static WebApplication MapHealthEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteAsync })
+            .AllowAnonymous();
+        app.MapHealthChecks("/health/ready",
+                new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteAsync })
+            .AllowAnonymous();
+        return app;
+    }
+
+    private static Task WriteAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json";
+        var body = new
+        {
+            status = report.Status.ToString(),
+            checks = report.Entries.ToDictionary(
+                e => e.Key, e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+        };
+        return context.Response.WriteAsync(JsonSerializer.Serialize(body, JsonSerializerOptions.Web));
+    }
+}

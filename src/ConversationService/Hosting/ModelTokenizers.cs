@@ -1,0 +1,38 @@
+using System.Collections.Concurrent;
+using ConversationService.Tokenizers;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace ConversationService.Hosting;
+
+/// <summary>Model name -> shared tokenizer, plus a bounded cache of turn counts in a foreign encoding.</summary>
+public sealed class ModelTokenizers : IDisposable
+{
+    private readonly ConcurrentDictionary<string, TiktokenTokenizer> _byEncoding = new();
+
+    // Counts of stored turns in an encoding other than the one they were counted in at append.
+    // Bounded by entry count; a turn's content never changes, so entries never go stale.
+    private readonly MemoryCache _foreignCounts = new(new MemoryCacheOptions { SizeLimit = 200_000 });
+
+    public static string SupportedModels => TiktokenTokenizer.SupportedModelsDescription;
+
+    public bool TryResolve(string model, out TiktokenTokenizer tokenizer)
+    {
+        if (!TiktokenTokenizer.TryGetEncodingForModel(model, out var encoding))
+        {
+            tokenizer = null!;
+            return false;
+        }
+        tokenizer = ForEncoding(encoding);
+        return true;
+    }
+
+    public TiktokenTokenizer ForEncoding(string encoding) =>
+        _byEncoding.GetOrAdd(encoding, TiktokenTokenizer.CreateForEncoding);
+
+    public bool TryGetCachedCount(object key, out int tokens) => _foreignCounts.TryGetValue(key, out tokens);
+
+    public void CacheCount(object key, int tokens) =>
+        _foreignCounts.Set(key, tokens, new MemoryCacheEntryOptions { Size = 1 });
+
+    public void Dispose() => _foreignCounts.Dispose();
+}

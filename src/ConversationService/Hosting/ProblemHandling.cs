@@ -1,0 +1,131 @@
+using System.Text.Json;
+using ConversationService.EventStore;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace ConversationService.Hosting;
+
+/// <summary>Problem-details results shared by the endpoints (RFC 9457).</summary>
+public static class Problems
+{
+    public static IResult NotFound(string conversationId) => Results.Problem(
+        statusCode: StatusCodes.Status404NotFound, title: "Conversation not found",
+        detail: $"No conversation '{conversationId}' exists for this API key.");
+
+    public static IResult VersionConflict(long expected, long actual) => Results.Problem(
+        statusCode: StatusCodes.Status409Conflict, title: "Version conflict",
+        detail: $"If-Match expected version {expected} but the conversation is at version {actual}.",
+        extensions: new Dictionary<string, object?> { ["currentVersion"] = actual });
+
+    public static IResult UnknownModel(string field, string? model) =>
+        Invalid(field, $"Unknown model '{model}'. Supported: {ModelTokenizers.SupportedModels}");
+
+    public static IResult Invalid(string field, string message) =>
+        Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+
+    public static IResult Invalid(IReadOnlyList<FieldError> errors, int status = StatusCodes.Status400BadRequest) =>
+        Results.ValidationProblem(
+            errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()),
+            statusCode: status,
+            title: status == StatusCodes.Status413PayloadTooLarge ? "Content too large" : null);
+}
+
+public static class ProblemMetadataExtensions
+{
+    /// <summary>The problems every write endpoint can answer with, for the OpenAPI document.</summary>
+    public static RouteHandlerBuilder ProducesWriteProblems(this RouteHandlerBuilder builder) => builder
+        .ProducesValidationProblem()
+        .ProducesProblem(StatusCodes.Status404NotFound)
+        .ProducesProblem(StatusCodes.Status409Conflict)
+        .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+}
+
+public sealed record FieldError(string Field, string Message, bool TooLarge = false);
+
+/// <summary>Turns exceptions that bad input or races can cause into 4xx problems; anything else is a logged 500.</summary>
+public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger)
+    : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, title, detail) = exception switch
+        {
+            BadHttpRequestException bad => (bad.StatusCode, bad.StatusCode == 413 ? "Content too large" : "Bad request",
+                BadRequestDetail(bad)),
+            ConcurrencyException conflict => (StatusCodes.Status409Conflict, "Version conflict", conflict.Message),
+            PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } =>
+                (StatusCodes.Status409Conflict, "Conflict", "A concurrent request stored the same item; retry."),
+            // Class 22 is "data exception": a value PostgreSQL cannot store, i.e. bad input that validation missed.
+            PostgresException { SqlState: ['2', '2', ..] } =>
+                (StatusCodes.Status400BadRequest, "Bad request", "The request holds a value that cannot be stored."),
+            _ => (StatusCodes.Status500InternalServerError, "Internal server error", null),
+        };
+        if (status >= 500)
+        {
+            logger.LogError(exception, "Unhandled exception on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
+        }
+        httpContext.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            Exception = exception,
+            ProblemDetails = { Status = status, Title = title, Detail = detail },
+        });
+    }
+
+    // The JSON reader's message carries the path ("$.turns[3].role") and position, which names the field.
+    private static string BadRequestDetail(BadHttpRequestException bad) =>
+        bad.InnerException is JsonException json ? $"Malformed JSON: {json.Message}" : bad.Message;
+}
+
+public static class ProblemHandlingExtensions
+{
+    public static WebApplicationBuilder AddProblemHandling(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        // Binding failures (malformed JSON, non-numeric query values) become exceptions in every environment,
+        // so the handler above turns them into problem details instead of an empty 400.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+            kestrel.Limits.MaxRequestBodySize = context.Configuration.GetValue<long?>("Limits:MaxRequestBodyBytes")
+                ?? new LimitsOptions().MaxRequestBodyBytes);
+        return builder;
+    }
+
+    public static WebApplication UseProblemHandling(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.Use(RejectOversizeBodies);
+        return app;
+    }
+
+    // Kestrel enforces the limit while reading; this answers early on a declared length and covers other servers.
+    private static async Task RejectOversizeBodies(HttpContext context, RequestDelegate next)
+    {
+        var limit = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxRequestBodyBytes;
+        if (context.Request.ContentLength > limit)
+        {
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails =
+                {
+                    Status = StatusCodes.Status413PayloadTooLarge,
+                    Title = "Content too large",
+                    Detail = $"The request body exceeds Limits:MaxRequestBodyBytes ({limit} bytes).",
+                },
+            });
+            return;
+        }
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+        {
+            feature.MaxRequestBodySize = limit;
+        }
+        await next(context);
+    }
+}

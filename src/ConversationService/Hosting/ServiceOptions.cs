@@ -1,0 +1,70 @@
+using System.Text.RegularExpressions;
+using ConversationService.Tokenizers;
+
+namespace ConversationService.Hosting;
+
+public sealed class ConnectionStringsOptions
+{
+    public string Postgres { get; set; } = "";
+    public string RabbitMq { get; set; } = "";
+}
+
+public sealed class LimitsOptions
+{
+    public int MaxContentBytes { get; set; } = 1_048_576;
+    public int MaxTurnsPerBatch { get; set; } = 1_000;
+
+    /// <summary>Whole request body; larger bodies get 413 before they are parsed.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 32 * 1_048_576;
+}
+
+public sealed class ConversationsOptions
+{
+    public string DefaultModel { get; set; } = "gpt-4o";
+}
+
+/// <summary>The event-store schema name, validated once so it can be spliced into SQL safely.</summary>
+public sealed record DatabaseSchema(string Name);
+
+public static partial class ServiceOptionsExtensions
+{
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$")]
+    private static partial Regex SchemaName();
+
+    /// <summary>Binds and validates every option at start-up; each message says which key to set.</summary>
+    public static WebApplicationBuilder AddServiceOptions(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<ConnectionStringsOptions>()
+            .Bind(builder.Configuration.GetSection("ConnectionStrings"))
+            .Validate(o => !string.IsNullOrWhiteSpace(o.Postgres),
+                "ConnectionStrings:Postgres is not set (env ConnectionStrings__Postgres), e.g. "
+                + "'Host=localhost;Port=5432;Database=conversation_service;Username=postgres;Password=...'.")
+            .Validate(o => Uri.TryCreate(o.RabbitMq, UriKind.Absolute, out var uri) && uri.Scheme is "amqp" or "amqps",
+                "ConnectionStrings:RabbitMq must be an amqp:// URI (env ConnectionStrings__RabbitMq), "
+                + "e.g. 'amqp://guest:guest@localhost:5672/'.")
+            .ValidateOnStart();
+        services.AddOptions<LimitsOptions>()
+            .Bind(builder.Configuration.GetSection("Limits"))
+            .Validate(o => o.MaxContentBytes > 0, "Limits:MaxContentBytes must be a positive number of bytes.")
+            .Validate(o => o.MaxTurnsPerBatch > 0, "Limits:MaxTurnsPerBatch must be positive.")
+            .Validate(o => o.MaxRequestBodyBytes >= o.MaxContentBytes,
+                "Limits:MaxRequestBodyBytes must be at least Limits:MaxContentBytes.")
+            .ValidateOnStart();
+        services.AddOptions<ConversationsOptions>()
+            .Bind(builder.Configuration.GetSection("Conversations"))
+            .Validate(o => TiktokenTokenizer.TryGetEncodingForModel(o.DefaultModel, out _),
+                "Conversations:DefaultModel names an unsupported model; use e.g. 'gpt-4o'.")
+            .ValidateOnStart();
+
+        var schema = builder.Configuration["EventStore:Schema"] ?? "conversations";
+        if (!SchemaName().IsMatch(schema))
+        {
+            throw new InvalidOperationException(
+                $"EventStore:Schema '{schema}' is not a plain PostgreSQL identifier (lower-case letters, digits, '_').");
+        }
+        services.AddSingleton(new DatabaseSchema(schema));
+        services.AddSingleton(TimeProvider.System);
+        return builder;
+    }
+}

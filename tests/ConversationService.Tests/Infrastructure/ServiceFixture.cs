@@ -1,0 +1,109 @@
+using System.Net.Http.Headers;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.Configuration;
+using Npgsql;
+
+namespace ConversationService.Tests.Infrastructure;
+
+/// <summary>
+/// One service instance over a database of its own (cs_test_&lt;32 hex&gt;), created for the test run and dropped
+/// afterwards, so parallel runs on one PostgreSQL never collide.
+/// </summary>
+public sealed class ServiceFixture : IAsyncLifetime
+{
+    public const string TenantAKey = "test-key-tenant-a-0123456789";
+    public const string TenantBKey = "test-key-tenant-b-9876543210";
+    public static readonly string RabbitMq =
+        Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq") ?? "amqp://guest:guest@localhost:5672/";
+
+    private static readonly string AdminConnectionString =
+        Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
+        ?? "Host=localhost;Port=5432;Username=postgres;Password=postgres;Database=postgres";
+
+    private readonly string _database = "cs_test_" + Guid.NewGuid().ToString("N");
+
+    public WebApplicationFactory<Program> Factory { get; private set; } = null!;
+
+    public string ConnectionString { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        await using (var admin = new NpgsqlConnection(AdminConnectionString))
+        {
+            await admin.OpenAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", admin);
+            await create.ExecuteNonQueryAsync();
+        }
+        ConnectionString = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = _database }.ConnectionString;
+        Factory = CreateFactory(new Dictionary<string, string?>
+        {
+            ["Auth:ApiKeys:1:Key"] = TenantBKey,
+            ["Auth:ApiKeys:1:Tenant"] = "tenant-b",
+        });
+        // Start the host now: schema creation belongs to the fixture, not to the first test's timing.
+        using var client = Factory.CreateClient();
+    }
+
+    /// <summary>A factory over the same database with tenant A's key and extra settings, which win.</summary>
+    public WebApplicationFactory<Program> CreateFactory(
+        IReadOnlyDictionary<string, string?> settings, string environment = "Testing", bool withKeys = true) =>
+        new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
+        {
+            web.UseEnvironment(environment);
+            web.ConfigureAppConfiguration(config => config
+                .AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["ConnectionStrings:Postgres"] = ConnectionString,
+                    ["ConnectionStrings:RabbitMq"] = RabbitMq,
+                    ["Logging:LogLevel:Default"] = "Warning",
+                })
+                .AddInMemoryCollection(withKeys
+                    ? new Dictionary<string, string?> { ["Auth:ApiKeys:0:Key"] = TenantAKey, ["Auth:ApiKeys:0:Tenant"] = "tenant-a" }
+                    : [])
+                .AddInMemoryCollection(settings));
+        });
+
+    public ApiClient Client(string? apiKey = TenantAKey)
+    {
+        var client = Factory.CreateClient();
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+        return new ApiClient(client);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Factory.DisposeAsync();
+        NpgsqlConnection.ClearAllPools();
+        await using var admin = new NpgsqlConnection(AdminConnectionString);
+        await admin.OpenAsync();
+        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", admin);
+        await drop.ExecuteNonQueryAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ServiceCollection : ICollectionFixture<ServiceFixture>
+{
+    public const string Name = "service";
+}
+
+public static class ServiceFixtureQueries
+{
+    /// <summary>Read-model rows (conversation and turns) left for a conversation id in any tenant.</summary>
+    public static async Task<long> CountReadModelRowsAsync(this ServiceFixture fixture, string conversationId)
+    {
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT (SELECT count(*) FROM conversations.conversations WHERE id = $1)
+                 + (SELECT count(*) FROM conversations.turns WHERE conversation_id = $1)
+            """, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = conversationId });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
