@@ -1,6 +1,7 @@
 // Compares, in one run on this machine, how fast the npm tokenizers and ConversationService's CountTokens count
 // the LoCoMo development turns one by one. MB/s = UTF-8 megabytes (10^6 bytes) of turn text per second, measured
-// for about 3 s after one warm-up pass (so caches and JITs are warm for everyone).
+// for about 3 s after one warm-up pass (so caches and JITs are warm for everyone), both per wall-clock second and
+// per second of process CPU time (the latter is steadier when other work shares the machine).
 // Usage: npm ci && node compare-speed.mjs [locomoDir]     (needs the .NET SDK for the last step)
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -29,6 +30,7 @@ function measure(label, count) {
   let tokens = 0;
   for (const turn of turns) tokens += count(turn);
   let passes = 0;
+  const cpuBefore = process.cpuUsage();
   const start = process.hrtime.bigint();
   let elapsed = 0;
   while (elapsed < 3) {
@@ -36,8 +38,11 @@ function measure(label, count) {
     passes++;
     elapsed = Number(process.hrtime.bigint() - start) / 1e9;
   }
-  const rate = (bytes * passes) / 1e6 / elapsed;
-  console.log(`${label.padEnd(44)} ${rate.toFixed(1).padStart(8)} MB/s  (${tokens} tokens, ${passes} passes)`);
+  const cpu = process.cpuUsage(cpuBefore);
+  const megabytes = (bytes * passes) / 1e6;
+  const wall = (megabytes / elapsed).toFixed(1).padStart(7);
+  const perCpu = (megabytes / ((cpu.user + cpu.system) / 1e6)).toFixed(1).padStart(7);
+  console.log(`${label.padEnd(44)} ${wall} MB/s wall ${perCpu} MB/s CPU  (${tokens} tokens, ${passes} passes)`);
 }
 
 const versions = name => JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'), 'utf8')).version;
@@ -45,19 +50,19 @@ const versions = name => JSON.parse(readFileSync(join(here, 'node_modules', name
 const { get_encoding } = await import('tiktoken');
 for (const name of ['o200k_base', 'cl100k_base']) {
   const encoding = get_encoding(name);
-  measure(`tiktoken ${versions('tiktoken')} (WASM)      ${name}`, t => encoding.encode(t, [], []).length);
+  measure(`tiktoken ${versions('tiktoken')} (WASM)`.padEnd(31) + ` ${name}`, t => encoding.encode(t, [], []).length);
   encoding.free();
 }
 
 for (const name of ['o200k_base', 'cl100k_base']) {
   const { countTokens } = await import(`gpt-tokenizer/encoding/${name}`);
-  measure(`gpt-tokenizer ${versions('gpt-tokenizer')} (JS)    ${name}`, t => countTokens(t));
+  measure(`gpt-tokenizer ${versions('gpt-tokenizer')} (JS)`.padEnd(31) + ` ${name}`, t => countTokens(t));
 }
 
 try {
   const { getEncoding } = require('tiktoken-node');
   const encoding = getEncoding('cl100k_base');
-  measure(`tiktoken-node ${versions('tiktoken-node')} (native) cl100k_base`, t => encoding.encode(t).length);
+  measure(`tiktoken-node ${versions('tiktoken-node')} (native)`.padEnd(31) + ' cl100k_base', t => encoding.encode(t).length);
   console.log('tiktoken-node: no o200k_base in this package (it offers gpt2, r50k, p50k, cl100k)');
 } catch (error) {
   console.log(`tiktoken-node: not available (${error.message.split('\n')[0]})`);

@@ -148,7 +148,7 @@ export function fuzzTexts(count = 1200) {
 export const chats = [
   [{ role: 'user', content: 'Hello!' }],
   [{ role: 'system', content: 'You are a helpful assistant.' }, { role: 'user', content: 'What is 2+2?' }, { role: 'assistant', content: '4' }],
-  [{ role: 'user', content: 'Hi', name: 'Caroline' }, { role: 'assistant', content: 'Hey Caroline!', name: 'Melanie' }],
+  [{ role: 'user', content: 'Hi', name: 'Alice' }, { role: 'assistant', content: 'Hey Alice!', name: 'Bob_2' }],
   [{ role: 'system', content: '' }, { role: 'tool', content: '{"result": [1, 2, 3]}', name: 'lookup_tool' }],
   [{ role: 'user', content: '你好 <|endoftext|> 👨‍👩‍👧‍👦\r\n  ', name: 'example_user' }],
 ];

@@ -69,7 +69,26 @@ public sealed class EventStore
     /// before the append draws any seq_id: the daemon's gap handling (see <see cref="Gaps"/>) depends on that.
     /// </summary>
     public async Task<StreamWriteSession> OpenForWritingAsync(
-        string tenantId, string streamId, string streamType, CancellationToken cancellationToken)
+        string tenantId, string streamId, string streamType, CancellationToken cancellationToken) =>
+        (await OpenAsync<bool>(tenantId, streamId, streamType, null, null, cancellationToken)).Session;
+
+    /// <summary>
+    /// <see cref="OpenForWritingAsync(string, string, string, CancellationToken)"/> that also runs
+    /// <paramref name="readSql"/> ($1 = tenant id, $2 = stream id) in the same round trip, after the lock, so the
+    /// decision's state costs no extra round trip. <paramref name="read"/> gets the reader on that result set.
+    /// </summary>
+    public Task<(StreamWriteSession Session, T Read)> OpenForWritingAsync<T>(
+        string tenantId, string streamId, string streamType, string readSql,
+        Func<NpgsqlDataReader, CancellationToken, Task<T>> read, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(readSql);
+        ArgumentNullException.ThrowIfNull(read);
+        return OpenAsync(tenantId, streamId, streamType, readSql, read, cancellationToken);
+    }
+
+    private async Task<(StreamWriteSession Session, T Read)> OpenAsync<T>(
+        string tenantId, string streamId, string streamType, string? readSql,
+        Func<NpgsqlDataReader, CancellationToken, Task<T>>? read, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(tenantId);
         ArgumentException.ThrowIfNullOrEmpty(streamId);
@@ -79,21 +98,47 @@ public sealed class EventStore
         try
         {
             transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using var command = new NpgsqlCommand(Sql.LockStream, connection, transaction)
+            await using var batch = new NpgsqlBatch(connection, transaction)
             {
-                Parameters =
+                BatchCommands =
                 {
-                    new NpgsqlParameter<string> { TypedValue = tenantId },
-                    new NpgsqlParameter<string> { TypedValue = streamId },
-                    new NpgsqlParameter<string> { TypedValue = streamType },
-                    new NpgsqlParameter<DateTimeOffset> { TypedValue = Time.GetUtcNow() },
+                    new NpgsqlBatchCommand(Sql.LockStream)
+                    {
+                        Parameters =
+                        {
+                            new NpgsqlParameter<string> { TypedValue = tenantId },
+                            new NpgsqlParameter<string> { TypedValue = streamId },
+                            new NpgsqlParameter<string> { TypedValue = streamType },
+                            new NpgsqlParameter<DateTimeOffset> { TypedValue = Time.GetUtcNow() },
+                        },
+                    },
                 },
             };
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (readSql is not null)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand(readSql)
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter<string> { TypedValue = tenantId },
+                        new NpgsqlParameter<string> { TypedValue = streamId },
+                    },
+                });
+            }
+
+            await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
             await reader.ReadAsync(cancellationToken);
-            return new StreamWriteSession(
+            var session = new StreamWriteSession(
                 this, connection, transaction, tenantId, streamId,
                 version: reader.GetInt64(0), isNew: reader.GetBoolean(2), isArchived: reader.GetBoolean(1));
+            var result = default(T)!;
+            if (read is not null)
+            {
+                await reader.NextResultAsync(cancellationToken);
+                result = await read(reader, cancellationToken);
+            }
+
+            return (session, result);
         }
         catch
         {

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace ConversationService.Tokenizers;
 
 /// <summary>
@@ -67,63 +69,73 @@ internal static class BytePairEncoder
     }
 
     // Parts form a linked list; the heap holds (rank, start) of candidate pairs keyed by their left part, and a
-    // per-part version discards entries whose pair has changed since they were pushed.
+    // per-part version discards entries whose pair has changed since they were pushed (-1 marks a merged-away part).
+    // All working memory is pooled, so even a megabyte of one repeated character does not allocate.
     private static int MergeWithHeap(Vocabulary vocabulary, ReadOnlySpan<byte> piece, Span<int> bounds)
     {
         var n = piece.Length;
-        var next = new int[n];
-        var prev = new int[n];
-        var version = new int[n];
-        var alive = new bool[n];
-        var heap = new PriorityQueue<(int Part, int Version), long>(n);
-        for (var i = 0; i < n; i++)
+        var next = ArrayPool<int>.Shared.Rent(n);
+        var prev = ArrayPool<int>.Shared.Rent(n);
+        var version = ArrayPool<int>.Shared.Rent(n);
+        var heap = new PairHeap(3 * n); // n - 1 initial candidates plus at most two per merge
+        try
         {
-            next[i] = i + 1;
-            prev[i] = i - 1;
-            alive[i] = true;
-        }
-
-        for (var i = 0; i + 1 < n; i++)
-        {
-            Push(vocabulary, piece, heap, next, version, i);
-        }
-
-        while (heap.TryDequeue(out var entry, out _))
-        {
-            var part = entry.Part;
-            if (!alive[part] || version[part] != entry.Version)
+            for (var i = 0; i < n; i++)
             {
-                continue;
+                next[i] = i + 1;
+                prev[i] = i - 1;
+                version[i] = 0;
             }
 
-            var right = next[part];
-            alive[right] = false;
-            next[part] = next[right];
-            if (next[right] < n)
+            for (var i = 0; i + 1 < n; i++)
             {
-                prev[next[right]] = part;
+                Push(vocabulary, piece, ref heap, next, version, i);
             }
 
-            version[part]++;
-            Push(vocabulary, piece, heap, next, version, part);
-            if (prev[part] >= 0)
+            while (heap.TryPop(out var key, out var entryVersion))
             {
-                version[prev[part]]++;
-                Push(vocabulary, piece, heap, next, version, prev[part]);
+                var part = (int)(uint)key;
+                if (version[part] != entryVersion)
+                {
+                    continue;
+                }
+
+                var right = next[part];
+                version[right] = -1;
+                next[part] = next[right];
+                if (next[right] < n)
+                {
+                    prev[next[right]] = part;
+                }
+
+                version[part]++;
+                Push(vocabulary, piece, ref heap, next, version, part);
+                if (prev[part] >= 0)
+                {
+                    version[prev[part]]++;
+                    Push(vocabulary, piece, ref heap, next, version, prev[part]);
+                }
             }
+
+            var count = 0;
+            for (var part = 0; part < n; part = next[part])
+            {
+                bounds[count++] = part;
+            }
+
+            bounds[count] = n;
+            return count;
         }
-
-        var count = 0;
-        for (var part = 0; part < n; part = next[part])
+        finally
         {
-            bounds[count++] = part;
+            heap.Dispose();
+            ArrayPool<int>.Shared.Return(version);
+            ArrayPool<int>.Shared.Return(prev);
+            ArrayPool<int>.Shared.Return(next);
         }
-
-        bounds[count] = n;
-        return count;
     }
 
-    private static void Push(Vocabulary vocabulary, ReadOnlySpan<byte> piece, PriorityQueue<(int Part, int Version), long> heap, int[] next, int[] version, int part)
+    private static void Push(Vocabulary vocabulary, ReadOnlySpan<byte> piece, ref PairHeap heap, int[] next, int[] version, int part)
     {
         if (next[part] >= piece.Length)
         {
@@ -133,7 +145,83 @@ internal static class BytePairEncoder
         var rank = vocabulary.Rank(piece[part..next[next[part]]]);
         if (rank != Vocabulary.NotFound)
         {
-            heap.Enqueue((part, version[part]), ((long)rank << 32) | (uint)part);
+            heap.Push(((long)rank << 32) | (uint)part, version[part]);
+        }
+    }
+
+    /// <summary>Binary min-heap of (rank, start) keys with the version each was pushed at, on pooled arrays.</summary>
+    private struct PairHeap(int capacity) : IDisposable
+    {
+        private readonly long[] _keys = ArrayPool<long>.Shared.Rent(capacity);
+        private readonly int[] _versions = ArrayPool<int>.Shared.Rent(capacity);
+        private int _count;
+
+        public void Push(long key, int version)
+        {
+            var i = _count++;
+            while (i > 0)
+            {
+                var parent = (i - 1) >> 1;
+                if (_keys[parent] <= key)
+                {
+                    break;
+                }
+
+                _keys[i] = _keys[parent];
+                _versions[i] = _versions[parent];
+                i = parent;
+            }
+
+            _keys[i] = key;
+            _versions[i] = version;
+        }
+
+        public bool TryPop(out long key, out int version)
+        {
+            if (_count == 0)
+            {
+                key = 0;
+                version = 0;
+                return false;
+            }
+
+            key = _keys[0];
+            version = _versions[0];
+            var lastKey = _keys[--_count];
+            var lastVersion = _versions[_count];
+            var i = 0;
+            while (true)
+            {
+                var child = (2 * i) + 1;
+                if (child >= _count)
+                {
+                    break;
+                }
+
+                if (child + 1 < _count && _keys[child + 1] < _keys[child])
+                {
+                    child++;
+                }
+
+                if (_keys[child] >= lastKey)
+                {
+                    break;
+                }
+
+                _keys[i] = _keys[child];
+                _versions[i] = _versions[child];
+                i = child;
+            }
+
+            _keys[i] = lastKey;
+            _versions[i] = lastVersion;
+            return true;
+        }
+
+        public readonly void Dispose()
+        {
+            ArrayPool<int>.Shared.Return(_versions);
+            ArrayPool<long>.Shared.Return(_keys);
         }
     }
 }

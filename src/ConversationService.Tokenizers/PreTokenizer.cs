@@ -17,6 +17,12 @@ internal static class PreTokenizer
     /// </summary>
     public static int NextO200k(ReadOnlySpan<char> text, int start)
     {
+        var ascii = AsciiWord(text, start, caseSplit: true);
+        if (ascii > 0)
+        {
+            return Contraction(text, ascii);
+        }
+
         var first = At(text, start, out var width);
         var prefixable = (first & (Letter | Number | LineBreak)) == 0;
         if ((first & (UpperLike | LowerLike)) != 0 || prefixable)
@@ -56,6 +62,13 @@ internal static class PreTokenizer
     /// </summary>
     public static int NextCl100k(ReadOnlySpan<char> text, int start)
     {
+        // An apostrophe may open a contraction, which this pattern tries before words.
+        var ascii = text[start] == '\'' ? 0 : AsciiWord(text, start, caseSplit: false);
+        if (ascii > 0)
+        {
+            return ascii;
+        }
+
         if (text[start] == '\'')
         {
             var contraction = Contraction(text, start);
@@ -94,6 +107,48 @@ internal static class PreTokenizer
         }
 
         return WhiteSpace(text, start);
+    }
+
+    // Fast path for the common case, an ASCII word with an optional ASCII prefix (" word", "(Word"): o200k_base
+    // takes [A-Z]*[a-z]* after the prefix, cl100k_base [A-Za-z]*. Returns 0 to defer to the general scanner, also
+    // when the word runs into a non-ASCII character that might continue it ("café").
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int AsciiWord(ReadOnlySpan<char> text, int start, bool caseSplit)
+    {
+        var from = start;
+        var c = text[start];
+        if (!char.IsAsciiLetter(c))
+        {
+            if (c >= 0x80 || c is '\r' or '\n' || char.IsAsciiDigit(c))
+            {
+                return 0;
+            }
+
+            from++;
+        }
+
+        var end = from;
+        if (caseSplit)
+        {
+            while (end < text.Length && char.IsAsciiLetterUpper(text[end]))
+            {
+                end++;
+            }
+
+            while (end < text.Length && char.IsAsciiLetterLower(text[end]))
+            {
+                end++;
+            }
+        }
+        else
+        {
+            while (end < text.Length && char.IsAsciiLetter(text[end]))
+            {
+                end++;
+            }
+        }
+
+        return end > from && (end == text.Length || text[end] < 0x80) ? end : 0;
     }
 
     // [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+ : the greedy head gives back characters until the

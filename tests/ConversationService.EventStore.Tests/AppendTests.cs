@@ -158,6 +158,36 @@ public sealed class AppendTests(PostgresFixture db)
     }
 
     [Fact]
+    public async Task Given_projection_rows_When_opening_with_a_read_Then_the_read_sees_the_state_under_the_lock()
+    {
+        await using var host = await db.StartAsync(store => store.InlineProjection<NoteCounter>());
+        await host.Store.AppendAsync(Tenant, "s", StreamType, Notes("a", "b"), null, default);
+        var readNotes = $"SELECT notes FROM {host.Schema}.note_counts WHERE tenant_id = $1 AND stream_id = $2";
+        static async Task<int?> ReadNotes(NpgsqlDataReader reader, CancellationToken ct) =>
+            await reader.ReadAsync(ct) ? reader.GetInt32(0) : null;
+
+        var (session, notes) = await host.Store.OpenForWritingAsync(Tenant, "s", StreamType, readNotes, ReadNotes, default);
+        await using (session)
+        {
+            Assert.Equal((2, 2L), (notes, session.Version));
+            await session.AppendAndCommitAsync(Notes("c"), expectedVersion: 2, default);
+        }
+
+        var (fresh, none) = await host.Store.OpenForWritingAsync("tenant-b", "s", StreamType, readNotes, ReadNotes, default);
+        await using (fresh)
+        {
+            Assert.Null(none);
+            Assert.True(fresh.IsNew);
+        }
+
+        var (again, after) = await host.Store.OpenForWritingAsync(Tenant, "s", StreamType, readNotes, ReadNotes, default);
+        await using (again)
+        {
+            Assert.Equal((3, 3L), (after, again.Version));
+        }
+    }
+
+    [Fact]
     public async Task Given_session_When_reading_through_its_connection_Then_it_sees_its_locked_state()
     {
         await using var host = await db.StartAsync(store => store.InlineProjection<NoteCounter>());

@@ -22,10 +22,10 @@ public sealed class ChatCountingTests
         var tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
 
         var anonymous = tokenizer.CountMessageTokens("user", "Hello there");
-        var named = tokenizer.CountMessageTokens("user", "Hello there", "Caroline");
+        var named = tokenizer.CountMessageTokens("user", "Hello there", "Alice");
 
         Assert.Equal(3 + 1 + 2, anonymous);
-        Assert.Equal(anonymous + tokenizer.CountTokens("Caroline") + 1, named);
+        Assert.Equal(anonymous + tokenizer.CountTokens("Alice") + 1, named);
     }
 
     [Fact]

@@ -22,8 +22,23 @@ public sealed class GoldenCorpus
     public required IReadOnlyList<GoldenSweepChunk> UnicodeSweep { get; init; }
 
     /// <summary>The hash the golden file stores for LoCoMo turns: SHA-256 of the decimal ids joined by ",".</summary>
-    public static string IdsHash(IEnumerable<int> ids) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(string.Join(',', ids))));
+    public static string IdsHash(IReadOnlyList<int> ids)
+    {
+        var text = new byte[ids.Count * 12];
+        var length = 0;
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (i > 0)
+            {
+                text[length++] = (byte)',';
+            }
+
+            ids[i].TryFormat(text.AsSpan(length), out var written, provider: System.Globalization.CultureInfo.InvariantCulture);
+            length += written;
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(text.AsSpan(0, length)));
+    }
 
     private static GoldenCorpus Load()
     {

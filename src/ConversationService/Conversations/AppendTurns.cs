@@ -4,6 +4,7 @@ using ConversationService.Hosting;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace ConversationService.Conversations;
 
@@ -13,7 +14,7 @@ public static class AppendTurns
     /// <summary>Either the fields of a single turn or <see cref="Turns"/>, never both.</summary>
     public sealed record Request(
         string? Id, string? Role, string? Content, string? Name, DateTimeOffset? OccurredAt, JsonElement? Metadata,
-        List<TurnInput>? Turns);
+        List<TurnInput?>? Turns);
 
     public sealed record Response(string ConversationId, long Version, IReadOnlyList<AppendedTurn> Turns);
 
@@ -42,7 +43,7 @@ public static class AppendTurns
         {
             return Problems.Invalid("turns", "Send either the fields of one turn or {\"turns\": [...]}, not both.");
         }
-        IReadOnlyList<TurnInput> inputs = request.Turns
+        List<TurnInput?> inputs = request.Turns
             ?? [new TurnInput(request.Id, request.Role, request.Content, request.Name, request.OccurredAt, request.Metadata)];
         var errors = ConversationDecisions.ValidateTurns(inputs, isBatch, limits.Value);
         if (errors.Count > 0)
@@ -51,40 +52,75 @@ public static class AppendTurns
                 ? StatusCodes.Status413PayloadTooLarge
                 : StatusCodes.Status400BadRequest);
         }
-        var turns = inputs
+        var turns = inputs.Select(t => t!)
             .Select(t => new NewTurn(t.Id ?? Guid.CreateVersion7().ToString("N"), t.Role!, t.Content!, t.Name, t.OccurredAt, t.Metadata))
             .ToArray();
 
-        var tenant = user.Tenant();
-        var clientIds = inputs.Where(t => t.Id is not null).Select(t => t.Id!).ToArray();
-        var (session, state, stored) = await writer.OpenAsync(tenant, id, clientIds, ct);
-        await using (session)
+        // Counting is the costly part of an append, so it happens before the stream lock is taken, in the default
+        // model's encoding (the one almost every conversation uses); inside the lock only another encoding recounts.
+        if (!tokenizers.TryResolve(writer.DefaultModel, out var likely))
         {
-            if (!tokenizers.TryResolve(state.Model, out var tokenizer))
+            throw new InvalidOperationException($"Default model '{writer.DefaultModel}' has no tokenizer.");
+        }
+        var likelyTokens = turns.ToDictionary(
+            t => t.Id, t => likely.CountMessageTokens(t.Role, t.Content, t.Name), StringComparer.Ordinal);
+
+        var tenant = user.Tenant();
+        var clientIds = inputs.Select(t => t!.Id).OfType<string>().ToArray();
+        // Almost every append carries ids that are new, and the unique (tenant, conversation, turn_id) constraint
+        // rejects a repeated one anyway, so the first attempt skips looking the ids up. A retry shows up as that
+        // violation, or as an If-Match conflict; only then is the append redone reading the stored ids first.
+        try
+        {
+            if (await AttemptAsync([]) is { } done)
             {
-                throw new InvalidOperationException($"Conversation model '{state.Model}' has no tokenizer.");
+                return done;
             }
-            var decision = ConversationDecisions.DecideAppend(
-                tenant, id, state, expectedVersion, turns, stored, isBatch, tokenizer.EncodingName,
-                t => tokenizer.CountMessageTokens(t.Role, t.Content, t.Name), time.GetUtcNow());
-            switch (decision)
+        }
+        catch (PostgresException e) when (e is
+            { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: ConversationProjection.TurnIdConstraint })
+        {
+        }
+        return await AttemptAsync(clientIds)
+            ?? throw new InvalidOperationException("An append that looked up its turn ids asked to look them up again.");
+
+        // Null when the answer depends on turns this attempt did not look up.
+        async Task<IResult?> AttemptAsync(string[] lookup)
+        {
+            var (session, state, stored) = await writer.OpenAsync(tenant, id, lookup, ct);
+            await using (session)
             {
-                case AppendDecision.NotFound:
-                    return Problems.NotFound(id);
-                case AppendDecision.VersionConflict conflict:
-                    return Problems.VersionConflict(conflict.Expected, conflict.Actual);
-                case AppendDecision.TurnIdConflict idConflict:
-                    return Results.Problem(
-                        statusCode: StatusCodes.Status409Conflict, title: "Turn id already used",
-                        detail: $"Turn id '{idConflict.TurnId}' ({idConflict.Field}) is stored with a different role, "
-                            + "content or name.");
-                case AppendDecision.Accepted { Events.Count: 0 } replay:
-                    return Created(http, new Response(id, replay.ReplayVersion, replay.Turns));
-                case AppendDecision.Accepted accepted:
-                    var appended = await session.AppendAndCommitAsync(accepted.Events, expectedVersion, ct);
-                    return Created(http, new Response(id, appended[^1].Version, accepted.Turns));
-                default:
-                    throw new InvalidOperationException($"Unhandled decision {decision}.");
+                if (!tokenizers.TryResolve(state.Model, out var tokenizer))
+                {
+                    throw new InvalidOperationException($"Conversation model '{state.Model}' has no tokenizer.");
+                }
+                var decision = ConversationDecisions.DecideAppend(
+                    tenant, id, state, expectedVersion, turns, stored, isBatch, tokenizer.EncodingName,
+                    t => tokenizer.EncodingName == likely.EncodingName
+                        ? likelyTokens[t.Id]
+                        : tokenizer.CountMessageTokens(t.Role, t.Content, t.Name),
+                    time.GetUtcNow());
+                switch (decision)
+                {
+                    case AppendDecision.NotFound:
+                        return Problems.NotFound(id);
+                    case AppendDecision.VersionConflict when lookup.Length == 0 && clientIds.Length > 0:
+                        return null; // maybe a retry of an append that succeeded: the stored turns decide
+                    case AppendDecision.VersionConflict conflict:
+                        return Problems.VersionConflict(conflict.Expected, conflict.Actual);
+                    case AppendDecision.TurnIdConflict idConflict:
+                        return Results.Problem(
+                            statusCode: StatusCodes.Status409Conflict, title: "Turn id already used",
+                            detail: $"Turn id '{idConflict.TurnId}' ({idConflict.Field}) is stored with a different "
+                                + "role, content or name.");
+                    case AppendDecision.Accepted { Events.Count: 0 } replay:
+                        return Created(http, new Response(id, replay.ReplayVersion, replay.Turns));
+                    case AppendDecision.Accepted accepted:
+                        var appended = await session.AppendAndCommitAsync(accepted.Events, expectedVersion, ct);
+                        return Created(http, new Response(id, appended[^1].Version, accepted.Turns));
+                    default:
+                        throw new InvalidOperationException($"Unhandled decision {decision}.");
+                }
             }
         }
     }

@@ -62,7 +62,7 @@ public static partial class ConversationDecisions
 
     /// <summary>Field-level errors; <see cref="FieldError.TooLarge"/> marks the ones that make the answer a 413.</summary>
     public static IReadOnlyList<FieldError> ValidateTurns(
-        IReadOnlyList<TurnInput> turns, bool isBatch, LimitsOptions limits)
+        IReadOnlyList<TurnInput?> turns, bool isBatch, LimitsOptions limits)
     {
         var errors = new List<FieldError>();
         if (isBatch && turns.Count == 0)
@@ -78,6 +78,11 @@ public static partial class ConversationDecisions
         for (var i = 0; i < turns.Count; i++)
         {
             var turn = turns[i];
+            if (turn is null)
+            {
+                errors.Add(new($"turns[{i}]", "A turn is an object with role and content."));
+                continue;
+            }
             var prefix = isBatch ? $"turns[{i}]." : "";
             if (turn.Role is null || !Roles.Contains(turn.Role))
             {

@@ -23,6 +23,9 @@ public sealed record TurnHeader(string Id, int Index, string Role, string? Name,
 /// </summary>
 public sealed class ConversationProjection : IInlineProjection
 {
+    /// <summary>Unique (tenant_id, conversation_id, turn_id): the final word on turn-id idempotency.</summary>
+    public const string TurnIdConstraint = "turns_turn_id_unique";
+
     public string Ddl(string schema) => $"""
         CREATE TABLE IF NOT EXISTS {schema}.conversations (
             tenant_id     text        NOT NULL,
@@ -50,7 +53,7 @@ public sealed class ConversationProjection : IInlineProjection
             version         bigint      NOT NULL,
             metadata        jsonb       NULL,
             PRIMARY KEY (tenant_id, conversation_id, idx),
-            CONSTRAINT turns_turn_id_unique UNIQUE (tenant_id, conversation_id, turn_id));
+            CONSTRAINT {TurnIdConstraint} UNIQUE (tenant_id, conversation_id, turn_id));
         """;
 
     public void Apply(InlineBatch batch, IReadOnlyList<StoredEvent> events)
@@ -171,39 +174,28 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
         return await reader.ReadAsync(ct) ? ReadConversation(reader) : null;
     }
 
-    /// <summary>
-    /// Inside a write session, so the rows are stable while the stream lock is held: the conversation row and the
-    /// already-stored turns among <paramref name="turnIds"/>, read in one round trip.
-    /// </summary>
-    public async Task<(ConversationRow? Conversation, IReadOnlyList<TurnRow> StoredTurns)> GetWriteStateAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenant, string id, string[] turnIds,
-        CancellationToken ct)
+    /// <summary>The conversation row for the write session's lock round trip ($1 tenant, $2 conversation id).</summary>
+    public string ConversationForWriteSql =>
+        $"SELECT {ConversationColumns} FROM {schema.Name}.conversations WHERE tenant_id = $1 AND id = $2";
+
+    public static async Task<ConversationRow?> ReadConversationAsync(NpgsqlDataReader reader, CancellationToken ct) =>
+        await reader.ReadAsync(ct) ? ReadConversation(reader) : null;
+
+    /// <summary>Inside a write session, so the rows are stable while the stream lock is held.</summary>
+    public async Task<IReadOnlyList<TurnRow>> GetTurnsByIdsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string tenant, string conversationId,
+        string[] turnIds, CancellationToken ct)
     {
-        await using var batch = new NpgsqlBatch(connection, transaction)
-        {
-            BatchCommands =
-            {
-                new NpgsqlBatchCommand(
-                    $"SELECT {ConversationColumns} FROM {schema.Name}.conversations WHERE tenant_id = $1 AND id = $2")
-                {
-                    Parameters = { new() { Value = tenant }, new() { Value = id } },
-                },
-            },
-        };
-        if (turnIds.Length > 0)
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(
-                $"""
-                SELECT {TurnColumns} FROM {schema.Name}.turns
-                WHERE tenant_id = $1 AND conversation_id = $2 AND turn_id = ANY($3)
-                """)
-            {
-                Parameters = { new() { Value = tenant }, new() { Value = id }, new() { Value = turnIds } },
-            });
-        }
-        await using var reader = await batch.ExecuteReaderAsync(ct);
-        var conversation = await reader.ReadAsync(ct) ? ReadConversation(reader) : null;
-        return (conversation, await reader.NextResultAsync(ct) ? await ReadTurnsAsync(reader, ct) : []);
+        await using var command = new NpgsqlCommand(
+            $"""
+            SELECT {TurnColumns} FROM {schema.Name}.turns
+            WHERE tenant_id = $1 AND conversation_id = $2 AND turn_id = ANY($3)
+            """,
+            connection, transaction);
+        command.Parameters.Add(new() { Value = tenant });
+        command.Parameters.Add(new() { Value = conversationId });
+        command.Parameters.Add(new() { Value = turnIds });
+        return await ReadTurnsAsync(command, ct);
     }
 
     /// <summary>Turns with index in (after, throughIndex], oldest first, at most <paramref name="limit"/>.</summary>

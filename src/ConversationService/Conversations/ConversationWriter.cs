@@ -25,16 +25,21 @@ public sealed class ConversationWriter(
             : Problems.Invalid("id", "A conversation id is 1-128 characters of A-Z a-z 0-9 . _ : -");
     }
 
-    /// <summary>Also returns which of <paramref name="turnIds"/> are stored already, for idempotent appends.</summary>
+    /// <summary>
+    /// The conversation row is read in the lock's round trip. Which of <paramref name="turnIds"/> are stored already
+    /// costs one more, so appends ask for it only when they have to (see AppendTurns).
+    /// </summary>
     public async Task<(StreamWriteSession Session, ConversationState State, IReadOnlyDictionary<string, TurnRow> StoredTurns)>
         OpenAsync(string tenant, string conversationId, string[] turnIds, CancellationToken ct)
     {
-        var session = await store.OpenForWritingAsync(tenant, conversationId, ConversationStream.Type, ct);
+        var (session, row) = await store.OpenForWritingAsync(
+            tenant, conversationId, ConversationStream.Type, queries.ConversationForWriteSql,
+            ConversationQueries.ReadConversationAsync, ct);
         try
         {
-            var (row, storedTurns) = session.IsNew
-                ? (null, [])
-                : await queries.GetWriteStateAsync(session.Connection, session.Transaction, tenant, conversationId, turnIds, ct);
+            var storedTurns = row is null || turnIds.Length == 0
+                ? []
+                : await queries.GetTurnsByIdsAsync(session.Connection, session.Transaction, tenant, conversationId, turnIds, ct);
             var state = new ConversationState(
                 Exists: row is not null,
                 Archived: session.IsArchived,

@@ -1,6 +1,6 @@
-using System.Text.Json.Serialization;
 using System.Security.Claims;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using ConversationService.Hosting;
 
 namespace ConversationService.Conversations;

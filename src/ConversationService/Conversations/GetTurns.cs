@@ -1,6 +1,6 @@
-using System.Text.Json.Serialization;
 using System.Security.Claims;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using ConversationService.Hosting;
 
 namespace ConversationService.Conversations;
@@ -15,8 +15,9 @@ public static class GetTurns
         string Id, int Index, string Role, string Content, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Name, DateTimeOffset OccurredAt,
         int Tokens, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] JsonElement? Metadata);
 
-    /// <summary><see cref="NextAfter"/> is the <c>after</c> of the next page, null on the last page.</summary>
-    public sealed record Response(string ConversationId, long Version, int TurnCount, IReadOnlyList<Turn> Turns, int? NextAfter);
+    /// <summary><see cref="NextAfter"/> is the <c>after</c> of the next page, absent on the last page.</summary>
+    public sealed record Response(string ConversationId, long Version, int TurnCount, IReadOnlyList<Turn> Turns,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? NextAfter);
 
     public static RouteHandlerBuilder MapGetTurns(this RouteGroupBuilder group) =>
         group.MapGet("/{id}/turns", HandleAsync)

@@ -11,7 +11,7 @@ public static class Tokenize
     public sealed record Message(string? Role, string? Content, string? Name);
 
     /// <summary>Exactly one of <see cref="Text"/> and <see cref="Messages"/>.</summary>
-    public sealed record Request(string? Model, string? Text, List<Message>? Messages);
+    public sealed record Request(string? Model, string? Text, List<Message?>? Messages);
 
     public sealed record Response(string Model, string Encoding, int Tokens);
 
@@ -49,20 +49,24 @@ public static class Tokenize
         var messages = request.Messages!;
         for (var i = 0; i < messages.Count; i++)
         {
-            if (string.IsNullOrEmpty(messages[i].Role))
+            if (messages[i] is null)
+            {
+                return Problems.Invalid($"messages[{i}]", "A message is an object with role and content.");
+            }
+            if (string.IsNullOrEmpty(messages[i]!.Role))
             {
                 return Problems.Invalid($"messages[{i}].role", "role is required.");
             }
-            if (messages[i].Content is null)
+            if (messages[i]!.Content is null)
             {
                 return Problems.Invalid($"messages[{i}].content", "content is required.");
             }
-            if (Encoding.UTF8.GetByteCount(messages[i].Content!) > max)
+            if (Encoding.UTF8.GetByteCount(messages[i]!.Content!) > max)
             {
                 return TooLarge($"messages[{i}].content", max);
             }
         }
-        var tokens = tokenizer.CountChatTokens(messages.Select(m => new ChatMessage(m.Role!, m.Content!, m.Name)));
+        var tokens = tokenizer.CountChatTokens(messages.Select(m => new ChatMessage(m!.Role!, m.Content!, m.Name)));
         return TypedResults.Ok(new Response(request.Model, tokenizer.EncodingName, tokens));
     }
 

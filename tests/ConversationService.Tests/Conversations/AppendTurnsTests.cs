@@ -89,6 +89,7 @@ public sealed class AppendTurnsTests(ServiceFixture fixture)
     [InlineData("""{"id":"","role":"user","content":"x"}""", "id")]
     [InlineData("""{"role":"user","content":"x","name":"not valid!"}""", "name")]
     [InlineData("""{"turns":[]}""", "turns")]
+    [InlineData("""{"turns":[{"role":"user","content":"x"},null]}""", "turns[1]")]
     [InlineData("""{"role":"user","content":"a\u0000b"}""", "content")]
     [InlineData("""{"role":"user","content":"ab","metadata":{"k":"\u0000"}}""", "metadata")]
     [InlineData("""{"turns":[{"id":"a","role":"user","content":"x"},{"id":"a","role":"user","content":"y"}]}""", "turns[1].id")]
@@ -140,8 +141,6 @@ public sealed class AppendTurnsTests(ServiceFixture fixture)
     {
         using var factory = fixture.CreateFactory(new Dictionary<string, string?>
         {
-            ["Auth:ApiKeys:0:Key"] = ServiceFixture.TenantAKey,
-            ["Auth:ApiKeys:0:Tenant"] = "tenant-a",
             ["Limits:MaxContentBytes"] = "1000",
             ["Limits:MaxRequestBodyBytes"] = "2000",
         });
@@ -167,6 +166,20 @@ public sealed class AppendTurnsTests(ServiceFixture fixture)
         var conversation = await _api.GetConversationAsync(id);
         Assert.Equal(2, conversation.Get<int>("turnCount"));
         Assert.Equal(3, conversation.Get<long>("version"));
+    }
+
+    [Fact]
+    public async Task Given_an_append_with_if_match_that_succeeded_When_it_is_retried_Then_the_original_result_returns_not_409()
+    {
+        var id = ApiClient.NewId();
+        var original = (await _api.AppendAsync(id, new { id = "t-1", role = "user", content = "hello" }, "\"0\""))
+            .Expect(HttpStatusCode.Created);
+
+        var retry = (await _api.AppendAsync(id, new { id = "t-1", role = "user", content = "hello" }, "\"0\""))
+            .Expect(HttpStatusCode.Created);
+
+        Assert.Equal(original.Body.ToJsonString(), retry.Body.ToJsonString());
+        Assert.Equal(1, (await _api.GetConversationAsync(id)).Get<int>("turnCount"));
     }
 
     [Fact]

@@ -84,8 +84,6 @@ public sealed class AuthTests(ServiceFixture fixture)
         var sink = new LogSink();
         using var factory = fixture.CreateFactory(new Dictionary<string, string?>
         {
-            ["Auth:ApiKeys:0:Key"] = ServiceFixture.TenantAKey,
-            ["Auth:ApiKeys:0:Tenant"] = "tenant-a",
             ["Logging:LogLevel:Default"] = "Trace",
         }).WithWebHostBuilder(web => web.ConfigureLogging(logging => logging.AddProvider(sink)));
         using var http = factory.CreateClient();
@@ -102,7 +100,7 @@ public sealed class AuthTests(ServiceFixture fixture)
     [Fact]
     public void Given_production_without_api_keys_When_starting_Then_it_refuses_with_a_message_naming_the_setting()
     {
-        using var factory = fixture.CreateFactory(new Dictionary<string, string?>(), environment: "Production");
+        using var factory = fixture.CreateFactory(new Dictionary<string, string?>(), environment: "Production", withKeys: false);
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 

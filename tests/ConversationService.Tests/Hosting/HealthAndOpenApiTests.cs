@@ -28,8 +28,6 @@ public sealed class HealthAndOpenApiTests(ServiceFixture fixture)
     {
         using var factory = fixture.CreateFactory(new Dictionary<string, string?>
         {
-            ["Auth:ApiKeys:0:Key"] = ServiceFixture.TenantAKey,
-            ["Auth:ApiKeys:0:Tenant"] = "tenant-a",
             ["ConnectionStrings:RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/",
         });
         using var api = new ApiClient(factory.CreateClient());

@@ -38,8 +38,6 @@ public sealed class ServiceFixture : IAsyncLifetime
         ConnectionString = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = _database }.ConnectionString;
         Factory = CreateFactory(new Dictionary<string, string?>
         {
-            ["Auth:ApiKeys:0:Key"] = TenantAKey,
-            ["Auth:ApiKeys:0:Tenant"] = "tenant-a",
             ["Auth:ApiKeys:1:Key"] = TenantBKey,
             ["Auth:ApiKeys:1:Tenant"] = "tenant-b",
         });
@@ -47,9 +45,9 @@ public sealed class ServiceFixture : IAsyncLifetime
         using var client = Factory.CreateClient();
     }
 
-    /// <summary>A factory over the same database with extra settings (later keys override earlier ones).</summary>
+    /// <summary>A factory over the same database with tenant A's key and extra settings, which win.</summary>
     public WebApplicationFactory<Program> CreateFactory(
-        IReadOnlyDictionary<string, string?> settings, string environment = "Testing") =>
+        IReadOnlyDictionary<string, string?> settings, string environment = "Testing", bool withKeys = true) =>
         new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
             web.UseEnvironment(environment);
@@ -60,6 +58,9 @@ public sealed class ServiceFixture : IAsyncLifetime
                     ["ConnectionStrings:RabbitMq"] = RabbitMq,
                     ["Logging:LogLevel:Default"] = "Warning",
                 })
+                .AddInMemoryCollection(withKeys
+                    ? new Dictionary<string, string?> { ["Auth:ApiKeys:0:Key"] = TenantAKey, ["Auth:ApiKeys:0:Tenant"] = "tenant-a" }
+                    : [])
                 .AddInMemoryCollection(settings));
         });
 

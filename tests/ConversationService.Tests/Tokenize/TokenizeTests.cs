@@ -46,6 +46,7 @@ public sealed class TokenizeTests(ServiceFixture fixture)
     [InlineData("""{"model":"gpt-4o","text":"a","messages":[]}""", "text")]
     [InlineData("""{"text":"a"}""", "model")]
     [InlineData("""{"model":"gpt-4o","messages":[{"content":"x"}]}""", "messages[0].role")]
+    [InlineData("""{"model":"gpt-4o","messages":[null]}""", "messages[0]")]
     public async Task Given_an_incomplete_request_When_tokenized_Then_400_names_the_field(string body, string field)
     {
         (await _api.SendRawAsync(HttpMethod.Post, "/tokenize", body)).ExpectFieldError(field);

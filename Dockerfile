@@ -1,0 +1,33 @@
+# Multi-stage build: the SDK image restores and publishes, the runtime image only runs the result.
+FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
+WORKDIR /src
+
+# Project files first, so that source edits do not invalidate the restored-packages layer.
+COPY Directory.Build.props Directory.Packages.props .editorconfig ./
+COPY src/ConversationService.Tokenizers/ConversationService.Tokenizers.csproj src/ConversationService.Tokenizers/
+COPY src/ConversationService.EventStore/ConversationService.EventStore.csproj src/ConversationService.EventStore/
+COPY src/ConversationService/ConversationService.csproj src/ConversationService/
+RUN dotnet restore src/ConversationService/ConversationService.csproj
+
+COPY src/ src/
+RUN dotnet publish src/ConversationService/ConversationService.csproj -c Release --no-restore \
+    -o /app -p:UseAppHost=false
+
+FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
+WORKDIR /app
+COPY --from=build /app ./
+
+# Production unless told otherwise: the service then refuses to start without Auth:ApiKeys.
+ENV ASPNETCORE_URLS=http://+:8080 \
+    ASPNETCORE_ENVIRONMENT=Production \
+    DOTNET_NOLOGO=1
+EXPOSE 8080
+
+# The .NET images ship a non-root "app" user; APP_UID is its numeric id.
+USER $APP_UID
+
+# No curl in the runtime image: bash's /dev/tcp is enough to ask /health/ready for a 200.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=6 \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8080 && printf 'GET /health/ready HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' >&3 && read -r status <&3 && [[ $status == *' 200 '* ]]"]
+
+ENTRYPOINT ["dotnet", "ConversationService.dll"]

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Load benchmarks for issue 3's "Speed" section, on loopback, bounded in time, stopping by themselves:
+#   (a) pgbench: single-row insert transactions, 32 clients, durable commits (the yardstick for writes)
+#   (b) the service in Release on a spare port with its own database
+#   (c) wrk: single-turn POSTs with unique ids, 32 connections -> turns/s, p50, p99
+#   (d) wrk: GET context?budget=8000 on a seeded 600-turn LoCoMo conversation, 32 connections
+#   (e) wrk: the same GET against bench/ConversationService.LoadBaseline (bare Kestrel, same bytes)
+# and prints a summary table with the issue's ratios. Needs root (deps.sh), PostgreSQL, wrk, jq.
+# Env knobs: DURATION_SECONDS (20), WARMUP_SECONDS (5), CONNECTIONS (32), THREADS (2), SERVICE_PORT (5181),
+# BASELINE_PORT (5182), LOCOMO_DIR (../shared/data/locomo), SEED_TURNS (600), BUDGET (8000).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+load_dir="$root/scripts/load"
+
+duration_s="${DURATION_SECONDS:-20}"; duration="${duration_s}s"; warmup="${WARMUP_SECONDS:-5}s"
+connections="${CONNECTIONS:-32}"; threads="${THREADS:-2}"
+service_port="${SERVICE_PORT:-5181}"; baseline_port="${BASELINE_PORT:-5182}"
+locomo="${LOCOMO_DIR:-$root/../shared/data/locomo}"
+seed_turns="${SEED_TURNS:-600}"; budget="${BUDGET:-8000}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v jq >/dev/null || missing+=(jq)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+[ -d "$locomo" ] || { echo "load: LoCoMo data not found at $locomo (set LOCOMO_DIR)"; exit 2; }
+
+bash scripts/deps.sh
+pg_port=$(pg_lsclusters --no-header | awk 'NR==1 {print $3}')
+pg_bin="/usr/lib/postgresql/$(pg_lsclusters --no-header | awk 'NR==1 {print $1}')/bin"
+export PGHOST=localhost PGPORT="$pg_port" PGUSER=postgres PGPASSWORD="${PG_PASSWORD:-postgres}"
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+# Other work on the machine skews every figure; the summary shows how busy it was at the start.
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+out="$root/artifacts/load/$stamp"
+mkdir -p "$out"
+suffix=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
+bench_db="cs_load_pgbench_$suffix"; service_db="cs_load_service_$suffix"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for db in "$bench_db" "$service_db"; do dropdb --if-exists --force "$db" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+log() { echo "load: $*"; }
+
+# Reads "key=value" from wrk's RESULT line.
+field() { sed -n "s/^RESULT .*\b$2=\([^ ]*\).*/\1/p" "$1"; }
+
+wait_ready() { # url seconds
+  for _ in $(seq 1 "$2"); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 1
+  done
+  return 1
+}
+
+run_wrk() { # name script url; the warm-up gets its own RUN_ID so that turn ids stay unique
+  local name=$1 script=$2 url=$3
+  log "$name: warm-up $warmup"
+  RUN_ID="${RUN_ID:-}w" wrk -t "$threads" -c "$connections" -d "$warmup" --timeout 5s -s "$script" "$url" > "$out/$name.warmup.txt"
+  log "$name: measuring $duration at $connections connections, $threads wrk threads"
+  wrk -t "$threads" -c "$connections" -d "$duration" --timeout 5s --latency -s "$script" "$url" | tee "$out/$name.txt"
+}
+
+log "building the service and the baseline (Release)"
+dotnet build src/ConversationService -c Release -v q -nologo > "$out/build.txt" 2>&1 || { tail -20 "$out/build.txt"; exit 1; }
+dotnet build bench/ConversationService.LoadBaseline -c Release -v q -nologo >> "$out/build.txt" 2>&1 || { tail -20 "$out/build.txt"; exit 1; }
+
+# (a) pgbench: what this machine's PostgreSQL does for one durable single-row insert per transaction.
+log "pgbench: single-row insert, $connections clients, $duration (synchronous_commit default)"
+createdb "$bench_db"
+psql -q -d "$bench_db" -c "CREATE TABLE turns (id bigserial PRIMARY KEY, conversation text NOT NULL, content text NOT NULL, created timestamptz NOT NULL DEFAULT now())"
+cat > "$out/insert.sql" <<'SQL'
+\set c random(1, 1000)
+INSERT INTO turns (conversation, content) VALUES ('conversation-' || :c, 'I went to a LGBTQ support group yesterday and it was so powerful. The stories were inspiring.');
+SQL
+"$pg_bin/pgbench" -n -M prepared -c "$connections" -j "$threads" -T "$duration_s" -f "$out/insert.sql" "$bench_db" | tee "$out/pgbench.txt"
+pgbench_tps=$(sed -n 's/^tps = \([0-9]*\.[0-9]\).*/\1/p' "$out/pgbench.txt" | head -n 1)
+dropdb --force "$bench_db"
+
+# (b) the service, Release, its own database, production-like logging.
+createdb "$service_db"
+api_key="load-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+log "starting the service on 127.0.0.1:$service_port (database $service_db)"
+ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$service_port" \
+  ConnectionStrings__Postgres="Host=localhost;Port=$pg_port;Username=postgres;Password=$PGPASSWORD;Database=$service_db" \
+  ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/" \
+  Auth__ApiKeys__0__Key="$api_key" Auth__ApiKeys__0__Tenant=load \
+  Logging__LogLevel__Default=Warning \
+  dotnet src/ConversationService/bin/Release/net10.0/ConversationService.dll > "$out/service.log" 2>&1 &
+service_pid=$!; pids+=("$service_pid")
+wait_ready "http://127.0.0.1:$service_port/health/ready" 90 || { log "service not ready"; tail -30 "$out/service.log"; exit 1; }
+
+# Realistic turn texts, read at run time from LoCoMo (never copied into the repository).
+jq -c '. as $c | [keys[] | select(test("^session_[0-9]+$"))] | sort_by(ltrimstr("session_") | tonumber)[]
+       | $c[.][] | .text' "$locomo"/conv-*.json > "$out/texts.jsonl"
+
+# (c) single-turn POSTs.
+export LOAD_DIR="$load_dir" API_KEY="$api_key" TURNS_FILE="$out/texts.jsonl"
+RUN_ID="r$suffix" run_wrk post-turn "$load_dir/post-turn.lua" "http://127.0.0.1:$service_port"
+
+# (d) seed one 600-turn conversation (LoCoMo turns in session order; ids prefixed by file) and GET its context.
+conversation="locomo-$suffix"
+log "seeding $conversation with $seed_turns turns"
+jq -c --argjson n "$seed_turns" -s '
+  [ .[] as $c
+    | [$c | keys[] | select(test("^session_[0-9]+$"))] | sort_by(ltrimstr("session_") | tonumber)[]
+    | $c[.][] | {speaker_a: $c.speaker_a, t: .} ]
+  | .[:$n] | to_entries
+  | map({id: ("t\(.key + 1)-" + (.value.t.dia_id | gsub("[^A-Za-z0-9._:-]"; "_"))),
+         role: (if .value.t.speaker == .value.speaker_a then "user" else "assistant" end),
+         name: (.value.t.speaker | gsub("[^A-Za-z0-9_-]"; "_")),
+         content: (.value.t.text + (if .value.t.blip_caption then " [shares a photo: " + .value.t.blip_caption + "]" else "" end))})
+  | _nwise(200) | {turns: .}' "$locomo"/conv-*.json > "$out/seed.jsonl"
+while IFS= read -r batch; do
+  code=$(curl -sS -o "$out/seed-response.json" -w '%{http_code}' -X POST \
+    -H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
+    --data-binary "$batch" "http://127.0.0.1:$service_port/conversations/$conversation/turns")
+  [ "$code" = 201 ] || { log "seeding failed with HTTP $code"; cat "$out/seed-response.json"; exit 1; }
+done < "$out/seed.jsonl"
+context_path="/conversations/$conversation/context?budget=$budget"
+curl -fsS -H "Authorization: Bearer $api_key" "http://127.0.0.1:$service_port$context_path" > "$out/context.json"
+context_bytes=$(wc -c < "$out/context.json")
+log "context response: $context_bytes bytes, $(jq -c '{tokens, fullHistoryTokens, sections: [.sections[] | {kind, tokens, items: (.items | length)}]}' "$out/context.json")"
+export CONTEXT_PATH="$context_path"
+run_wrk context "$load_dir/get-context.lua" "http://127.0.0.1:$service_port"
+
+# The service stops before the baseline runs, so both get the same idle machine.
+kill "$service_pid"; wait "$service_pid" 2>/dev/null || true
+
+# (e) bare Kestrel returning the captured context bytes.
+log "starting the bare Kestrel baseline on 127.0.0.1:$baseline_port"
+PAYLOAD_FILE="$out/context.json" ASPNETCORE_URLS="http://127.0.0.1:$baseline_port" \
+  dotnet bench/ConversationService.LoadBaseline/bin/Release/net10.0/ConversationService.LoadBaseline.dll > "$out/baseline.log" 2>&1 &
+pids+=("$!")
+wait_ready "http://127.0.0.1:$baseline_port/health/ready" 60 || { log "baseline not ready"; exit 1; }
+run_wrk baseline "$load_dir/get-context.lua" "http://127.0.0.1:$baseline_port"
+
+post_rps=$(field "$out/post-turn.txt" rps); post_p50=$(field "$out/post-turn.txt" p50_ms); post_p99=$(field "$out/post-turn.txt" p99_ms)
+post_err=$(field "$out/post-turn.txt" errors)
+ctx_rps=$(field "$out/context.txt" rps); ctx_p50=$(field "$out/context.txt" p50_ms); ctx_p99=$(field "$out/context.txt" p99_ms)
+ctx_err=$(field "$out/context.txt" errors)
+base_rps=$(field "$out/baseline.txt" rps); base_p99=$(field "$out/baseline.txt" p99_ms)
+verdict() { awk -v ok="$1" 'BEGIN { print (ok ? "PASS" : "FAIL") }'; }
+ratio_w=$(awk -v a="$post_rps" -v b="$pgbench_tps" 'BEGIN { printf "%.2f", a / b }')
+ratio_c=$(awk -v a="$ctx_rps" -v b="$base_rps" 'BEGIN { printf "%.2f", a / b }')
+
+{
+  echo
+  echo "## Load results $stamp ($(nproc) cores, wrk $threads threads x $connections connections, $duration each)"
+  echo
+  echo "| measurement | value | target | result |"
+  echo "|---|---|---|---|"
+  echo "| pgbench single-row insert, $connections clients | $pgbench_tps tps | yardstick | |"
+  echo "| POST one turn, $connections connections | $post_rps turns/s (p50 $post_p50 ms, p99 $post_p99 ms, errors $post_err) | >= 0.50 x pgbench | $ratio_w x: $(verdict "$(awk -v r="$ratio_w" 'BEGIN{print (r >= 0.5)}')") |"
+  echo "| GET context, $seed_turns turns, budget $budget | $ctx_rps req/s (p50 $ctx_p50 ms, p99 $ctx_p99 ms, errors $ctx_err) | p99 <= 10 ms | $(verdict "$(awk -v p="$ctx_p99" 'BEGIN{print (p <= 10)}')") |"
+  echo "| bare Kestrel, same $context_bytes-byte payload | $base_rps req/s (p99 $base_p99 ms) | context >= 0.25 x this | $ratio_c x: $(verdict "$(awk -v r="$ratio_c" 'BEGIN{print (r >= 0.25)}')") |"
+  echo
+  echo "Load average when the run started: $load_at_start. Raw output: $out"
+} | tee "$out/summary.md"

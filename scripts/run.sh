@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The README's run command: starts PostgreSQL and RabbitMQ (installing them when absent), creates the
+# local database and runs the service on http://localhost:5080 in Development with offline defaults
+# (no LLM key needed). Prints a development API key, generated here unless AUTH_KEY is set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+bash scripts/deps.sh
+
+db="${CS_DATABASE:-conversation_service}"
+pg_port=$(pg_lsclusters --no-header | awk 'NR==1 {print $3}')
+if ! su postgres -c "psql -p $pg_port -tAc \"SELECT 1 FROM pg_database WHERE datname = '$db'\"" | grep -q 1; then
+  su postgres -c "createdb -p $pg_port '$db'"
+  echo "run: created database $db"
+fi
+
+# The service never invents keys; this development key lives only in this process's environment.
+key="${AUTH_KEY:-dev-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
+url="${ASPNETCORE_URLS:-http://localhost:5080}"
+base="${url%%;*}"
+
+export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
+export ASPNETCORE_URLS="$url"
+export ConnectionStrings__Postgres="${ConnectionStrings__Postgres:-Host=localhost;Port=$pg_port;Username=postgres;Password=postgres;Database=$db}"
+export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq:-amqp://guest:guest@localhost:5672/}"
+export Auth__ApiKeys__0__Key="$key"
+export Auth__ApiKeys__0__Tenant="${AUTH_TENANT:-dev}"
+
+cat <<BANNER
+
+==========================================================================
+  ConversationService  ->  $base   (tenant: $Auth__ApiKeys__0__Tenant)
+  Development API key:     $key
+
+  Try it (after "Now listening on" appears):
+    export CS_KEY=$key
+    curl -s -X POST $base/conversations/demo-1/turns \\
+      -H "Authorization: Bearer \$CS_KEY" -H 'Content-Type: application/json' \\
+      -d '{"role":"user","content":"Hello! What can you remember?"}'
+    curl -s "$base/conversations/demo-1/context?budget=8000" -H "Authorization: Bearer \$CS_KEY"
+
+  Swagger UI: $base/swagger   OpenAPI: $base/openapi/v1.json
+==========================================================================
+
+BANNER
+
+exec dotnet run --project src/ConversationService -c Release --no-launch-profile

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The README's test command: starts PostgreSQL and RabbitMQ (installing them when absent), then runs
+# every test project of the solution against them. Exit code = test result. Needs root on a fresh machine.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+bash scripts/deps.sh || { echo "test: starting PostgreSQL/RabbitMQ failed"; exit 2; }
+
+# The cluster deps.sh started may not be on 5432 when another one already was.
+pg_port=$(pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $3}')
+export ConnectionStrings__Postgres="${ConnectionStrings__Postgres:-Host=localhost;Port=${pg_port:-5432};Username=postgres;Password=postgres;Database=postgres}"
+export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq:-amqp://guest:guest@localhost:5672/}"
+
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
+
+dotnet restore ConversationService.sln || { echo "0 passed, 1 failed"; echo "test: dotnet restore failed"; exit 1; }
+
+# A hung test dumps and aborts its project instead of eating the whole CI budget.
+dotnet test ConversationService.sln -c Release --no-restore \
+  --logger "console;verbosity=normal" --logger trx --results-directory "$results" \
+  --blame-hang-timeout 5m --blame-hang-dump-type none
+rc=$?
+
+# One TRX per test project; the Counters element holds that project's totals.
+passed=0 failed=0 skipped=0 files=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  files=$((files + 1))
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  get() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
+  total=$(get total); executed=$(get executed); p=$(get passed); f=$(get failed); e=$(get error); t=$(get timeout); a=$(get aborted)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0} + ${t:-0} + ${a:-0}))
+  skipped=$((skipped + ${total:-0} - ${executed:-0}))
+done
+
+echo
+echo "test: $files test project(s) reported results; dotnet test exit code $rc"
+if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # A build error or a crashed test host fails the run without a failed test in any TRX file.
+  echo "test: the run failed outside any test (build error, crash or hang); counted as 1 failure"
+  failed=1
+fi
+summary="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
+exit "$rc"
