@@ -3,6 +3,7 @@ using ConversationService.Hosting;
 using ConversationService.Messaging;
 using ConversationService.Summaries;
 using ConversationService.Tokenize;
+using ConversationService.Usage;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceOptions()
@@ -22,6 +23,7 @@ app.MapOpenApiAndSwagger();
 app.MapHealthEndpoints();
 app.MapConversations();
 app.MapTokenize();
+app.MapUsage();
 app.Run();
 
 public partial class Program;

@@ -4,6 +4,7 @@ using ConversationService.Conversations;
 using ConversationService.Hosting;
 using ConversationService.Summaries;
 using ConversationService.Tokenizers;
+using ConversationService.Usage;
 using Microsoft.Extensions.Options;
 
 namespace ConversationService.Context;
@@ -33,7 +34,7 @@ public static class GetContext
     private static async Task<IResult> HandleAsync(
         string id, int? budget, string? model, string? query, int? reserve, int? examples, string? task,
         string? collections, ClaimsPrincipal user, ConversationQueries queries, ModelTokenizers tokenizers,
-        IOptions<LimitsOptions> limits, SummaryQueries summaries, CancellationToken ct)
+        IOptions<LimitsOptions> limits, SummaryQueries summaries, ContextUsageLog usage, TimeProvider time, CancellationToken ct)
     {
         var errors = Validate(budget, reserve, query, limits.Value);
         if (errors.Count > 0)
@@ -86,6 +87,7 @@ public static class GetContext
         var chosen = selection.TurnIndexes.Select(i => new TurnContent(byIndex[i], contents[i])).ToArray();
         var window = ContextAssembly.Build(selection, conversation.SystemPrompt, summaryText, chosen, tokenizer);
         var fullHistory = ContextAssembly.ReplyPriming + systemTokens + costs.Sum(c => (long)c.Tokens);
+        usage.Record(new ContextServed(tenant, id, targetModel, window.Tokens, fullHistory, time.GetUtcNow()));
         return TypedResults.Ok(new Response(
             id, conversation.Version, targetModel, tokenizer.EncodingName, budget.Value, reserve ?? 0, window.Tokens,
             fullHistory, window.Messages, window.Sections));

@@ -1,4 +1,5 @@
 using ConversationService.EventStore;
+using ConversationService.Usage;
 using Microsoft.Extensions.Options;
 
 namespace ConversationService.Summaries;
@@ -25,7 +26,18 @@ public static class SummariesModule
         services.AddSingleton<SummaryTrigger>();
         services.AddSingleton<IAsyncProjection>(provider => provider.GetRequiredService<SummaryTrigger>());
         services.AddSingleton<SummaryQueries>();
-        services.AddSingleton<ISummarizer, ExtractiveSummarizer>();
+        services.AddOptions<LlmOptions>()
+            .Bind(builder.Configuration.GetSection("Llm"))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LlmOptions>, LlmOptionsValidator>();
+        services.AddSingleton<LlmCallLog>();
+        services.AddHostedService(provider => provider.GetRequiredService<LlmCallLog>());
+        services.AddSingleton<DailyBudget>();
+        services.AddSingleton<ContextUsageLog>();
+        services.AddHostedService(provider => provider.GetRequiredService<ContextUsageLog>());
+        services.AddSingleton<ExtractiveSummarizer>();
+        services.AddSingleton<LlmSummarizer>();
+        services.AddSingleton<ISummarizer, SummarizerRouter>();
         return builder;
     }
 }
@@ -45,6 +57,15 @@ internal sealed class SummaryEventRegistration(EventTypeRegistry types) : IHoste
 internal sealed class SummariesOptionsValidator : IValidateOptions<SummariesOptions>
 {
     public ValidateOptionsResult Validate(string? name, SummariesOptions options)
+    {
+        var problems = options.Problems().ToList();
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+}
+
+internal sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LlmOptions options)
     {
         var problems = options.Problems().ToList();
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);

@@ -65,11 +65,18 @@ public sealed class SummarizeConversationConsumer(
     }
 }
 
-/// <summary>Transient failures (database, broker) retry a few times; what still fails lands in the _error queue.</summary>
+/// <summary>
+/// Transient failures (database, broker) retry a few times; what still fails lands in the _error queue with the
+/// reason in its fault headers. An unavailable LLM has had its retries in the Polly pipeline already.
+/// </summary>
 public sealed class SummarizeConversationConsumerDefinition : ConsumerDefinition<SummarizeConversationConsumer>
 {
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<SummarizeConversationConsumer> consumerConfigurator,
         IRegistrationContext context) =>
-        endpointConfigurator.UseMessageRetry(retry => retry.Intervals(200, 1_000, 5_000));
+        endpointConfigurator.UseMessageRetry(retry =>
+        {
+            retry.Ignore<LlmUnavailableException>();
+            retry.Intervals(200, 1_000, 5_000);
+        });
 }

@@ -12,7 +12,7 @@ namespace ConversationService.Tests.Messaging;
 /// consumed by this run only, even with other test runs (or a local service) on the same virtual host.
 /// Integration-event exchanges are shared by design; tests tell their messages apart by conversation id.
 /// </summary>
-public sealed class MessagingFixture : IAsyncLifetime
+public class MessagingFixture : IAsyncLifetime
 {
     private static readonly string AdminConnectionString =
         Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
@@ -27,7 +27,10 @@ public sealed class MessagingFixture : IAsyncLifetime
 
     public WebApplicationFactory<Program> Factory { get; private set; } = null!;
 
-    public async Task InitializeAsync()
+    /// <summary>Settings every instance of this fixture gets, after the defaults.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>();
+
+    public virtual async Task InitializeAsync()
     {
         await using (var admin = new NpgsqlConnection(AdminConnectionString))
         {
@@ -54,24 +57,27 @@ public sealed class MessagingFixture : IAsyncLifetime
                     ["Logging:LogLevel:Default"] = "Warning",
                     ["Auth:ApiKeys:0:Key"] = ServiceFixture.TenantAKey,
                     ["Auth:ApiKeys:0:Tenant"] = "tenant-a",
+                    ["Auth:ApiKeys:1:Key"] = ServiceFixture.TenantBKey,
+                    ["Auth:ApiKeys:1:Tenant"] = "tenant-b",
                     ["Messaging:EndpointPrefix"] = EndpointPrefix,
                     ["EventStore:PollInterval"] = "00:00:00.050",
                     ["EventStore:LockRetryInterval"] = "00:00:00.500",
                 })
+                .AddInMemoryCollection(Settings)
                 .AddInMemoryCollection(settings ?? new Dictionary<string, string?>()));
         });
         _factories.Add(factory);
         return factory;
     }
 
-    public ApiClient Client(WebApplicationFactory<Program>? factory = null)
+    public ApiClient Client(WebApplicationFactory<Program>? factory = null, string apiKey = ServiceFixture.TenantAKey)
     {
         var client = (factory ?? Factory).CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ServiceFixture.TenantAKey);
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
         return new ApiClient(client);
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         foreach (var factory in _factories)
         {

@@ -1,20 +1,14 @@
 using System.Net;
-using System.Text.Json.Nodes;
 using ConversationService.Contracts;
 using ConversationService.Summaries;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Tests.Messaging;
-using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace ConversationService.Tests.Summaries;
 
 [Collection(MessagingCollection.Name)]
 public sealed class SummaryTests(MessagingFixture fixture)
 {
-    private static readonly string[] People = ["Alice", "Bob", "Carmen", "Dmitri"];
-
     [Fact]
     public async Task Given_120_turns_posted_When_the_context_is_requested_Then_a_summary_stands_in_for_the_older_turns()
     {
@@ -24,7 +18,7 @@ public sealed class SummaryTests(MessagingFixture fixture)
 
         for (var i = 1; i <= 120; i++)
         {
-            (await api.AppendTurnAsync(id, i % 2 == 1 ? "user" : "assistant", Sentence(i))).Expect(HttpStatusCode.Created);
+            (await api.AppendTurnAsync(id, i % 2 == 1 ? "user" : "assistant", SummaryProbe.Sentence(i))).Expect(HttpStatusCode.Created);
         }
 
         // ~45 tokens a turn: a summary is due whenever ~1,500 tokens pile up behind the newest 2,000.
@@ -51,8 +45,8 @@ public sealed class SummaryTests(MessagingFixture fixture)
         Assert.StartsWith("Summary of the earlier conversation:", messages[0]!["content"]!.GetValue<string>());
         Assert.Contains(summary.Summary, messages[0]!["content"]!.GetValue<string>());
         // The turns after the summary follow it, up to the newest one; none the summary covers is repeated.
-        Assert.Equal(Sentence(120), messages[^1]!["content"]!.GetValue<string>());
-        Assert.DoesNotContain(messages, m => m!["content"]!.GetValue<string>() == Sentence(summary.ThroughIndex));
+        Assert.Equal(SummaryProbe.Sentence(120), messages[^1]!["content"]!.GetValue<string>());
+        Assert.DoesNotContain(messages, m => m!["content"]!.GetValue<string>() == SummaryProbe.Sentence(summary.ThroughIndex));
         Assert.True(context["tokens"]!.GetValue<int>() <= 3000);
         Assert.True(context["fullHistoryTokens"]!.GetValue<long>() > 3000);
     }
@@ -62,7 +56,7 @@ public sealed class SummaryTests(MessagingFixture fixture)
     {
         var id = ApiClient.NewId();
         using var api = fixture.Client();
-        await PostTurnsAsync(api, id, 6);
+        await SummaryProbe.PostTurnsAsync(api, id, 6);
         await SendAsync(new SummarizeConversation("tenant-a", id, 4, DateTimeOffset.UtcNow));
         await WaitForSummariesAsync(id, 1);
 
@@ -80,7 +74,7 @@ public sealed class SummaryTests(MessagingFixture fixture)
         {
             var id = ApiClient.NewId();
             using var api = fixture.Client();
-            await PostTurnsAsync(api, id, 10);
+            await SummaryProbe.PostTurnsAsync(api, id, 10);
 
             // Eight copies at once, consumed by both instances.
             await Task.WhenAll(Enumerable.Range(0, 8).Select(_ =>
@@ -104,7 +98,7 @@ public sealed class SummaryTests(MessagingFixture fixture)
     {
         var id = ApiClient.NewId();
         using var api = fixture.Client();
-        await PostTurnsAsync(api, id, 4);
+        await SummaryProbe.PostTurnsAsync(api, id, 4);
         await SendAsync(new SummarizeConversation("tenant-b", id, 3, DateTimeOffset.UtcNow));
         (await api.DeleteConversationAsync(id)).Expect(HttpStatusCode.NoContent);
         await SendAsync(new SummarizeConversation("tenant-a", id, 3, DateTimeOffset.UtcNow));
@@ -114,59 +108,12 @@ public sealed class SummaryTests(MessagingFixture fixture)
         Assert.Empty(await SummariesAsync(id));
     }
 
-    private static string Sentence(int i)
-    {
-        var who = People[i % People.Length];
-        return $"On day {i} {who} said the budget review for project P{i} moves to room {100 + i}. "
-            + $"{who} will bring the draft numbers and asks whether the deadline of March {i % 28 + 1} still holds?";
-    }
+    private Task SendAsync(SummarizeConversation command) =>
+        SummaryProbe.SendAsync(fixture.Factory, command.ConversationId, command.ThroughIndex, command.Tenant);
 
-    private static async Task PostTurnsAsync(ApiClient api, string id, int count)
-    {
-        var turns = Enumerable.Range(1, count)
-            .Select(i => new { role = i % 2 == 1 ? "user" : "assistant", content = Sentence(i) })
-            .ToArray();
-        (await api.AppendAsync(id, new { turns })).Expect(HttpStatusCode.Created);
-    }
+    private async Task<List<(int From, int Through)>> WaitForSummariesAsync(string id, int count) =>
+        [.. (await SummaryProbe.WaitForSummariesAsync(fixture.ConnectionString, id, count)).Select(s => s.Range)];
 
-    private async Task SendAsync(SummarizeConversation command)
-    {
-        var services = fixture.Factory.Services;
-        var queue = services.GetRequiredService<IEndpointNameFormatter>().Consumer<SummarizeConversationConsumer>();
-        var endpoint = await services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
-        await endpoint.Send(command);
-    }
-
-    private async Task<List<(int From, int Through)>> WaitForSummariesAsync(string id, int count)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var summaries = await SummariesAsync(id);
-            if (summaries.Count >= count || DateTime.UtcNow > deadline)
-            {
-                return summaries;
-            }
-            await Task.Delay(100);
-        }
-    }
-
-    /// <summary>Every ConversationSummarized in the log of the conversation, any tenant, in order.</summary>
-    private async Task<List<(int From, int Through)>> SummariesAsync(string id)
-    {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            "SELECT data::text FROM conversations.events WHERE stream_id = $1 AND type = 'conversation_summarized' ORDER BY version",
-            connection);
-        command.Parameters.Add(new() { Value = SummaryStream.Id(id) });
-        await using var reader = await command.ExecuteReaderAsync();
-        var ranges = new List<(int, int)>();
-        while (await reader.ReadAsync())
-        {
-            var data = JsonNode.Parse(reader.GetString(0))!;
-            ranges.Add((data["fromIndex"]!.GetValue<int>(), data["throughIndex"]!.GetValue<int>()));
-        }
-        return ranges;
-    }
+    private async Task<List<(int From, int Through)>> SummariesAsync(string id) =>
+        [.. (await SummaryProbe.SummariesAsync(fixture.ConnectionString, id)).Select(s => s.Range)];
 }

@@ -1,0 +1,75 @@
+using System.ClientModel;
+using System.Globalization;
+using ConversationService.Usage;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace ConversationService.Summaries;
+
+/// <summary>Every attempt at the provider failed (after retries and escalation); the message goes to the error queue.</summary>
+public sealed class LlmUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Retries (exponential with jitter, or the provider's Retry-After when it sends one) around a circuit breaker
+/// around a per-attempt timeout. One pipeline per provider endpoint, so the breaker sees every call to it.
+/// </summary>
+public static class LlmResilience
+{
+    public static ResiliencePipeline Build(LlmOptions options, TimeProvider time)
+    {
+        var transient = new PredicateBuilder()
+            .Handle<ClientResultException>(e => IsTransient(e, options.MaxRetryAfter))
+            .Handle<HttpRequestException>()
+            .Handle<TimeoutRejectedException>();
+        var builder = new ResiliencePipelineBuilder { TimeProvider = time };
+        if (options.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = transient,
+                MaxRetryAttempts = options.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryBaseDelay,
+                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Exception)),
+            });
+        }
+        return builder
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                ShouldHandle = transient,
+                FailureRatio = 0.5,
+                MinimumThroughput = 4,
+                SamplingDuration = TimeSpan.FromSeconds(30),
+                BreakDuration = options.BreakDuration,
+            })
+            .AddTimeout(options.RequestTimeout)
+            .Build();
+    }
+
+    /// <summary>429, 408 and 5xx are worth another try, unless the provider asks to wait longer than we will.</summary>
+    public static bool IsTransient(ClientResultException e, TimeSpan maxRetryAfter) =>
+        (e.Status is 408 or 429 or >= 500) && !(RetryAfter(e) > maxRetryAfter);
+
+    /// <summary>The Retry-After header as a delay (seconds or an HTTP date), or null.</summary>
+    public static TimeSpan? RetryAfter(Exception? exception)
+    {
+        if (exception is not ClientResultException e
+            || e.GetRawResponse()?.Headers.TryGetValue("Retry-After", out var value) != true
+            || string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+        if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0)
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+        return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+            ? TimeSpan.FromTicks(Math.Max(0, (at - DateTimeOffset.UtcNow).Ticks))
+            : null;
+    }
+
+    public static bool IsBrokenCircuit(Exception e) => e is BrokenCircuitException;
+}

@@ -1,0 +1,74 @@
+using System.Threading.Channels;
+using ConversationService.Hosting;
+using Npgsql;
+
+namespace ConversationService.Usage;
+
+public sealed record ContextServed(string Tenant, string ConversationId, string Model, int TokensServed, long FullHistoryTokens, DateTimeOffset At);
+
+/// <summary>
+/// What each context response served against the full history, for the savings in GET /usage. The request only
+/// enqueues; a background writer inserts in batches, so the context endpoint gains no database round trip. Under
+/// overload entries are dropped rather than slowing requests down: savings are statistics, not billing.
+/// </summary>
+public sealed class ContextUsageLog(NpgsqlDataSource dataSource, DatabaseSchema schema, ILogger<ContextUsageLog> logger)
+    : BackgroundService
+{
+    private readonly Channel<ContextServed> _pending = Channel.CreateBounded<ContextServed>(
+        new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+
+    public void Record(ContextServed served) => _pending.Writer.TryWrite(served);
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"""
+            CREATE TABLE IF NOT EXISTS {schema.Name}.context_usage (
+                tenant_id           text        NOT NULL,
+                conversation_id     text        NOT NULL,
+                model               text        NOT NULL,
+                tokens_served       integer     NOT NULL,
+                full_history_tokens bigint      NOT NULL,
+                at                  timestamptz NOT NULL);
+            CREATE INDEX IF NOT EXISTS context_usage_tenant_at ON {schema.Name}.context_usage (tenant_id, at);
+            """);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<ContextServed>();
+        while (await _pending.Reader.WaitToReadAsync(stoppingToken))
+        {
+            while (batch.Count < 1_000 && _pending.Reader.TryRead(out var served))
+            {
+                batch.Add(served);
+            }
+            try
+            {
+                await InsertAsync(batch, stoppingToken);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                logger.LogWarning("Dropped {Count} context usage records: {Error}", batch.Count, e.Message);
+            }
+            batch.Clear();
+        }
+    }
+
+    private async Task InsertAsync(List<ContextServed> batch, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            INSERT INTO {schema.Name}.context_usage (tenant_id, conversation_id, model, tokens_served, full_history_tokens, at)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::bigint[], $6::timestamptz[])
+            """);
+        command.Parameters.Add(new() { Value = batch.Select(b => b.Tenant).ToArray() });
+        command.Parameters.Add(new() { Value = batch.Select(b => b.ConversationId).ToArray() });
+        command.Parameters.Add(new() { Value = batch.Select(b => b.Model).ToArray() });
+        command.Parameters.Add(new() { Value = batch.Select(b => b.TokensServed).ToArray() });
+        command.Parameters.Add(new() { Value = batch.Select(b => b.FullHistoryTokens).ToArray() });
+        command.Parameters.Add(new() { Value = batch.Select(b => b.At.UtcDateTime).ToArray() });
+        await command.ExecuteNonQueryAsync(ct);
+    }
+}

@@ -1,0 +1,122 @@
+using System.Security.Claims;
+using ConversationService.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace ConversationService.Usage;
+
+/// <summary>GET /usage: the tenant's LLM calls, tokens and estimated cost, and what context assembly saved.</summary>
+public static class GetUsage
+{
+    public static readonly TimeSpan DefaultRange = TimeSpan.FromDays(30);
+    public static readonly TimeSpan MaxRange = TimeSpan.FromDays(366);
+
+    public sealed record Totals(long Calls, long InputTokens, long CachedInputTokens, long OutputTokens, decimal CostUsd);
+
+    public sealed record Group(string Key, long Calls, long InputTokens, long CachedInputTokens, long OutputTokens, decimal CostUsd);
+
+    /// <summary>Tokens the context endpoint served against the full histories, and that difference priced at each target model's input rate.</summary>
+    public sealed record Savings(long ContextRequests, long TokensServed, long FullHistoryTokens, long TokensSaved, decimal CostSavedUsd);
+
+    public sealed record Response(
+        DateTimeOffset From, DateTimeOffset To, string GroupBy, Totals Totals, IReadOnlyList<Group> Groups, Savings Savings);
+
+    // Whitelisted column expressions: groupBy never reaches SQL as text.
+    private static readonly Dictionary<string, string> GroupColumns = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["model"] = "model",
+        ["callType"] = "call_type",
+        ["conversation"] = "COALESCE(conversation_id, '')",
+    };
+
+    public static WebApplication MapUsage(this WebApplication app)
+    {
+        app.MapGet("/usage", HandleAsync)
+            .RequireAuthorization()
+            .WithTags("Usage")
+            .WithName("GetUsage")
+            .WithSummary("LLM calls, tokens and estimated cost in [from, to), grouped; plus context savings.")
+            .WithDescription("groupBy is model (default), callType or conversation. from/to default to the last 30 days.")
+            .Produces<Response>()
+            .ProducesValidationProblem();
+        return app;
+    }
+
+    private static async Task<IResult> HandleAsync(
+        DateTimeOffset? from, DateTimeOffset? to, string? groupBy, ClaimsPrincipal user, NpgsqlDataSource dataSource,
+        DatabaseSchema schema, IOptions<LlmOptions> llm, TimeProvider time, CancellationToken ct)
+    {
+        var end = to ?? time.GetUtcNow();
+        var start = from ?? end - DefaultRange;
+        groupBy ??= "model";
+        if (!GroupColumns.TryGetValue(groupBy, out var column))
+        {
+            return Problems.Invalid("groupBy", "groupBy is one of model, callType, conversation.");
+        }
+        if (start >= end || end - start > MaxRange)
+        {
+            return Problems.Invalid("from", "from must be before to, at most 366 days apart.");
+        }
+        var tenant = user.Tenant();
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var groups = await GroupsAsync(connection, schema, column, tenant, start, end, ct);
+        var totals = new Totals(
+            groups.Sum(g => g.Calls), groups.Sum(g => g.InputTokens), groups.Sum(g => g.CachedInputTokens),
+            groups.Sum(g => g.OutputTokens), groups.Sum(g => g.CostUsd));
+        var savings = await SavingsAsync(connection, schema, tenant, start, end, llm.Value.Prices, ct);
+        return TypedResults.Ok(new Response(start, end, groupBy, totals, groups, savings));
+    }
+
+    private static async Task<List<Group>> GroupsAsync(
+        NpgsqlConnection connection, DatabaseSchema schema, string column, string tenant, DateTimeOffset from,
+        DateTimeOffset to, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            $"""
+            SELECT {column}, count(*), sum(input_tokens), sum(cached_tokens), sum(output_tokens), sum(cost_usd)
+            FROM {schema.Name}.llm_calls WHERE tenant_id = $1 AND at >= $2 AND at < $3
+            GROUP BY 1 ORDER BY 6 DESC, 1
+            """, connection);
+        AddRange(command, tenant, from, to);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var groups = new List<Group>();
+        while (await reader.ReadAsync(ct))
+        {
+            groups.Add(new Group(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3),
+                reader.GetInt64(4), reader.GetDecimal(5)));
+        }
+        return groups;
+    }
+
+    private static async Task<Savings> SavingsAsync(
+        NpgsqlConnection connection, DatabaseSchema schema, string tenant, DateTimeOffset from, DateTimeOffset to,
+        IReadOnlyDictionary<string, ModelPrice> prices, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            $"""
+            SELECT model, count(*), sum(tokens_served), sum(full_history_tokens)
+            FROM {schema.Name}.context_usage WHERE tenant_id = $1 AND at >= $2 AND at < $3
+            GROUP BY model
+            """, connection);
+        AddRange(command, tenant, from, to);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        long requests = 0, served = 0, full = 0;
+        decimal saved = 0;
+        while (await reader.ReadAsync(ct))
+        {
+            var (model, count, modelServed, modelFull) = (reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3));
+            requests += count;
+            served += modelServed;
+            full += modelFull;
+            saved += Pricing.Cost(prices, model, new LlmUsage((int)Math.Min(int.MaxValue, modelFull - modelServed), 0, 0));
+        }
+        return new Savings(requests, served, full, full - served, saved);
+    }
+
+    private static void AddRange(NpgsqlCommand command, string tenant, DateTimeOffset from, DateTimeOffset to)
+    {
+        command.Parameters.Add(new() { Value = tenant });
+        command.Parameters.Add(new() { Value = from.UtcDateTime });
+        command.Parameters.Add(new() { Value = to.UtcDateTime });
+    }
+}

@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ConversationService.Tokenizers;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace ConversationService.Tests.Fakes;
+
+/// <summary>What the fake answers to one request.</summary>
+public abstract record FakeReply
+{
+    /// <summary>A completion; null token counts are counted with o200k like a real provider would.</summary>
+    public sealed record Answer(string? Content = null, int? PromptTokens = null, int CachedTokens = 0, int? CompletionTokens = null,
+        string? Refusal = null) : FakeReply;
+
+    public sealed record Status(int Code, string? RetryAfter = null) : FakeReply;
+
+    public sealed record Slow(TimeSpan Delay, FakeReply Then) : FakeReply;
+
+    /// <summary>Holds the request until the client gives up.</summary>
+    public sealed record Never : FakeReply;
+}
+
+public sealed record FakeRequest(string Path, string Model, JsonNode Body, DateTimeOffset At);
+
+/// <summary>
+/// A local OpenAI-compatible server (/v1/chat/completions, /v1/embeddings) with usage fields, scriptable per
+/// request: queued replies are used first, then <see cref="Default"/>.
+/// </summary>
+public sealed class FakeOpenAiServer : IAsyncDisposable
+{
+    private static readonly TiktokenTokenizer Tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
+    private readonly WebApplication _app;
+    private readonly ConcurrentQueue<FakeReply> _script = new();
+    private readonly ConcurrentQueue<FakeRequest> _requests = new();
+
+    private FakeOpenAiServer(WebApplication app) => _app = app;
+
+    public string Endpoint => _app.Urls.First() + "/v1";
+
+    public FakeReply Default { get; set; } = new FakeReply.Answer();
+
+    public IReadOnlyList<FakeRequest> Requests => [.. _requests];
+
+    public IReadOnlyList<FakeRequest> ChatRequests => Requests.Where(r => r.Path.EndsWith("chat/completions", StringComparison.Ordinal)).ToList();
+
+    public void Enqueue(params FakeReply[] replies)
+    {
+        foreach (var reply in replies)
+        {
+            _script.Enqueue(reply);
+        }
+    }
+
+    public void Reset()
+    {
+        _script.Clear();
+        _requests.Clear();
+        Default = new FakeReply.Answer();
+    }
+
+    public static async Task<FakeOpenAiServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var server = new FakeOpenAiServer(app);
+        app.MapPost("/v1/chat/completions", (Delegate)server.ChatAsync);
+        app.MapPost("/v1/embeddings", (Delegate)server.EmbeddingsAsync);
+        await app.StartAsync();
+        return server;
+    }
+
+    private FakeReply Next() => _script.TryDequeue(out var reply) ? reply : Default;
+
+    private async Task<IResult> ChatAsync(HttpContext http)
+    {
+        var body = (await JsonNode.ParseAsync(http.Request.Body))!;
+        var model = body["model"]!.GetValue<string>();
+        _requests.Enqueue(new FakeRequest(http.Request.Path, model, body, DateTimeOffset.UtcNow));
+        var reply = await ResolveAsync(Next(), http.RequestAborted);
+        if (reply is FakeReply.Status status)
+        {
+            if (status.RetryAfter is not null)
+            {
+                http.Response.Headers.RetryAfter = status.RetryAfter;
+            }
+            return Results.Json(new { error = new { message = $"scripted {status.Code}", type = "fake" } }, statusCode: status.Code);
+        }
+        var answer = (FakeReply.Answer)reply;
+        var messages = body["messages"]!.AsArray()
+            .Select(m => new ChatMessage(m!["role"]!.GetValue<string>(), m["content"]!.GetValue<string>()))
+            .ToArray();
+        var content = answer.Content ?? DefaultSummary(messages[^1].Content);
+        var prompt = answer.PromptTokens ?? Tokenizer.CountChatTokens(messages);
+        var completion = answer.CompletionTokens ?? Tokenizer.CountTokens(content);
+        return Results.Json(new
+        {
+            id = "chatcmpl-fake",
+            @object = "chat.completion",
+            created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            model,
+            choices = new[]
+            {
+                new
+                {
+                    index = 0,
+                    message = new { role = "assistant", content, refusal = answer.Refusal },
+                    finish_reason = "stop",
+                },
+            },
+            usage = new
+            {
+                prompt_tokens = prompt,
+                completion_tokens = completion,
+                total_tokens = prompt + completion,
+                prompt_tokens_details = new { cached_tokens = answer.CachedTokens },
+            },
+        });
+    }
+
+    private async Task<IResult> EmbeddingsAsync(HttpContext http)
+    {
+        var body = (await JsonNode.ParseAsync(http.Request.Body))!;
+        var model = body["model"]!.GetValue<string>();
+        _requests.Enqueue(new FakeRequest(http.Request.Path, model, body, DateTimeOffset.UtcNow));
+        var inputs = body["input"] is JsonArray array ? array.Select(i => i!.GetValue<string>()).ToArray() : [body["input"]!.GetValue<string>()];
+        var tokens = inputs.Sum(Tokenizer.CountTokens);
+        return Results.Json(new
+        {
+            @object = "list",
+            model,
+            data = inputs.Select((text, i) => new { @object = "embedding", index = i, embedding = Embed(text) }).ToArray(),
+            usage = new { prompt_tokens = tokens, total_tokens = tokens },
+        });
+    }
+
+    private static async Task<FakeReply> ResolveAsync(FakeReply reply, CancellationToken aborted)
+    {
+        while (true)
+        {
+            switch (reply)
+            {
+                case FakeReply.Slow slow:
+                    await Task.Delay(slow.Delay, aborted);
+                    reply = slow.Then;
+                    break;
+                case FakeReply.Never:
+                    await Task.Delay(Timeout.Infinite, aborted);
+                    break;
+                default:
+                    return reply;
+            }
+        }
+    }
+
+    // The first line of each new turn, so a test can see which turns a summary covered.
+    private static string DefaultSummary(string user) =>
+        "Summary: " + string.Join(" ", user.Split('\n').Where(l => l.Contains(": ", StringComparison.Ordinal)).Take(3));
+
+    private static float[] Embed(string text)
+    {
+        var vector = new float[8];
+        foreach (var c in text)
+        {
+            vector[c % 8] += 1;
+        }
+        return vector;
+    }
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+}

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using ConversationService.Tests.Fakes;
+using ConversationService.Tests.Infrastructure;
+using ConversationService.Tests.Messaging;
+using RabbitMQ.Client;
+
+namespace ConversationService.Tests.Summaries;
+
+/// <summary>The service with an LLM configured: the fake OpenAI-compatible server in this process.</summary>
+public sealed class LlmFixture : MessagingFixture
+{
+    public FakeOpenAiServer Llm { get; private set; } = null!;
+
+    public static readonly TimeSpan BreakDuration = TimeSpan.FromMilliseconds(500);
+
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Llm:Endpoint"] = Llm.Endpoint,
+        ["Llm:ApiKey"] = "test-llm-key",
+        ["Llm:MaxRetries"] = "2",
+        ["Llm:RetryBaseDelay"] = "00:00:00.050",
+        ["Llm:RequestTimeout"] = "00:00:02",
+        ["Llm:BreakDuration"] = BreakDuration.ToString(),
+    };
+
+    public override async Task InitializeAsync()
+    {
+        Llm = await FakeOpenAiServer.StartAsync();
+        await base.InitializeAsync();
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Llm.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class LlmCollection : ICollectionFixture<LlmFixture>
+{
+    public const string Name = "llm";
+}
+
+[Collection(LlmCollection.Name)]
+public sealed class LlmSummaryTests : IDisposable
+{
+    private readonly LlmFixture _fixture;
+    private readonly ApiClient _api;
+
+    public LlmSummaryTests(LlmFixture fixture)
+    {
+        _fixture = fixture;
+        _fixture.Llm.Reset();
+        _api = fixture.Client();
+    }
+
+    [Fact]
+    public async Task Given_an_llm_When_a_summary_is_due_Then_the_cheap_tier_writes_it_at_temperature_0_and_usage_shows_its_cost()
+    {
+        var id = ApiClient.NewId();
+        await SummaryProbe.PostTurnsAsync(_api, id, 10);
+        _fixture.Llm.Enqueue(new FakeReply.Answer("Alice moved the review to room 104.", PromptTokens: 1_000, CachedTokens: 200, CompletionTokens: 50));
+
+        await SummaryProbe.SendAsync(_fixture.Factory, id, 6);
+
+        var summary = Assert.Single(await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1));
+        Assert.Equal(("gpt-4.1-nano", "Alice moved the review to room 104."), (summary.Model, summary.Text));
+        // 800 uncached * 0.10 + 200 cached * 0.025 + 50 out * 0.40, per 1M tokens.
+        Assert.Equal(0.000105m, summary.CostUsd);
+        var request = Assert.Single(_fixture.Llm.ChatRequests).Body;
+        Assert.Equal(0, request["temperature"]!.GetValue<double>());
+        Assert.Equal(300, (request["max_completion_tokens"] ?? request["max_tokens"])!.GetValue<int>());
+        Assert.Contains(SummaryProbe.Sentence(6), request.ToJsonString().Replace("\\u0027", "'", StringComparison.Ordinal));
+        Assert.DoesNotContain(SummaryProbe.Sentence(7), request.ToJsonString().Replace("\\u0027", "'", StringComparison.Ordinal));
+
+        var usage = (await _api.GetAsync("/usage?groupBy=conversation")).Expect(HttpStatusCode.OK).Body;
+        var group = usage["groups"]!.AsArray().Single(g => g!["key"]!.GetValue<string>() == id)!;
+        Assert.Equal(1, group["calls"]!.GetValue<int>());
+        Assert.Equal(1_000, group["inputTokens"]!.GetValue<int>());
+        Assert.Equal(200, group["cachedInputTokens"]!.GetValue<int>());
+        Assert.Equal(50, group["outputTokens"]!.GetValue<int>());
+        Assert.Equal(0.000105m, group["costUsd"]!.GetValue<decimal>());
+    }
+
+    [Fact]
+    public async Task Given_a_429_with_retry_after_then_success_When_summarizing_Then_it_waits_as_asked_and_stores_one_summary()
+    {
+        var id = ApiClient.NewId();
+        await SummaryProbe.PostTurnsAsync(_api, id, 10);
+        _fixture.Llm.Enqueue(new FakeReply.Status(429, RetryAfter: "1"));
+
+        await SummaryProbe.SendAsync(_fixture.Factory, id, 6);
+
+        var summary = Assert.Single(await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1));
+        Assert.Equal("gpt-4.1-nano", summary.Model);
+        var requests = _fixture.Llm.ChatRequests;
+        Assert.Equal(2, requests.Count);
+        Assert.True(requests[1].At - requests[0].At >= TimeSpan.FromMilliseconds(950), $"{requests[1].At - requests[0].At}");
+        await Task.Delay(300);
+        Assert.Single(await SummaryProbe.SummariesAsync(_fixture.ConnectionString, id));
+    }
+
+    [Fact]
+    public async Task Given_an_empty_answer_from_the_cheap_tier_When_summarizing_Then_it_escalates_once_to_the_next_tier()
+    {
+        var id = ApiClient.NewId();
+        await SummaryProbe.PostTurnsAsync(_api, id, 10);
+        _fixture.Llm.Enqueue(new FakeReply.Answer(Content: ""));
+
+        await SummaryProbe.SendAsync(_fixture.Factory, id, 6);
+
+        var summary = Assert.Single(await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1));
+        Assert.Equal("gpt-4o-mini", summary.Model);
+        Assert.Equal(["gpt-4.1-nano", "gpt-4o-mini"], _fixture.Llm.ChatRequests.Select(r => r.Model));
+    }
+
+    [Fact]
+    public async Task Given_a_provider_that_always_fails_When_summarizing_Then_the_command_lands_in_the_error_queue_and_context_is_served()
+    {
+        var id = ApiClient.NewId();
+        await SummaryProbe.PostTurnsAsync(_api, id, 10);
+        _fixture.Llm.Default = new FakeReply.Status(500);
+        var errorQueue = SummaryProbe.QueueOf(_fixture.Factory) + "_error";
+        var watch = Stopwatch.StartNew();
+
+        await SummaryProbe.SendAsync(_fixture.Factory, id, 6);
+
+        var fault = await WaitForErrorAsync(errorQueue, id);
+        Assert.NotNull(fault);
+        Assert.True(fault.Contains("MT-Fault-Message=HTTP 500", StringComparison.Ordinal), fault); // the reason travels with it
+        Assert.Empty(await SummaryProbe.SummariesAsync(_fixture.ConnectionString, id));
+        Assert.InRange(_fixture.Llm.ChatRequests.Count, 2, 6); // two tiers, each with its retries, until the breaker opens
+        (await _api.GetContextAsync(id, "budget=100")).Expect(HttpStatusCode.OK);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task Given_a_daily_budget_reached_When_summarizing_Then_the_offline_summarizer_takes_over()
+    {
+        var budgeted = _fixture.CreateFactory(new Dictionary<string, string?>
+        {
+            ["Messaging:EndpointPrefix"] = _fixture.EndpointPrefix + "budget-",
+            ["Llm:DailyBudgetUsd"] = "0.00005",
+        });
+        // Its own tenant, so what other tests spent today does not count.
+        using var tenantB = _fixture.Client(apiKey: ServiceFixture.TenantBKey);
+        var id = ApiClient.NewId();
+        await SummaryProbe.PostTurnsAsync(tenantB, id, 10);
+        _fixture.Llm.Enqueue(new FakeReply.Answer("First summary.", PromptTokens: 1_000, CompletionTokens: 100));
+
+        await SummaryProbe.SendAsync(budgeted, id, 4, "tenant-b");
+        await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1);
+        await SummaryProbe.SendAsync(budgeted, id, 8, "tenant-b");
+        var summaries = await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 2);
+
+        Assert.Equal(["gpt-4.1-nano", "extractive"], summaries.Select(s => s.Model));
+        Assert.Single(_fixture.Llm.ChatRequests);
+    }
+
+    /// <summary>The faulted message for the conversation, with MassTransit's fault headers, or null.</summary>
+    private static async Task<string?> WaitForErrorAsync(string queue, string conversationId)
+    {
+        var factory = new ConnectionFactory { Uri = new Uri(ServiceFixture.RabbitMq) };
+        await using var connection = await factory.CreateConnectionAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            // A get on a queue that does not exist yet closes the channel, so each poll has its own.
+            await using var channel = await connection.CreateChannelAsync();
+            try
+            {
+                while (await channel.BasicGetAsync(queue, autoAck: false) is { } message)
+                {
+                    if (Encoding.UTF8.GetString(message.Body.Span).Contains(conversationId, StringComparison.Ordinal))
+                    {
+                        await channel.BasicAckAsync(message.DeliveryTag, false);
+                        var headers = message.BasicProperties.Headers ?? new Dictionary<string, object?>();
+                        return string.Join("\n", headers.Select(h => $"{h.Key}={(h.Value is byte[] b ? Encoding.UTF8.GetString(b) : h.Value)}"));
+                    }
+                }
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+            {
+                // not declared yet: nothing has faulted so far
+            }
+            await Task.Delay(200);
+        }
+        return null;
+    }
+
+    public void Dispose()
+    {
+        _api.Dispose();
+        // A failing test leaves the breaker open; the next test must not inherit it.
+        Thread.Sleep(LlmFixture.BreakDuration + TimeSpan.FromMilliseconds(100));
+    }
+}
