@@ -1,10 +1,8 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text;
 using ConversationService.Tests.Fakes;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Tests.Messaging;
-using RabbitMQ.Client;
 
 namespace ConversationService.Tests.Summaries;
 
@@ -128,7 +126,7 @@ public sealed class LlmSummaryTests : IDisposable
 
         await SummaryProbe.SendAsync(_fixture.Factory, id, 6);
 
-        var fault = await WaitForErrorAsync(errorQueue, id);
+        var fault = await ErrorQueue.WaitForFaultAsync(errorQueue, id);
         Assert.NotNull(fault);
         Assert.True(fault.Contains("MT-Fault-Message=HTTP 500", StringComparison.Ordinal), fault); // the reason travels with it
         Assert.Empty(await SummaryProbe.SummariesAsync(_fixture.ConnectionString, id));
@@ -158,37 +156,6 @@ public sealed class LlmSummaryTests : IDisposable
 
         Assert.Equal(["gpt-4.1-nano", "extractive"], summaries.Select(s => s.Model));
         Assert.Single(_fixture.Llm.ChatRequests);
-    }
-
-    /// <summary>The faulted message for the conversation, with MassTransit's fault headers, or null.</summary>
-    private static async Task<string?> WaitForErrorAsync(string queue, string conversationId)
-    {
-        var factory = new ConnectionFactory { Uri = new Uri(ServiceFixture.RabbitMq) };
-        await using var connection = await factory.CreateConnectionAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (DateTime.UtcNow < deadline)
-        {
-            // A get on a queue that does not exist yet closes the channel, so each poll has its own.
-            await using var channel = await connection.CreateChannelAsync();
-            try
-            {
-                while (await channel.BasicGetAsync(queue, autoAck: false) is { } message)
-                {
-                    if (Encoding.UTF8.GetString(message.Body.Span).Contains(conversationId, StringComparison.Ordinal))
-                    {
-                        await channel.BasicAckAsync(message.DeliveryTag, false);
-                        var headers = message.BasicProperties.Headers ?? new Dictionary<string, object?>();
-                        return string.Join("\n", headers.Select(h => $"{h.Key}={(h.Value is byte[] b ? Encoding.UTF8.GetString(b) : h.Value)}"));
-                    }
-                }
-            }
-            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
-            {
-                // not declared yet: nothing has faulted so far
-            }
-            await Task.Delay(200);
-        }
-        return null;
     }
 
     public void Dispose()

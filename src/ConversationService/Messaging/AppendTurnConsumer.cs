@@ -1,0 +1,84 @@
+using ConversationService.Contracts;
+using ConversationService.Conversations;
+using ConversationService.Hosting;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace ConversationService.Messaging;
+
+/// <summary>An AppendTurn that can never succeed (invalid, or conflicting with what is stored): not retried, stored nowhere.</summary>
+public sealed class AppendTurnRejectedException(string message) : Exception(message);
+
+/// <summary>
+/// AppendTurn over RabbitMQ: the same validation, limits, idempotency by turn id and decision as
+/// POST /conversations/{id}/turns. The broker is a trusted internal boundary, so the message names its tenant.
+/// A rejected command goes to the _error queue with the reason and stores nothing.
+/// </summary>
+public sealed class AppendTurnConsumer(
+    ConversationWriter writer, ModelTokenizers tokenizers, IOptions<LimitsOptions> limits, TimeProvider time)
+    : IConsumer<AppendTurn>
+{
+    public async Task Consume(ConsumeContext<AppendTurn> context)
+    {
+        var message = context.Message;
+        var ct = context.CancellationToken;
+        if (string.IsNullOrWhiteSpace(message.Tenant) || message.Tenant.Length > 128)
+        {
+            throw new AppendTurnRejectedException("tenant: required, at most 128 characters.");
+        }
+        if (message.ConversationId is null || !ConversationDecisions.IsValidTurnId(message.ConversationId))
+        {
+            throw new AppendTurnRejectedException("conversationId: 1-128 characters of A-Z a-z 0-9 . _ : -");
+        }
+        var input = new TurnInput(message.TurnId, message.Role, message.Content, message.Name, message.OccurredAt, message.Metadata);
+        var errors = ConversationDecisions.ValidateTurns([input], isBatch: false, limits.Value);
+        if (errors.Count > 0)
+        {
+            throw new AppendTurnRejectedException(string.Join(" ", errors.Select(e => $"{e.Field}: {e.Message}")));
+        }
+        // A redelivered command must find its own turn: ids are generated from the message id, never at random.
+        var turn = new NewTurn(
+            message.TurnId ?? $"msg-{context.MessageId ?? NewId.NextGuid():N}", message.Role, message.Content, message.Name,
+            message.OccurredAt, message.Metadata);
+
+        var (session, state, stored) = await writer.OpenAsync(message.Tenant, message.ConversationId, [turn.Id], ct);
+        await using (session)
+        {
+            if (!tokenizers.TryResolve(state.Model, out var tokenizer))
+            {
+                throw new InvalidOperationException($"Conversation model '{state.Model}' has no tokenizer.");
+            }
+            var decision = ConversationDecisions.DecideAppend(
+                message.Tenant, message.ConversationId, state, null, [turn], stored, false, tokenizer.EncodingName,
+                t => tokenizer.CountMessageTokens(t.Role, t.Content, t.Name), time.GetUtcNow());
+            switch (decision)
+            {
+                case AppendDecision.Accepted { Events.Count: > 0 } accepted:
+                    await session.AppendAndCommitAsync(accepted.Events, null, ct);
+                    break;
+                case AppendDecision.Accepted:
+                    break; // already stored: a redelivery
+                case AppendDecision.NotFound:
+                    throw new AppendTurnRejectedException($"Conversation '{message.ConversationId}' was deleted.");
+                case AppendDecision.TurnIdConflict conflict:
+                    throw new AppendTurnRejectedException(
+                        $"Turn id '{conflict.TurnId}' is stored with a different role, content or name.");
+                default:
+                    throw new InvalidOperationException($"Unexpected append decision {decision.GetType().Name}.");
+            }
+        }
+    }
+}
+
+/// <summary>Database hiccups retry; rejected commands go straight to the _error queue.</summary>
+public sealed class AppendTurnConsumerDefinition : ConsumerDefinition<AppendTurnConsumer>
+{
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<AppendTurnConsumer> consumerConfigurator,
+        IRegistrationContext context) =>
+        endpointConfigurator.UseMessageRetry(retry =>
+        {
+            retry.Ignore<AppendTurnRejectedException>();
+            retry.Intervals(200, 1_000, 5_000);
+        });
+}

@@ -1,0 +1,84 @@
+using System.Net;
+using ConversationService.Contracts;
+using ConversationService.Messaging;
+using ConversationService.Tests.Infrastructure;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ConversationService.Tests.Messaging;
+
+[Collection(MessagingCollection.Name)]
+public sealed class AppendTurnTests(MessagingFixture fixture)
+{
+    private string Queue => fixture.Factory.Services.GetRequiredService<IEndpointNameFormatter>().Consumer<AppendTurnConsumer>();
+
+    [Fact]
+    public async Task Given_AppendTurn_commands_on_the_bus_When_consumed_Then_the_turns_are_stored_once_each()
+    {
+        var id = ApiClient.NewId();
+        using var api = fixture.Client();
+
+        await SendAsync(new AppendTurn("tenant-a", id, "t-1", "user", "Hello over the bus"));
+        await WaitForTurnsAsync(api, id, 1); // commands are consumed concurrently; this fixes the order
+        await SendAsync(new AppendTurn("tenant-a", id, "t-2", "assistant", "Hi!"));
+        await SendAsync(new AppendTurn("tenant-a", id, "t-1", "user", "Hello over the bus")); // a redelivery
+
+        var turns = await WaitForTurnsAsync(api, id, 2);
+        await Task.Delay(300);
+        turns = (await api.GetTurnsAsync(id)).Expect(HttpStatusCode.OK).Body["turns"]!.AsArray()
+            .Select(t => (t!["id"]!.GetValue<string>(), t["index"]!.GetValue<int>(), t["content"]!.GetValue<string>())).ToList();
+        Assert.Equal([("t-1", 1, "Hello over the bus"), ("t-2", 2, "Hi!")], turns);
+        Assert.Equal(2, (await api.GetConversationAsync(id)).Get<int>("turnCount"));
+    }
+
+    [Fact]
+    public async Task Given_an_invalid_AppendTurn_When_consumed_Then_it_lands_in_the_error_queue_and_nothing_is_stored()
+    {
+        var id = ApiClient.NewId();
+        using var api = fixture.Client();
+
+        await SendAsync(new AppendTurn("tenant-a", id, "t-1", "wizard", "Abracadabra"));
+
+        var fault = await ErrorQueue.WaitForFaultAsync(Queue + "_error", id);
+        Assert.NotNull(fault);
+        Assert.True(fault.Contains("role", StringComparison.Ordinal), fault);
+        (await api.GetConversationAsync(id)).ExpectProblem(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Given_an_AppendTurn_for_another_tenant_When_consumed_Then_it_is_not_visible_to_this_tenant()
+    {
+        var id = ApiClient.NewId();
+        using var tenantA = fixture.Client();
+        using var tenantB = fixture.Client(apiKey: ServiceFixture.TenantBKey);
+
+        await SendAsync(new AppendTurn("tenant-b", id, null, "user", "only for b"));
+
+        await WaitForTurnsAsync(tenantB, id, 1);
+        (await tenantA.GetConversationAsync(id)).ExpectProblem(HttpStatusCode.NotFound);
+    }
+
+    private async Task SendAsync(AppendTurn command)
+    {
+        var endpoint = await fixture.Factory.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{Queue}"));
+        await endpoint.Send(command);
+    }
+
+    private static async Task<List<(string, int, string)>> WaitForTurnsAsync(ApiClient api, string id, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var reply = await api.GetTurnsAsync(id);
+            var turns = reply.Status == HttpStatusCode.OK
+                ? reply.Body["turns"]!.AsArray()
+                    .Select(t => (t!["id"]!.GetValue<string>(), t["index"]!.GetValue<int>(), t["content"]!.GetValue<string>())).ToList()
+                : [];
+            if (turns.Count >= count || DateTime.UtcNow > deadline)
+            {
+                return turns;
+            }
+            await Task.Delay(100);
+        }
+    }
+}
