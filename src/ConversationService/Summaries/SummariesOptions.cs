@@ -10,7 +10,7 @@ public sealed class SummariesOptions
     public int ThresholdTokens { get; set; } = 1_500;
 
     /// <summary>Output cap of one summary (also the extractive summarizer's length).</summary>
-    public int MaxSummaryTokens { get; set; } = 300;
+    public int MaxSummaryTokens { get; set; } = 200;
 
     public IEnumerable<string> Problems()
     {

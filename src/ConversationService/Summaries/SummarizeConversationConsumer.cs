@@ -73,10 +73,16 @@ public sealed class SummarizeConversationConsumerDefinition : ConsumerDefinition
 {
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<SummarizeConversationConsumer> consumerConfigurator,
-        IRegistrationContext context) =>
+        IRegistrationContext context)
+    {
         endpointConfigurator.UseMessageRetry(retry =>
         {
             retry.Ignore<LlmUnavailableException>();
             retry.Intervals(200, 1_000, 5_000);
         });
+        // Two commands for one conversation running at once would both summarize from the same base and one
+        // answer would be thrown away; within an instance they run one after the other instead.
+        consumerConfigurator.Message<SummarizeConversation>(message =>
+            message.UsePartitioner(16, context => $"{context.Message.Tenant}/{context.Message.ConversationId}"));
+    }
 }

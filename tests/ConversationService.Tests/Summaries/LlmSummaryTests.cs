@@ -70,7 +70,7 @@ public sealed class LlmSummaryTests : IDisposable
         Assert.Equal(0.000105m, summary.CostUsd);
         var request = Assert.Single(_fixture.Llm.ChatRequests).Body;
         Assert.Equal(0, request["temperature"]!.GetValue<double>());
-        Assert.Equal(300, (request["max_completion_tokens"] ?? request["max_tokens"])!.GetValue<int>());
+        Assert.Equal(200, (request["max_completion_tokens"] ?? request["max_tokens"])!.GetValue<int>());
         Assert.Contains(SummaryProbe.Sentence(6), request.ToJsonString().Replace("\\u0027", "'", StringComparison.Ordinal));
         Assert.DoesNotContain(SummaryProbe.Sentence(7), request.ToJsonString().Replace("\\u0027", "'", StringComparison.Ordinal));
 
