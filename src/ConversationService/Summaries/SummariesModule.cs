@@ -42,12 +42,12 @@ public static class SummariesModule
     }
 }
 
-/// <summary>Adds the summary event to the store's type registry (the conversation module owns the registration call).</summary>
+/// <summary>Adds the summary and budget events to the store's type registry (the conversation module owns the registration call).</summary>
 internal sealed class SummaryEventRegistration(EventTypeRegistry types) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        types.Register<ConversationSummarized>();
+        types.Register<ConversationSummarized>().Register<DailyBudgetReached>();
         return Task.CompletedTask;
     }
 

@@ -1,3 +1,5 @@
+using System.Globalization;
+using ConversationService.EventStore;
 using Microsoft.Extensions.Options;
 
 namespace ConversationService.Usage;
@@ -13,8 +15,17 @@ public enum BudgetState
 /// The per-tenant daily LLM budget (<c>Llm:DailyBudgetUsd</c>, UTC days): a warning at 80%, offline at 100% until
 /// the next UTC day.
 /// </summary>
-public sealed class DailyBudget(IOptions<LlmOptions> options, LlmCallLog log, TimeProvider time, ILogger<DailyBudget> logger)
+/// <summary>
+/// A tenant's LLM spending for <see cref="Day"/> reached <see cref="Share"/> (0.8 or 1.0) of its daily budget.
+/// Stored once per tenant, day and share, in a stream of its own ("budget/{day}/{percent}").
+/// </summary>
+public sealed record DailyBudgetReached(DateOnly Day, decimal Share, decimal SpentUsd, decimal BudgetUsd, DateTimeOffset At);
+
+public sealed class DailyBudget(
+    IOptions<LlmOptions> options, LlmCallLog log, EventStore.EventStore store, TimeProvider time, ILogger<DailyBudget> logger)
 {
+    public const string StreamType = "tenant-budget";
+
     public const decimal WarningShare = 0.8m;
 
     public static BudgetState Decide(decimal spentToday, decimal dailyBudget) =>
@@ -32,17 +43,35 @@ public sealed class DailyBudget(IOptions<LlmOptions> options, LlmCallLog log, Ti
         }
         var now = time.GetUtcNow();
         var spent = await log.SpentSinceAsync(tenant, new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero), ct);
-        switch (Decide(spent, budget))
+        var state = Decide(spent, budget);
+        if (state != BudgetState.Within)
         {
-            case BudgetState.Exhausted:
-                logger.LogWarning("Tenant {Tenant} reached its daily LLM budget ({Spent:0.####} of {Budget} USD); summaries are offline until the next UTC day",
-                    tenant, spent, budget);
-                return false;
-            case BudgetState.Warning:
-                logger.LogWarning("Tenant {Tenant} used {Spent:0.####} of its daily LLM budget of {Budget} USD", tenant, spent, budget);
-                return true;
-            default:
-                return true;
+            await RecordReachedAsync(tenant, DateOnly.FromDateTime(now.UtcDateTime), state, spent, budget, ct);
+        }
+        return state != BudgetState.Exhausted;
+    }
+
+    /// <summary>The first time a level is reached on a day: log it and store the fact.</summary>
+    private async Task RecordReachedAsync(
+        string tenant, DateOnly day, BudgetState state, decimal spent, decimal budget, CancellationToken ct)
+    {
+        var share = state == BudgetState.Exhausted ? 1m : WarningShare;
+        // '/' never occurs in a conversation id, so these streams cannot collide with conversations.
+        var streamId = string.Create(CultureInfo.InvariantCulture, $"budget/{day:yyyy-MM-dd}/{share * 100:0}");
+        await using var session = await store.OpenForWritingAsync(tenant, streamId, StreamType, ct);
+        if (!session.IsNew)
+        {
+            return; // already recorded today; disposing rolls back
+        }
+        await session.AppendAndCommitAsync([new DailyBudgetReached(day, share, spent, budget, time.GetUtcNow())], 0, ct);
+        if (state == BudgetState.Exhausted)
+        {
+            logger.LogWarning("Tenant {Tenant} reached its daily LLM budget ({Spent:0.####} of {Budget} USD); summaries are offline until the next UTC day",
+                tenant, spent, budget);
+        }
+        else
+        {
+            logger.LogWarning("Tenant {Tenant} used {Spent:0.####} of its daily LLM budget of {Budget} USD", tenant, spent, budget);
         }
     }
 }

@@ -156,6 +156,25 @@ public sealed class LlmSummaryTests : IDisposable
 
         Assert.Equal(["gpt-4.1-nano", "extractive"], summaries.Select(s => s.Model));
         Assert.Single(_fixture.Llm.ChatRequests);
+        Assert.Equal(["budget/" + DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + "/100"],
+            await BudgetStreamsAsync("tenant-b"));
+    }
+
+    private async Task<List<string>> BudgetStreamsAsync(string tenant)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            "SELECT stream_id FROM conversations.events WHERE tenant_id = $1 AND type = 'daily_budget_reached' ORDER BY seq_id",
+            connection);
+        command.Parameters.Add(new() { Value = tenant });
+        await using var reader = await command.ExecuteReaderAsync();
+        var streams = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            streams.Add(reader.GetString(0));
+        }
+        return streams;
     }
 
     public void Dispose()
