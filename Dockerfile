@@ -4,10 +4,10 @@ WORKDIR /src
 
 # Project files first, so that source edits do not invalidate the restored-packages layer.
 COPY Directory.Build.props Directory.Packages.props .editorconfig ./
-COPY src/ConversationService.Tokenizers/ConversationService.Tokenizers.csproj src/ConversationService.Tokenizers/
-COPY src/ConversationService.EventStore/ConversationService.EventStore.csproj src/ConversationService.EventStore/
-COPY src/ConversationService/ConversationService.csproj src/ConversationService/
-RUN dotnet restore src/ConversationService/ConversationService.csproj
+# COPY flattens globs, so each project file goes back into its folder (folder name = project name).
+COPY src/*/*.csproj ./
+RUN for project in *.csproj; do mkdir -p "src/${project%.csproj}" && mv "$project" "src/${project%.csproj}/"; done \
+ && dotnet restore src/ConversationService/ConversationService.csproj
 
 COPY src/ src/
 RUN dotnet publish src/ConversationService/ConversationService.csproj -c Release --no-restore \

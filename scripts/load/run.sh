@@ -60,13 +60,34 @@ wait_ready() { # url seconds
   return 1
 }
 
-run_wrk() { # name script url; the warm-up gets its own RUN_ID so that turn ids stay unique
-  local name=$1 script=$2 url=$3
+# CPU seconds (user + system) used so far by the given processes, from /proc/<pid>/stat.
+cpu_seconds() {
+  local ticks=0 pid
+  for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] || continue
+    ticks=$((ticks + $(awk '{ print $14 + $15 }' "/proc/$pid/stat")))
+  done
+  awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}
+postgres_pids() { ps -u postgres -o pid= | tr -d ' '; }
+
+run_wrk() { # name script url server-pid; the warm-up gets its own RUN_ID so that turn ids stay unique
+  local name=$1 script=$2 url=$3 server=$4
   log "$name: warm-up $warmup"
   RUN_ID="${RUN_ID:-}w" wrk -t "$threads" -c "$connections" -d "$warmup" --timeout 5s -s "$script" "$url" > "$out/$name.warmup.txt"
   log "$name: measuring $duration at $connections connections, $threads wrk threads"
+  local pg_before server_before pg_after server_after
+  pg_before=$(cpu_seconds $(postgres_pids)); server_before=$(cpu_seconds "$server")
   wrk -t "$threads" -c "$connections" -d "$duration" --timeout 5s --latency -s "$script" "$url" | tee "$out/$name.txt"
+  pg_after=$(cpu_seconds $(postgres_pids)); server_after=$(cpu_seconds "$server")
+  # Where the two cores went: CPU milliseconds per request in the server and in PostgreSQL.
+  awk -v s="$(awk -v a="$server_after" -v b="$server_before" 'BEGIN { print a - b }')" \
+      -v p="$(awk -v a="$pg_after" -v b="$pg_before" 'BEGIN { print a - b }')" \
+      -v n="$(field "$out/$name.txt" requests)" \
+      'BEGIN { printf "CPU server_s=%.1f postgres_s=%.1f server_ms_per_req=%.3f postgres_ms_per_req=%.3f\n", s, p, 1000 * s / n, 1000 * p / n }' \
+    | tee -a "$out/$name.txt"
 }
+cpu_of() { sed -n "s/^CPU .*\b$2=\([^ ]*\).*/\1/p" "$1"; }
 
 log "building the service and the baseline (Release)"
 dotnet build src/ConversationService -c Release -v q -nologo > "$out/build.txt" 2>&1 || { tail -20 "$out/build.txt"; exit 1; }
@@ -103,7 +124,7 @@ jq -c '. as $c | [keys[] | select(test("^session_[0-9]+$"))] | sort_by(ltrimstr(
 
 # (c) single-turn POSTs.
 export LOAD_DIR="$load_dir" API_KEY="$api_key" TURNS_FILE="$out/texts.jsonl"
-RUN_ID="r$suffix" run_wrk post-turn "$load_dir/post-turn.lua" "http://127.0.0.1:$service_port"
+RUN_ID="r$suffix" run_wrk post-turn "$load_dir/post-turn.lua" "http://127.0.0.1:$service_port" "$service_pid"
 
 # (d) seed one 600-turn conversation (LoCoMo turns in session order; ids prefixed by file) and GET its context.
 conversation="locomo-$suffix"
@@ -129,7 +150,7 @@ curl -fsS -H "Authorization: Bearer $api_key" "http://127.0.0.1:$service_port$co
 context_bytes=$(wc -c < "$out/context.json")
 log "context response: $context_bytes bytes, $(jq -c '{tokens, fullHistoryTokens, sections: [.sections[] | {kind, tokens, items: (.items | length)}]}' "$out/context.json")"
 export CONTEXT_PATH="$context_path"
-run_wrk context "$load_dir/get-context.lua" "http://127.0.0.1:$service_port"
+run_wrk context "$load_dir/get-context.lua" "http://127.0.0.1:$service_port" "$service_pid"
 
 # The service stops before the baseline runs, so both get the same idle machine.
 kill "$service_pid"; wait "$service_pid" 2>/dev/null || true
@@ -138,9 +159,9 @@ kill "$service_pid"; wait "$service_pid" 2>/dev/null || true
 log "starting the bare Kestrel baseline on 127.0.0.1:$baseline_port"
 PAYLOAD_FILE="$out/context.json" ASPNETCORE_URLS="http://127.0.0.1:$baseline_port" \
   dotnet bench/ConversationService.LoadBaseline/bin/Release/net10.0/ConversationService.LoadBaseline.dll > "$out/baseline.log" 2>&1 &
-pids+=("$!")
+baseline_pid=$!; pids+=("$baseline_pid")
 wait_ready "http://127.0.0.1:$baseline_port/health/ready" 60 || { log "baseline not ready"; exit 1; }
-run_wrk baseline "$load_dir/get-context.lua" "http://127.0.0.1:$baseline_port"
+run_wrk baseline "$load_dir/get-context.lua" "http://127.0.0.1:$baseline_port" "$baseline_pid"
 
 post_rps=$(field "$out/post-turn.txt" rps); post_p50=$(field "$out/post-turn.txt" p50_ms); post_p99=$(field "$out/post-turn.txt" p99_ms)
 post_err=$(field "$out/post-turn.txt" errors)
@@ -161,6 +182,10 @@ ratio_c=$(awk -v a="$ctx_rps" -v b="$base_rps" 'BEGIN { printf "%.2f", a / b }')
   echo "| POST one turn, $connections connections | $post_rps turns/s (p50 $post_p50 ms, p99 $post_p99 ms, errors $post_err) | >= 0.50 x pgbench | $ratio_w x: $(verdict "$(awk -v r="$ratio_w" 'BEGIN{print (r >= 0.5)}')") |"
   echo "| GET context, $seed_turns turns, budget $budget | $ctx_rps req/s (p50 $ctx_p50 ms, p99 $ctx_p99 ms, errors $ctx_err) | p99 <= 10 ms | $(verdict "$(awk -v p="$ctx_p99" 'BEGIN{print (p <= 10)}')") |"
   echo "| bare Kestrel, same $context_bytes-byte payload | $base_rps req/s (p99 $base_p99 ms) | context >= 0.25 x this | $ratio_c x: $(verdict "$(awk -v r="$ratio_c" 'BEGIN{print (r >= 0.25)}')") |"
+  echo
+  for name in post-turn context baseline; do
+    echo "CPU per request, $name: server $(cpu_of "$out/$name.txt" server_ms_per_req) ms, PostgreSQL $(cpu_of "$out/$name.txt" postgres_ms_per_req) ms"
+  done
   echo
   echo "Load average when the run started: $load_at_start. Raw output: $out"
 } | tee "$out/summary.md"
