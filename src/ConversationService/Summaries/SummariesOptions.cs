@@ -12,6 +12,12 @@ public sealed class SummariesOptions
     /// <summary>Output cap of one summary (also the extractive summarizer's length).</summary>
     public int MaxSummaryTokens { get; set; } = 200;
 
+    /// <summary>
+    /// Turns one summary call may read. After a long outage the backlog is folded in several calls of this size,
+    /// so a prompt never outgrows the cheap model's context window.
+    /// </summary>
+    public int MaxInputTokens { get; set; } = 8_000;
+
     public IEnumerable<string> Problems()
     {
         if (RecentWindowTokens is < 0 or > 1_000_000)
@@ -21,6 +27,10 @@ public sealed class SummariesOptions
         if (ThresholdTokens is < 1 or > 1_000_000)
         {
             yield return "Summaries:ThresholdTokens must be between 1 and 1000000.";
+        }
+        if (MaxInputTokens is < 64 or > 1_000_000)
+        {
+            yield return "Summaries:MaxInputTokens must be between 64 and 1000000.";
         }
         if (MaxSummaryTokens is < 16 or > 16_000)
         {

@@ -33,11 +33,12 @@ public sealed class SummarizeConversationConsumer(
         {
             return; // already covered by a newer summary
         }
-        var turns = await conversations.GetTurnsAsync(tenant, id, basedOn, through, through - basedOn, ct);
-        if (turns.Count == 0)
+        var loaded = await conversations.GetTurnsAsync(tenant, id, basedOn, through, through - basedOn, ct);
+        if (loaded.Count == 0)
         {
             return;
         }
+        var turns = loaded.Take(SummaryDecisions.TakeWithin([.. loaded.Select(t => t.Tokens)], options.Value.MaxInputTokens)).ToArray();
 
         var result = await summarizer.SummarizeAsync(
             new SummaryRequest(tenant, id, current?.Text,
@@ -62,6 +63,12 @@ public sealed class SummarizeConversationConsumer(
             return; // another instance stored a summary meanwhile; a later command continues from it
         }
         await session.AppendAndCommitAsync([summarized], session.Version, ct);
+        if (summarized.ThroughIndex < through)
+        {
+            // The rest of a backlog larger than one call: continue from the summary just stored.
+            var self = await context.GetSendEndpoint(context.ReceiveContext.InputAddress);
+            await self.Send(context.Message, ct);
+        }
     }
 }
 

@@ -32,4 +32,17 @@ public static class SummaryDecisions
     /// so two replicas never store two summaries of the same range.
     /// </summary>
     public static bool MayStore(int basedOn, int latest) => latest == basedOn;
+
+    /// <summary>How many of the oldest <paramref name="tokens"/> one call reads: as many as fit, at least one.</summary>
+    public static int TakeWithin(IReadOnlyList<int> tokens, int maxInputTokens)
+    {
+        long used = 0;
+        var count = 0;
+        while (count < tokens.Count && (count == 0 || used + tokens[count] <= maxInputTokens))
+        {
+            used += tokens[count];
+            count++;
+        }
+        return count;
+    }
 }

@@ -60,3 +60,15 @@ public sealed class SummaryDecisionsTests
         Assert.DoesNotContain("ok", first.Split('\n'));
     }
 }
+
+public sealed class SummaryInputLimitTests
+{
+    [Theory]
+    [InlineData(new[] { 40, 40, 40 }, 100, 2)]
+    [InlineData(new[] { 500, 10 }, 100, 1)] // one oversize turn still goes, alone
+    [InlineData(new[] { 10, 10 }, 100, 2)]
+    public void Given_turn_sizes_When_taking_within_the_input_cap_Then_as_many_as_fit_and_at_least_one(int[] tokens, int max, int expected)
+    {
+        Assert.Equal(expected, SummaryDecisions.TakeWithin(tokens, max));
+    }
+}

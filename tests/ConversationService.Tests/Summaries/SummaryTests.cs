@@ -94,6 +94,30 @@ public sealed class SummaryTests(MessagingFixture fixture)
     }
 
     [Fact]
+    public async Task Given_a_backlog_larger_than_one_call_When_summarizing_Then_it_is_folded_in_contiguous_chunks_within_the_cap()
+    {
+        var small = fixture.CreateFactory(new Dictionary<string, string?>
+        {
+            ["Messaging:EndpointPrefix"] = fixture.EndpointPrefix + "small-",
+            ["Summaries:MaxInputTokens"] = "100",
+        });
+        var id = ApiClient.NewId();
+        using var api = fixture.Client();
+        await SummaryProbe.PostTurnsAsync(api, id, 10);
+
+        await SummaryProbe.SendAsync(small, id, 10);
+
+        var ranges = await WaitUntilCoveredAsync(id, 10);
+        Assert.True(ranges.Count >= 4, string.Join(" ", ranges));
+        Assert.Equal(1, ranges[0].From);
+        Assert.Equal(10, ranges[^1].Through);
+        for (var i = 1; i < ranges.Count; i++)
+        {
+            Assert.Equal(ranges[i - 1].Through + 1, ranges[i].From);
+        }
+    }
+
+    [Fact]
     public async Task Given_a_command_for_another_tenant_or_a_deleted_conversation_Then_nothing_is_stored()
     {
         var id = ApiClient.NewId();
@@ -113,6 +137,20 @@ public sealed class SummaryTests(MessagingFixture fixture)
 
     private async Task<List<(int From, int Through)>> WaitForSummariesAsync(string id, int count) =>
         [.. (await SummaryProbe.WaitForSummariesAsync(fixture.ConnectionString, id, count)).Select(s => s.Range)];
+
+    private async Task<List<(int From, int Through)>> WaitUntilCoveredAsync(string id, int through)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            var ranges = await SummariesAsync(id);
+            if ((ranges.Count > 0 && ranges[^1].Through >= through) || DateTime.UtcNow > deadline)
+            {
+                return ranges;
+            }
+            await Task.Delay(100);
+        }
+    }
 
     private async Task<List<(int From, int Through)>> SummariesAsync(string id) =>
         [.. (await SummaryProbe.SummariesAsync(fixture.ConnectionString, id)).Select(s => s.Range)];
