@@ -21,7 +21,7 @@ public static class MessagingModule
         services.AddOptions<MessagingOptions>()
             .Bind(builder.Configuration.GetSection("Messaging"))
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<MessagingOptions>, MessagingOptionsValidator>();
+        services.AddSingleton<IValidateOptions<MessagingOptions>>(new ProblemsValidator<MessagingOptions>(o => o.Problems()));
         services.AddSingleton<IEndpointNameFormatter>(provider => new KebabCaseEndpointNameFormatter(
             provider.GetRequiredService<IOptions<MessagingOptions>>().Value.EndpointPrefix, false));
         services.AddSingleton<IntegrationEventPublisher>();
@@ -54,11 +54,13 @@ public static class MessagingModule
     }
 }
 
-internal sealed class MessagingOptionsValidator : IValidateOptions<MessagingOptions>
+/// <summary>Start-up validation from an options class's own list of problems, each naming the key to fix.</summary>
+internal sealed class ProblemsValidator<T>(Func<T, IEnumerable<string>> problems) : IValidateOptions<T>
+    where T : class
 {
-    public ValidateOptionsResult Validate(string? name, MessagingOptions options)
+    public ValidateOptionsResult Validate(string? name, T options)
     {
-        var problems = options.Problems().ToList();
-        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+        var found = problems(options).ToList();
+        return found.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(found);
     }
 }

@@ -1,4 +1,5 @@
 using ConversationService.EventStore;
+using ConversationService.Messaging;
 using ConversationService.Usage;
 using Microsoft.Extensions.Options;
 
@@ -16,7 +17,7 @@ public static class SummariesModule
         services.AddOptions<SummariesOptions>()
             .Bind(builder.Configuration.GetSection("Summaries"))
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SummariesOptions>, SummariesOptionsValidator>();
+        services.AddSingleton<IValidateOptions<SummariesOptions>>(new ProblemsValidator<SummariesOptions>(o => o.Problems()));
 
         // Hosted services start in registration order; this one must run before the event store's schema
         // initializer and daemon, which may already read ConversationSummarized events.
@@ -29,7 +30,7 @@ public static class SummariesModule
         services.AddOptions<LlmOptions>()
             .Bind(builder.Configuration.GetSection("Llm"))
             .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<LlmOptions>, LlmOptionsValidator>();
+        services.AddSingleton<IValidateOptions<LlmOptions>>(new ProblemsValidator<LlmOptions>(o => o.Problems()));
         services.AddSingleton<LlmCallLog>();
         services.AddHostedService(provider => provider.GetRequiredService<LlmCallLog>());
         services.AddSingleton<DailyBudget>();
@@ -52,22 +53,4 @@ internal sealed class SummaryEventRegistration(EventTypeRegistry types) : IHoste
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-}
-
-internal sealed class SummariesOptionsValidator : IValidateOptions<SummariesOptions>
-{
-    public ValidateOptionsResult Validate(string? name, SummariesOptions options)
-    {
-        var problems = options.Problems().ToList();
-        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
-    }
-}
-
-internal sealed class LlmOptionsValidator : IValidateOptions<LlmOptions>
-{
-    public ValidateOptionsResult Validate(string? name, LlmOptions options)
-    {
-        var problems = options.Problems().ToList();
-        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
-    }
 }

@@ -61,6 +61,23 @@ public sealed class UsageTests(MessagingFixture fixture)
         (await anonymous.GetAsync("/usage")).Expect(HttpStatusCode.Unauthorized);
     }
 
+    [Theory]
+    [InlineData("Llm:Endpoint", "ftp://example")]
+    [InlineData("Summaries:ThresholdTokens", "0")]
+    [InlineData("Messaging:PrefetchCount", "0")]
+    public void Given_an_invalid_setting_When_the_service_starts_Then_it_refuses_naming_the_key(string key, string value)
+    {
+        var factory = fixture.CreateFactory(new Dictionary<string, string?>
+        {
+            [key] = value,
+            ["Messaging:EndpointPrefix"] = fixture.EndpointPrefix + "invalid-",
+        });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains(key, error.ToString(), StringComparison.Ordinal);
+    }
+
     private static async Task<JsonNode> WaitForSavingsAsync(ApiClient api, string from)
     {
         var deadline = DateTime.UtcNow.AddSeconds(15);
