@@ -38,13 +38,14 @@ public sealed class IntegrationEventPublisher(IBus bus, IOptions<MessagingOption
                 {
                     if (IntegrationEvents.From(stored) is { } message)
                     {
+                        // WaitAsync: a publish caught in a dropped connection must not hold the daemon past the timeout.
                         await bus.Publish(message, message.GetType(),
                             Pipe.Execute<PublishContext>(context =>
                             {
                                 // The stored event id: subscribers can deduplicate redeliveries on MessageId.
                                 context.MessageId = stored.Id;
                                 context.Durable = true;
-                            }), ct);
+                            }), ct).WaitAsync(ct);
                     }
                 }
             });
