@@ -1,6 +1,8 @@
 using ConversationService.Context;
 using ConversationService.EventStore;
 using ConversationService.Hosting;
+using ConversationService.Summaries;
+using ConversationService.Usage;
 
 namespace ConversationService.Conversations;
 
@@ -18,7 +20,9 @@ public static class ConversationsModule
                 .Register<ConversationStarted>()
                 .Register<ConversationSettingsChanged>()
                 .Register<TurnAppended>()
-                .Register<ConversationDeleted>())
+                .Register<ConversationDeleted>()
+                .Register<ConversationSummarized>()
+                .Register<DailyBudgetReached>())
             .InlineProjection<ConversationProjection>());
         services.AddSingleton<ConversationQueries>();
         services.AddSingleton<ConversationWriter>();

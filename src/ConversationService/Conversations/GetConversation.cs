@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ConversationService.Hosting;
+using ConversationService.Summaries;
 
 namespace ConversationService.Conversations;
 
@@ -21,9 +22,9 @@ public static class GetConversation
 
     private static async Task<IResult> HandleAsync(
         string id, ClaimsPrincipal user, HttpContext http, ConversationQueries queries, EventStore.EventStore store,
-        CancellationToken ct)
+        SummaryQueries summaries, CancellationToken ct)
     {
-        var response = await LoadAsync(user.Tenant(), id, queries, store, ct);
+        var response = await LoadAsync(user.Tenant(), id, queries, store, summaries, ct);
         if (response is null)
         {
             return Problems.NotFound(id);
@@ -33,7 +34,8 @@ public static class GetConversation
     }
 
     public static async Task<Response?> LoadAsync(
-        string tenant, string id, ConversationQueries queries, EventStore.EventStore store, CancellationToken ct)
+        string tenant, string id, ConversationQueries queries, EventStore.EventStore store, SummaryQueries summaries,
+        CancellationToken ct)
     {
         var row = await queries.GetConversationAsync(tenant, id, ct);
         if (row is null)
@@ -42,9 +44,10 @@ public static class GetConversation
         }
         // Async projections may trail the row; never report more than the row shows.
         var indexed = await store.GetIndexedVersionAsync(tenant, id, ct) ?? 0;
+        var summary = await summaries.GetAsync(tenant, id, ct);
         return new Response(
             row.Id, row.Version, Math.Min(indexed, row.Version), row.Model, row.SystemPrompt, ParseJson(row.Metadata),
-            row.TurnCount, row.TotalTokens, Summary: null, row.CreatedAt, row.UpdatedAt);
+            row.TurnCount, row.TotalTokens, summary?.Text, row.CreatedAt, row.UpdatedAt);
     }
 
     public static JsonElement? ParseJson(string? json)

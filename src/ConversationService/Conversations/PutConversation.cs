@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using ConversationService.Hosting;
+using ConversationService.Summaries;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
@@ -23,7 +24,7 @@ public static class PutConversation
     private static async Task<IResult> HandleAsync(
         string id, Request request, [FromHeader(Name = "If-Match")] string? ifMatch, ClaimsPrincipal user,
         HttpContext http, ConversationWriter writer, ConversationQueries queries, EventStore.EventStore store,
-        ModelTokenizers tokenizers, IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
+        SummaryQueries summaries, ModelTokenizers tokenizers, IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
     {
         if (ConversationWriter.CheckTarget(id, ifMatch, out var expectedVersion) is { } invalid)
         {
@@ -80,7 +81,7 @@ public static class PutConversation
                     break;
             }
         }
-        var response = await GetConversation.LoadAsync(tenant, id, queries, store, ct);
+        var response = await GetConversation.LoadAsync(tenant, id, queries, store, summaries, ct);
         if (response is null)
         {
             return Problems.NotFound(id); // deleted by a concurrent request right after this one

@@ -21,7 +21,6 @@ public static class SummariesModule
 
         // Hosted services start in registration order; this one must run before the event store's schema
         // initializer and daemon, which may already read ConversationSummarized events.
-        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, SummaryEventRegistration>());
         services.AddSingleton<SummaryProjection>();
         services.AddSingleton<IInlineProjection>(provider => provider.GetRequiredService<SummaryProjection>());
         services.AddSingleton<SummaryTrigger>();
@@ -41,16 +40,4 @@ public static class SummariesModule
         services.AddSingleton<ISummarizer, SummarizerRouter>();
         return builder;
     }
-}
-
-/// <summary>Adds the summary and budget events to the store's type registry (the conversation module owns the registration call).</summary>
-internal sealed class SummaryEventRegistration(EventTypeRegistry types) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        types.Register<ConversationSummarized>().Register<DailyBudgetReached>();
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -56,6 +56,8 @@ public sealed class ServiceFixture : IAsyncLifetime
                 {
                     ["ConnectionStrings:Postgres"] = ConnectionString,
                     ["ConnectionStrings:RabbitMq"] = RabbitMq,
+                    // Queues of their own, so this run's hosts never consume another run's (or fixture's) commands.
+                    ["Messaging:EndpointPrefix"] = "w" + _database[8..20] + "-",
                     ["Logging:LogLevel:Default"] = "Warning",
                 })
                 .AddInMemoryCollection(withKeys

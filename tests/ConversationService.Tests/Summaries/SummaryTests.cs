@@ -49,6 +49,9 @@ public sealed class SummaryTests(MessagingFixture fixture)
         Assert.DoesNotContain(messages, m => m!["content"]!.GetValue<string>() == SummaryProbe.Sentence(summary.ThroughIndex));
         Assert.True(context["tokens"]!.GetValue<int>() <= 3000);
         Assert.True(context["fullHistoryTokens"]!.GetValue<long>() > 3000);
+
+        var conversation = (await api.GetConversationAsync(id)).Expect(HttpStatusCode.OK).Body;
+        Assert.Equal(summary.Summary, conversation["summary"]!.GetValue<string>());
     }
 
     [Fact]
