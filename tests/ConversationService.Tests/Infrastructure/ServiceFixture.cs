@@ -17,11 +17,8 @@ public sealed class ServiceFixture : IAsyncLifetime
     public static readonly string RabbitMq =
         Environment.GetEnvironmentVariable("ConnectionStrings__RabbitMq") ?? "amqp://guest:guest@localhost:5672/";
 
-    private static readonly string AdminConnectionString =
-        Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
-        ?? "Host=localhost;Port=5432;Username=postgres;Password=postgres;Database=postgres";
 
-    private readonly string _database = "cs_test_" + Guid.NewGuid().ToString("N");
+    private readonly TestDatabase _database = new();
 
     public WebApplicationFactory<Program> Factory { get; private set; } = null!;
 
@@ -29,13 +26,8 @@ public sealed class ServiceFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        await using (var admin = new NpgsqlConnection(AdminConnectionString))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-        ConnectionString = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = _database }.ConnectionString;
+        await _database.CreateAsync();
+        ConnectionString = _database.ConnectionString;
         Factory = CreateFactory(new Dictionary<string, string?>
         {
             ["Auth:ApiKeys:1:Key"] = TenantBKey,
@@ -57,7 +49,7 @@ public sealed class ServiceFixture : IAsyncLifetime
                     ["ConnectionStrings:Postgres"] = ConnectionString,
                     ["ConnectionStrings:RabbitMq"] = RabbitMq,
                     // Queues of their own, so this run's hosts never consume another run's (or fixture's) commands.
-                    ["Messaging:EndpointPrefix"] = "w" + _database[8..20] + "-",
+                    ["Messaging:EndpointPrefix"] = "w" + _database.Name[8..20] + "-",
                     ["Logging:LogLevel:Default"] = "Warning",
                 })
                 .AddInMemoryCollection(withKeys
@@ -79,11 +71,7 @@ public sealed class ServiceFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Factory.DisposeAsync();
-        NpgsqlConnection.ClearAllPools();
-        await using var admin = new NpgsqlConnection(AdminConnectionString);
-        await admin.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", admin);
-        await drop.ExecuteNonQueryAsync();
+        await _database.DropAsync();
     }
 }
 

@@ -14,11 +14,8 @@ namespace ConversationService.Tests.Messaging;
 /// </summary>
 public class MessagingFixture : IAsyncLifetime
 {
-    private static readonly string AdminConnectionString =
-        Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
-        ?? "Host=localhost;Port=5432;Username=postgres;Password=postgres;Database=postgres";
 
-    private readonly string _database = "cs_test_" + Guid.NewGuid().ToString("N");
+    private readonly TestDatabase _database = new();
     private readonly List<WebApplicationFactory<Program>> _factories = [];
 
     public string EndpointPrefix { get; } = $"t{Guid.NewGuid():N}"[..13] + "-";
@@ -32,13 +29,8 @@ public class MessagingFixture : IAsyncLifetime
 
     public virtual async Task InitializeAsync()
     {
-        await using (var admin = new NpgsqlConnection(AdminConnectionString))
-        {
-            await admin.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {_database}", admin);
-            await create.ExecuteNonQueryAsync();
-        }
-        ConnectionString = new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = _database }.ConnectionString;
+        await _database.CreateAsync();
+        ConnectionString = _database.ConnectionString;
         Factory = CreateFactory();
         using var client = Factory.CreateClient();
     }
@@ -83,11 +75,7 @@ public class MessagingFixture : IAsyncLifetime
         {
             await factory.DisposeAsync();
         }
-        NpgsqlConnection.ClearAllPools();
-        await using var admin = new NpgsqlConnection(AdminConnectionString);
-        await admin.OpenAsync();
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", admin);
-        await drop.ExecuteNonQueryAsync();
+        await _database.DropAsync();
     }
 }
 
