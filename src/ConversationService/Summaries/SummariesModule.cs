@@ -19,8 +19,6 @@ public static class SummariesModule
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<SummariesOptions>>(new ProblemsValidator<SummariesOptions>(o => o.Problems()));
 
-        // Hosted services start in registration order; this one must run before the event store's schema
-        // initializer and daemon, which may already read ConversationSummarized events.
         services.AddSingleton<SummaryProjection>();
         services.AddSingleton<IInlineProjection>(provider => provider.GetRequiredService<SummaryProjection>());
         services.AddSingleton<SummaryTrigger>();
