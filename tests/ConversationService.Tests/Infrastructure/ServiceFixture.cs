@@ -24,6 +24,8 @@ public sealed class ServiceFixture : IAsyncLifetime
 
     public string ConnectionString { get; private set; } = "";
 
+    private string EndpointPrefix => "w" + _database.Name[8..20] + "-";
+
     public async Task InitializeAsync()
     {
         await _database.CreateAsync();
@@ -49,7 +51,7 @@ public sealed class ServiceFixture : IAsyncLifetime
                     ["ConnectionStrings:Postgres"] = ConnectionString,
                     ["ConnectionStrings:RabbitMq"] = RabbitMq,
                     // Queues of their own, so this run's hosts never consume another run's (or fixture's) commands.
-                    ["Messaging:EndpointPrefix"] = "w" + _database.Name[8..20] + "-",
+                    ["Messaging:EndpointPrefix"] = EndpointPrefix,
                     ["Logging:LogLevel:Default"] = "Warning",
                 })
                 .AddInMemoryCollection(withKeys
@@ -71,6 +73,7 @@ public sealed class ServiceFixture : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Factory.DisposeAsync();
+        await BrokerQueues.DeleteAsync(RabbitMq, [EndpointPrefix]);
         await _database.DropAsync();
     }
 }

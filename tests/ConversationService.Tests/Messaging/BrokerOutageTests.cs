@@ -4,28 +4,27 @@ using ConversationService.Tests.Infrastructure;
 
 namespace ConversationService.Tests.Messaging;
 
-/// <summary>A service whose only way to the broker is a proxy the test can cut.</summary>
+/// <summary>A service whose broker is a RabbitMQ node of the test's own, which the test stops and starts.</summary>
 public sealed class OutageFixture : MessagingFixture
 {
-    public TcpProxy Proxy { get; } = new(new Uri(ServiceFixture.RabbitMq));
+    public RabbitMqNode Broker { get; private set; } = null!;
 
-    protected override IReadOnlyDictionary<string, string?> Settings
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
-        get
-        {
-            var broker = new UriBuilder(ServiceFixture.RabbitMq) { Host = "127.0.0.1", Port = Proxy.Port };
-            return new Dictionary<string, string?>
-            {
-                ["ConnectionStrings:RabbitMq"] = broker.Uri.ToString(),
-                ["Messaging:PublishTimeout"] = "00:00:02",
-            };
-        }
+        ["ConnectionStrings:RabbitMq"] = Broker.Uri,
+        ["Messaging:PublishTimeout"] = "00:00:02",
+    };
+
+    public override async Task InitializeAsync()
+    {
+        Broker = await RabbitMqNode.StartNewAsync();
+        await base.InitializeAsync();
     }
 
     public override async Task DisposeAsync()
     {
         await base.DisposeAsync();
-        await Proxy.DisposeAsync();
+        await Broker.DisposeAsync();
     }
 }
 
@@ -39,10 +38,11 @@ public sealed class OutageCollection : ICollectionFixture<OutageFixture>
 public sealed class BrokerOutageTests(OutageFixture fixture)
 {
     [Fact]
-    public async Task Given_the_broker_unreachable_during_a_run_When_it_returns_Then_every_TurnAppended_arrives_in_order()
+    public async Task Given_RabbitMQ_stopped_during_a_run_When_it_is_started_again_Then_every_TurnAppended_arrives_in_order()
     {
         var id = ApiClient.NewId();
-        await using var subscriber = await TestSubscriber.StartAsync(c => c == id);
+        // A durable queue, as a real subscriber has: it outlives the broker restart with its binding.
+        await using var subscriber = await TestSubscriber.StartAsync(c => c == id, fixture.Broker.Uri, durable: true);
         using var api = fixture.Client();
         for (var i = 1; i <= 20; i++)
         {
@@ -50,7 +50,7 @@ public sealed class BrokerOutageTests(OutageFixture fixture)
         }
         await subscriber.WaitForAsync<TurnAppended>(r => r.Count >= 20, TimeSpan.FromSeconds(30));
 
-        fixture.Proxy.Cut();
+        await fixture.Broker.StopAsync();
         try
         {
             // Appends do not wait for the broker.
@@ -63,7 +63,7 @@ public sealed class BrokerOutageTests(OutageFixture fixture)
         }
         finally
         {
-            fixture.Proxy.Restore();
+            await fixture.Broker.StartAsync();
         }
 
         var received = await subscriber.WaitForAsync<TurnAppended>(

@@ -17,6 +17,7 @@ public class MessagingFixture : IAsyncLifetime
 
     private readonly TestDatabase _database = new();
     private readonly List<WebApplicationFactory<Program>> _factories = [];
+    private readonly List<(string RabbitMq, string Prefix)> _endpoints = [];
 
     public string EndpointPrefix { get; } = $"t{Guid.NewGuid():N}"[..13] + "-";
 
@@ -38,6 +39,16 @@ public class MessagingFixture : IAsyncLifetime
     /// <summary>Another instance over the same database and queues (later settings override earlier ones).</summary>
     public WebApplicationFactory<Program> CreateFactory(IReadOnlyDictionary<string, string?>? settings = null)
     {
+        var effective = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:RabbitMq"] = ServiceFixture.RabbitMq,
+            ["Messaging:EndpointPrefix"] = EndpointPrefix,
+        };
+        foreach (var (key, value) in Settings.Concat(settings ?? new Dictionary<string, string?>()))
+        {
+            effective[key] = value;
+        }
+        _endpoints.Add((effective["ConnectionStrings:RabbitMq"]!, effective["Messaging:EndpointPrefix"]!));
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
             web.UseEnvironment("Testing");
@@ -74,6 +85,10 @@ public class MessagingFixture : IAsyncLifetime
         foreach (var factory in _factories)
         {
             await factory.DisposeAsync();
+        }
+        foreach (var broker in _endpoints.GroupBy(e => e.RabbitMq))
+        {
+            await BrokerQueues.DeleteAsync(broker.Key, broker.Select(e => e.Prefix));
         }
         await _database.DropAsync();
     }

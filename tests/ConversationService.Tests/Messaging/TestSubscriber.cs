@@ -6,23 +6,23 @@ using MassTransit;
 namespace ConversationService.Tests.Messaging;
 
 /// <summary>
-/// A subscriber as another team would write one: its own bus, its own auto-deleted queue bound to the contract
-/// exchanges. It keeps only the events of the conversations a test is interested in.
+/// A subscriber as another team would write one: its own bus, its own queue bound to the contract exchanges
+/// (auto-deleted unless durable). It keeps only the events of the conversations a test is interested in.
 /// </summary>
 public sealed class TestSubscriber : IAsyncDisposable
 {
     private readonly IBusControl _bus;
     private readonly ConcurrentQueue<IConversationEvent> _received = new();
 
-    private TestSubscriber(Func<string, bool> wanted, string rabbitMq)
+    private TestSubscriber(Func<string, bool> wanted, string rabbitMq, bool durable)
     {
         _bus = Bus.Factory.CreateUsingRabbitMq(rabbit =>
         {
             rabbit.Host(new Uri(rabbitMq));
             rabbit.ReceiveEndpoint($"test-subscriber-{Guid.NewGuid():N}", endpoint =>
             {
-                endpoint.AutoDelete = true;
-                endpoint.Durable = false;
+                endpoint.AutoDelete = !durable;
+                endpoint.Durable = durable;
                 // One at a time, so the order of arrival is the order on the queue.
                 endpoint.ConcurrentMessageLimit = 1;
                 endpoint.PrefetchCount = 64;
@@ -44,9 +44,10 @@ public sealed class TestSubscriber : IAsyncDisposable
 
     public IReadOnlyList<IConversationEvent> Received => [.. _received];
 
-    public static async Task<TestSubscriber> StartAsync(Func<string, bool> wanted, string? rabbitMq = null)
+    public static async Task<TestSubscriber> StartAsync(
+        Func<string, bool> wanted, string? rabbitMq = null, bool durable = false)
     {
-        var subscriber = new TestSubscriber(wanted, rabbitMq ?? ServiceFixture.RabbitMq);
+        var subscriber = new TestSubscriber(wanted, rabbitMq ?? ServiceFixture.RabbitMq, durable);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await subscriber._bus.StartAsync(timeout.Token);
         return subscriber;
