@@ -40,11 +40,26 @@ out="$root/artifacts/load/$stamp"
 mkdir -p "$out"
 suffix=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
 bench_db="cs_load_pgbench_$suffix"; service_db="cs_load_service_$suffix"
+# The service's consumer queues (and MassTransit's exchanges of the same names) carry this prefix, so the run never
+# consumes another instance's commands and the trap can remove exactly what it declared.
+endpoint_prefix="load-$suffix-"
 pids=()
+delete_broker_endpoints() {
+  command -v rabbitmqctl >/dev/null || return 0
+  local name
+  for name in $(rabbitmqctl -q list_queues name 2>/dev/null | grep "^$endpoint_prefix" || true); do
+    rabbitmqctl -q delete_queue "$name" >/dev/null 2>&1 || true
+  done
+  for name in $(rabbitmqctl -q list_exchanges name 2>/dev/null | grep "^$endpoint_prefix" || true); do
+    rabbitmqctl -q eval "rabbit_exchange:delete(rabbit_misc:r(<<\"/\">>, exchange, <<\"$name\">>), false, <<\"load\">>)." \
+      >/dev/null 2>&1 || true
+  done
+}
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   for db in "$bench_db" "$service_db"; do dropdb --if-exists --force "$db" 2>/dev/null || true; done
+  delete_broker_endpoints
 }
 trap cleanup EXIT
 log() { echo "load: $*"; }
@@ -111,7 +126,7 @@ api_key="load-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 log "starting the service on 127.0.0.1:$service_port (database $service_db)"
 ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$service_port" \
   ConnectionStrings__Postgres="Host=localhost;Port=$pg_port;Username=postgres;Password=$PGPASSWORD;Database=$service_db" \
-  ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/" \
+  ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/" Messaging__EndpointPrefix="$endpoint_prefix" \
   Auth__ApiKeys__0__Key="$api_key" Auth__ApiKeys__0__Tenant=load \
   Logging__LogLevel__Default=Warning \
   dotnet src/ConversationService/bin/Release/net10.0/ConversationService.dll > "$out/service.log" 2>&1 &

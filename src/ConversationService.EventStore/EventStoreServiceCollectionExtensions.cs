@@ -55,21 +55,56 @@ public static class EventStoreServiceCollectionExtensions
                 "No PostgreSQL connection: set ConnectionStrings:Postgres (environment ConnectionStrings__Postgres) or register an NpgsqlDataSource.");
         }
 
-        // Appends repeat the same few statements; auto-preparing them saves a parse and plan per command. The store
-        // leaves no session state behind (the daemon unlocks explicitly), so the per-checkout reset is skipped too.
+        return new NpgsqlDataSourceBuilder(Tune(connectionString)).Build();
+    }
+
+    /// <summary>
+    /// Defaults for settings the connection string leaves out. Appends repeat the same few statements: auto-preparing
+    /// them saves a parse and plan per command. The store leaves no session state behind (the daemon unlocks
+    /// explicitly), so the per-checkout reset is skipped. On loopback TLS protects nothing and encrypting every
+    /// byte costs both processes CPU (a tenth of the service's on the context endpoint), so it is not negotiated
+    /// there; any other host keeps Npgsql's default.
+    /// </summary>
+    internal static string Tune(string connectionString)
+    {
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys
+            .Cast<string>().Select(key => key.Replace(" ", "", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var settings = new NpgsqlConnectionStringBuilder(connectionString);
-        if (!connectionString.Contains("Auto Prepare", StringComparison.OrdinalIgnoreCase))
+        if (!given.Contains("MaxAutoPrepare"))
         {
             settings.MaxAutoPrepare = 64;
         }
-
-        if (!connectionString.Contains("Reset On Close", StringComparison.OrdinalIgnoreCase))
+        if (!given.Contains("NoResetOnClose"))
         {
             settings.NoResetOnClose = true;
         }
-
-        return new NpgsqlDataSourceBuilder(settings.ConnectionString).Build();
+        if (!given.Contains("SslMode") && IsLoopback(settings.Host))
+        {
+            settings.SslMode = SslMode.Disable;
+        }
+        return settings.ConnectionString;
     }
+
+    // Several hosts (failover) count as loopback only when all are; a path is a Unix-domain socket.
+    private static bool IsLoopback(string? hosts) =>
+        !string.IsNullOrWhiteSpace(hosts) && hosts.Split(',').All(host =>
+        {
+            var name = host.Trim();
+            if (name.StartsWith('/') || name.StartsWith('@'))
+            {
+                return true;
+            }
+            if (name.StartsWith('[') && name.IndexOf(']') is > 0 and var end)
+            {
+                name = name[1..end]; // [IPv6]:port
+            }
+            else if (name.IndexOf(':') is > 0 and var colon && colon == name.LastIndexOf(':'))
+            {
+                name = name[..colon]; // host:port
+            }
+            return name.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+                || (System.Net.IPAddress.TryParse(name, out var address) && System.Net.IPAddress.IsLoopback(address));
+        });
 }
 
 public sealed class EventStoreBuilder

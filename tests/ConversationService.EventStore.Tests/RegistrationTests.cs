@@ -71,4 +71,51 @@ public sealed class RegistrationTests(PostgresFixture db)
 
         Assert.Contains("ConnectionStrings:Postgres", error.Message);
     }
+
+    [Theory]
+    [InlineData("Host=localhost;Database=d", "Disable")]
+    [InlineData("Host=127.0.0.1:5433;Database=d", "Disable")]
+    [InlineData("Host=[::1]:5433;Database=d", "Disable")]
+    [InlineData("Host=/var/run/postgresql;Database=d", "Disable")]
+    [InlineData("Host=db.internal;Database=d", "Prefer")]
+    [InlineData("Host=localhost,db.internal;Database=d", "Prefer")]
+    [InlineData("Host=localhost;SSL Mode=Require;Trust Server Certificate=true", "Require")]
+    [InlineData("Host=localhost;sslmode=VerifyFull", "VerifyFull")]
+    public void Given_a_connection_string_When_tuned_Then_TLS_is_skipped_only_on_loopback_and_never_overrides_the_setting(
+        string connectionString, string expected)
+    {
+        var tuned = new Npgsql.NpgsqlConnectionStringBuilder(EventStoreServiceCollectionExtensions.Tune(connectionString));
+
+        Assert.Equal(expected, tuned.SslMode.ToString());
+    }
+
+    [Fact]
+    public void Given_explicit_pool_settings_When_tuned_Then_they_are_kept_and_missing_ones_get_defaults()
+    {
+        var kept = new Npgsql.NpgsqlConnectionStringBuilder(
+            EventStoreServiceCollectionExtensions.Tune("Host=localhost;Max Auto Prepare=5;No Reset On Close=false"));
+        var added = new Npgsql.NpgsqlConnectionStringBuilder(EventStoreServiceCollectionExtensions.Tune("Host=localhost"));
+
+        Assert.Equal((5, false), (kept.MaxAutoPrepare, kept.NoResetOnClose));
+        Assert.Equal((64, true), (added.MaxAutoPrepare, added.NoResetOnClose));
+    }
+
+    [Fact]
+    public async Task Given_a_loopback_server_When_the_store_connects_Then_the_session_is_not_encrypted()
+    {
+        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = db.ConnectionString,
+        });
+        builder.Services.AddEventStore(_ => { });
+        using var host = builder.Build();
+        var dataSource = host.Services.GetRequiredService<Npgsql.NpgsqlDataSource>();
+
+        await using var command = dataSource.CreateCommand(
+            "SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)");
+        var encrypted = (bool)(await command.ExecuteScalarAsync())!;
+
+        Assert.False(encrypted);
+    }
 }

@@ -155,7 +155,7 @@ public sealed class ConversationProjection : IInlineProjection
 }
 
 /// <summary>Tenant-scoped reads of the conversation read model. Every query filters by tenant first.</summary>
-public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSchema schema)
+public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSchema schema, ConversationSnapshots snapshots)
 {
     private const string ConversationColumns =
         "id, version, model, system_prompt, metadata::text, turn_count, total_tokens, created_at, updated_at";
@@ -221,10 +221,39 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
     /// <summary>
     /// The conversation and its turns without content, oldest first, in one round trip. The turns are read after
     /// the row and are append-only, so cutting them at the row's turn count gives the state the row describes.
+    /// A snapshot of this replica's last read makes that round trip a probe: the row, the stored turn at the
+    /// snapshot's last index (the same version means the same turn, so the snapshot is still a prefix: versions are
+    /// never reused in a stream) and only the turns after it, with content, which extend the snapshot.
     /// </summary>
     public async Task<(ConversationRow Conversation, IReadOnlyList<TurnHeader> Turns)?> GetConversationWithTurnHeadersAsync(
         string tenant, string conversationId, CancellationToken ct)
     {
+        var cached = snapshots.Get(tenant, conversationId);
+        var read = await ReadFromAsync(tenant, conversationId, cached, ct);
+        if (read is null && cached is not null)
+        {
+            read = await ReadFromAsync(tenant, conversationId, null, ct); // the snapshot no longer matched
+        }
+        if (read is not var (conversation, snapshot))
+        {
+            snapshots.Remove(tenant, conversationId);
+            return null;
+        }
+        if (snapshot.Count == conversation.TurnCount)
+        {
+            snapshots.Put(tenant, conversationId, snapshot);
+        }
+        return (conversation, Array.AsReadOnly(snapshot.Headers));
+    }
+
+    /// <summary>
+    /// Null when the conversation is gone (or, with <paramref name="cached"/>, when the snapshot no longer matches);
+    /// otherwise the row and a snapshot of at most its turn count turns, validated now.
+    /// </summary>
+    private async Task<(ConversationRow Conversation, ConversationSnapshot Snapshot)?> ReadFromAsync(
+        string tenant, string conversationId, ConversationSnapshot? cached, CancellationToken ct)
+    {
+        var known = cached?.Count ?? 0;
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var batch = new NpgsqlBatch(connection)
         {
@@ -237,15 +266,17 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
                 },
                 new NpgsqlBatchCommand(
                     $"""
-                    SELECT turn_id, idx, role, name, tokens, encoding FROM {schema.Name}.turns
-                    WHERE tenant_id = $1 AND conversation_id = $2
+                    SELECT turn_id, idx, role, name, tokens, encoding, version, CASE WHEN idx > $3 THEN content END
+                    FROM {schema.Name}.turns
+                    WHERE tenant_id = $1 AND conversation_id = $2 AND idx >= $3
                     ORDER BY idx
                     """)
                 {
-                    Parameters = { new() { Value = tenant }, new() { Value = conversationId } },
+                    Parameters = { new() { Value = tenant }, new() { Value = conversationId }, new() { Value = known } },
                 },
             },
         };
+        var validatedAt = snapshots.Now();
         await using var reader = await batch.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct))
         {
@@ -253,23 +284,53 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
         }
         var conversation = ReadConversation(reader);
         await reader.NextResultAsync(ct);
+        if (cached is not null
+            && (conversation.TurnCount < known || !await reader.ReadAsync(ct)
+                || reader.GetInt32(1) != known || reader.GetInt64(6) != cached.LastTurnVersion))
+        {
+            return null;
+        }
+        if (cached is not null && known == conversation.TurnCount)
+        {
+            return (conversation, cached with { ValidatedAt = validatedAt });
+        }
         var headers = new List<TurnHeader>(conversation.TurnCount);
-        while (await reader.ReadAsync(ct) && headers.Count < conversation.TurnCount)
+        var contents = new List<string>(conversation.TurnCount);
+        if (cached is not null)
+        {
+            headers.AddRange(cached.Headers);
+            contents.AddRange(cached.Contents);
+        }
+        var lastVersion = cached?.LastTurnVersion ?? 0;
+        while (headers.Count < conversation.TurnCount && await reader.ReadAsync(ct) && reader.GetInt32(1) == headers.Count + 1)
         {
             headers.Add(new TurnHeader(
                 reader.GetString(0), reader.GetInt32(1), reader.GetString(2), NullableString(reader, 3),
                 reader.GetInt32(4), reader.GetString(5)));
+            lastVersion = reader.GetInt64(6);
+            contents.Add(reader.GetString(7));
         }
-        return (conversation, headers);
+        return (conversation, new ConversationSnapshot([.. headers], [.. contents], lastVersion, validatedAt));
     }
 
-    /// <summary>Content of the given turns, keyed by index.</summary>
+    /// <summary>
+    /// Content of the given turns, keyed by index; missing indexes are left out. Right after
+    /// <see cref="GetConversationWithTurnHeadersAsync"/> it comes from the snapshot that call validated.
+    /// </summary>
     public async Task<Dictionary<int, string>> GetContentsAsync(
         string tenant, string conversationId, int[] indexes, CancellationToken ct)
     {
         var contents = new Dictionary<int, string>(indexes.Length);
         if (indexes.Length == 0)
         {
+            return contents;
+        }
+        if (snapshots.GetFresh(tenant, conversationId) is { } snapshot && indexes.All(i => i >= 1 && i <= snapshot.Count))
+        {
+            foreach (var index in indexes)
+            {
+                contents[index] = snapshot.Contents[index - 1];
+            }
             return contents;
         }
         await using var connection = await dataSource.OpenConnectionAsync(ct);

@@ -24,6 +24,7 @@ public static class ConversationsModule
                 .Register<ConversationSummarized>()
                 .Register<DailyBudgetReached>())
             .InlineProjection<ConversationProjection>());
+        services.AddSingleton<ConversationSnapshots>();
         services.AddSingleton<ConversationQueries>();
         services.AddSingleton<ConversationWriter>();
         services.AddSingleton<ModelTokenizers>();

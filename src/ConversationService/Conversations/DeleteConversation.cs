@@ -14,14 +14,16 @@ public static class DeleteConversation
             .ProducesProblem(StatusCodes.Status404NotFound);
 
     private static async Task<IResult> HandleAsync(
-        string id, ClaimsPrincipal user, ConversationWriter writer, TimeProvider time, CancellationToken ct)
+        string id, ClaimsPrincipal user, ConversationWriter writer, ConversationSnapshots snapshots, TimeProvider time,
+        CancellationToken ct)
     {
         // Ids that could never have been stored are not looked up: they would only lock a stream row for nothing.
         if (!ConversationDecisions.IsValidTurnId(id))
         {
             return Problems.NotFound(id);
         }
-        var (session, state, _) = await writer.OpenAsync(user.Tenant(), id, [], ct);
+        var tenant = user.Tenant();
+        var (session, state, _) = await writer.OpenAsync(tenant, id, [], ct);
         await using (session)
         {
             if (!state.Exists || state.Archived)
@@ -31,6 +33,8 @@ public static class DeleteConversation
             // Archived streams answer 404 to every later write, so the id cannot be revived with the old history.
             session.MarkArchived();
             await session.AppendAndCommitAsync([new ConversationDeleted(time.GetUtcNow())], null, ct);
+            // Other replicas find out at their next probe; this one frees the memory and the content now.
+            snapshots.Remove(tenant, id);
             return TypedResults.NoContent();
         }
     }

@@ -21,6 +21,9 @@ public sealed class LimitsOptions
 public sealed class ConversationsOptions
 {
     public string DefaultModel { get; set; } = "gpt-4o";
+
+    /// <summary>Memory for per-conversation snapshots of turns that the context endpoint reads from; 0 turns them off.</summary>
+    public int SnapshotCacheMegabytes { get; set; } = 64;
 }
 
 /// <summary>The event-store schema name, validated once so it can be spliced into SQL safely.</summary>
@@ -55,6 +58,8 @@ public static partial class ServiceOptionsExtensions
             .Bind(builder.Configuration.GetSection("Conversations"))
             .Validate(o => TiktokenTokenizer.TryGetEncodingForModel(o.DefaultModel, out _),
                 "Conversations:DefaultModel names an unsupported model; use e.g. 'gpt-4o'.")
+            .Validate(o => o.SnapshotCacheMegabytes is >= 0 and <= 65_536,
+                "Conversations:SnapshotCacheMegabytes must be between 0 (off) and 65536.")
             .ValidateOnStart();
 
         var schema = builder.Configuration["EventStore:Schema"] ?? "conversations";
