@@ -85,21 +85,32 @@ cpu_seconds() {
   awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
 }
 postgres_pids() { ps -u postgres -o pid= | tr -d ' '; }
+broker_pids() { pgrep -x beam.smp || true; }
 
-run_wrk() { # name script url server-pid; the warm-up gets its own RUN_ID so that turn ids stay unique
+run_wrk() { # name script url server-pid [database to wait for the daemon in]; the warm-up gets its own RUN_ID so that turn ids stay unique
   local name=$1 script=$2 url=$3 server=$4
   log "$name: warm-up $warmup"
   RUN_ID="${RUN_ID:-}w" wrk -t "$threads" -c "$connections" -d "$warmup" --timeout 5s -s "$script" "$url" > "$out/$name.warmup.txt"
   log "$name: measuring $duration at $connections connections, $threads wrk threads"
-  local pg_before server_before pg_after server_after
-  pg_before=$(cpu_seconds $(postgres_pids)); server_before=$(cpu_seconds "$server")
+  local pg_before server_before broker_before pg_after server_after broker_after
+  pg_before=$(cpu_seconds $(postgres_pids)); server_before=$(cpu_seconds "$server"); broker_before=$(cpu_seconds $(broker_pids))
   wrk -t "$threads" -c "$connections" -d "$duration" --timeout 5s --latency -s "$script" "$url" | tee "$out/$name.txt"
-  pg_after=$(cpu_seconds $(postgres_pids)); server_after=$(cpu_seconds "$server")
-  # Where the two cores went: CPU milliseconds per request in the server and in PostgreSQL.
-  awk -v s="$(awk -v a="$server_after" -v b="$server_before" 'BEGIN { print a - b }')" \
-      -v p="$(awk -v a="$pg_after" -v b="$pg_before" 'BEGIN { print a - b }')" \
+  if [ -n "${5:-}" ]; then
+    # Appends leave work for the daemon (publishing, summary trigger); it counts only once the daemon caught up.
+    local waited=0
+    until [ "$(psql -Atq -d "$5" -c "SELECT coalesce((SELECT max(seq_id) FROM conversations.events), 0)
+                                             <= coalesce((SELECT min(last_seq_id) FROM conversations.progression), 0)")" = t ] \
+          || [ "$waited" -ge 120 ]; do
+      sleep 0.5; waited=$((waited + 1))
+    done
+    echo "DRAIN seconds=$(awk -v w="$waited" 'BEGIN { print w / 2 }')" | tee -a "$out/$name.txt"
+  fi
+  pg_after=$(cpu_seconds $(postgres_pids)); server_after=$(cpu_seconds "$server"); broker_after=$(cpu_seconds $(broker_pids))
+  # Where the two cores went: CPU milliseconds per request in the server, in PostgreSQL and in RabbitMQ.
+  awk -v s="$server_before" -v S="$server_after" -v p="$pg_before" -v P="$pg_after" -v b="$broker_before" -v B="$broker_after" \
       -v n="$(field "$out/$name.txt" requests)" \
-      'BEGIN { printf "CPU server_s=%.1f postgres_s=%.1f server_ms_per_req=%.3f postgres_ms_per_req=%.3f\n", s, p, 1000 * s / n, 1000 * p / n }' \
+      'BEGIN { printf "CPU server_s=%.1f postgres_s=%.1f broker_s=%.1f server_ms_per_req=%.3f postgres_ms_per_req=%.3f broker_ms_per_req=%.3f\n",
+               S - s, P - p, B - b, 1000 * (S - s) / n, 1000 * (P - p) / n, 1000 * (B - b) / n }' \
     | tee -a "$out/$name.txt"
 }
 cpu_of() { sed -n "s/^CPU .*\b$2=\([^ ]*\).*/\1/p" "$1"; }
@@ -139,7 +150,7 @@ jq -c '. as $c | [keys[] | select(test("^session_[0-9]+$"))] | sort_by(ltrimstr(
 
 # (c) single-turn POSTs.
 export LOAD_DIR="$load_dir" API_KEY="$api_key" TURNS_FILE="$out/texts.jsonl"
-RUN_ID="r$suffix" run_wrk post-turn "$load_dir/post-turn.lua" "http://127.0.0.1:$service_port" "$service_pid"
+RUN_ID="r$suffix" run_wrk post-turn "$load_dir/post-turn.lua" "http://127.0.0.1:$service_port" "$service_pid" "$service_db"
 
 # (d) seed one 600-turn conversation (LoCoMo turns in session order; ids prefixed by file) and GET its context.
 conversation="locomo-$suffix"
@@ -161,7 +172,16 @@ while IFS= read -r batch; do
   [ "$code" = 201 ] || { log "seeding failed with HTTP $code"; cat "$out/seed-response.json"; exit 1; }
 done < "$out/seed.jsonl"
 context_path="/conversations/$conversation/context?budget=$budget"
-curl -fsS -H "Authorization: Bearer $api_key" "http://127.0.0.1:$service_port$context_path" > "$out/context.json"
+# The seeding triggers a summary in the background, which changes the context (and its size): measure, and give
+# the baseline the bytes of, the context once it has settled (the same response three seconds running, at most 60 s).
+previous=""; same=0
+for _ in $(seq 1 60); do
+  curl -fsS -H "Authorization: Bearer $api_key" "http://127.0.0.1:$service_port$context_path" > "$out/context.json"
+  current=$(md5sum < "$out/context.json")
+  if [ "$current" = "$previous" ]; then same=$((same + 1)); else same=0; fi
+  [ "$same" -ge 3 ] && break
+  previous=$current; sleep 1
+done
 context_bytes=$(wc -c < "$out/context.json")
 log "context response: $context_bytes bytes, $(jq -c '{tokens, fullHistoryTokens, sections: [.sections[] | {kind, tokens, items: (.items | length)}]}' "$out/context.json")"
 export CONTEXT_PATH="$context_path"
@@ -199,8 +219,8 @@ ratio_c=$(awk -v a="$ctx_rps" -v b="$base_rps" 'BEGIN { printf "%.2f", a / b }')
   echo "| bare Kestrel, same $context_bytes-byte payload | $base_rps req/s (p99 $base_p99 ms) | context >= 0.25 x this | $ratio_c x: $(verdict "$(awk -v r="$ratio_c" 'BEGIN{print (r >= 0.25)}')") |"
   echo
   for name in post-turn context baseline; do
-    echo "CPU per request, $name: server $(cpu_of "$out/$name.txt" server_ms_per_req) ms, PostgreSQL $(cpu_of "$out/$name.txt" postgres_ms_per_req) ms"
+    echo "CPU per request, $name$(sed -n 's/^DRAIN seconds=\(.*\)/ (until the daemon caught up, \1 s after the run)/p' "$out/$name.txt"): server $(cpu_of "$out/$name.txt" server_ms_per_req) ms, PostgreSQL $(cpu_of "$out/$name.txt" postgres_ms_per_req) ms, RabbitMQ $(cpu_of "$out/$name.txt" broker_ms_per_req) ms"
   done
   echo
-  echo "Load average when the run started: $load_at_start. Raw output: $out"
+  echo "Load average when the run started: $load_at_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg). Raw output: $out"
 } | tee "$out/summary.md"

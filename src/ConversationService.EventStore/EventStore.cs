@@ -161,6 +161,33 @@ public sealed class EventStore
         return await session.AppendAndCommitAsync(events, expectedVersion, cancellationToken);
     }
 
+    /// <summary>
+    /// Appends in one round trip for a writer that knows the stream's version from its own last append: BEGIN, a lock
+    /// that fails unless the stream is still at <paramref name="knownVersion"/> and not archived, the events, the
+    /// inline projections and COMMIT travel together. Null when the stream moved (nothing is stored): open a
+    /// session, read the state and decide again.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredEvent>?> TryAppendAtVersionAsync(
+        string tenantId, string streamId, long knownVersion, IReadOnlyList<object> events, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tenantId);
+        ArgumentException.ThrowIfNullOrEmpty(streamId);
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentOutOfRangeException.ThrowIfZero(events.Count);
+        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        try
+        {
+            return await StreamWriteSession.ExecuteAppendAsync(
+                this, connection, transaction, tenantId, streamId, knownVersion, events, archive: false, lockAtVersion: true,
+                cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState == Sql.StreamMoved)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Events of the stream with version &gt;= <paramref name="fromVersion"/>, in version order.</summary>
     public async Task<IReadOnlyList<StoredEvent>> ReadStreamAsync(
         string tenantId, string streamId, long fromVersion, CancellationToken cancellationToken)

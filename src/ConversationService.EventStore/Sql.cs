@@ -30,11 +30,27 @@ internal sealed class Sql
                 metadata jsonb,
                 "timestamp" timestamptz NOT NULL,
                 CONSTRAINT uq_events_stream_version UNIQUE (tenant_id, stream_id, version));
+            CREATE OR REPLACE FUNCTION {s}.lock_stream_at_version(
+                p_tenant text, p_id text, p_expected bigint, p_version bigint, p_now timestamptz) RETURNS void
+            LANGUAGE plpgsql AS $fn$
+            BEGIN
+                UPDATE {s}.streams SET version = p_version, updated = p_now
+                WHERE tenant_id = p_tenant AND id = p_id AND version = p_expected AND NOT archived;
+                IF NOT FOUND THEN
+                    RAISE EXCEPTION 'stream % is no longer at version %', p_id, p_expected USING ERRCODE = '{StreamMoved}';
+                END IF;
+            END
+            $fn$;
             CREATE TABLE IF NOT EXISTS {s}.progression (
                 name text PRIMARY KEY,
                 last_seq_id bigint NOT NULL DEFAULT 0,
                 updated timestamptz NOT NULL DEFAULT now());
             """;
+
+        // AppendAtVersion's lock: one statement that fails (StreamMoved) unless the stream is where the caller last
+        // left it, so the events that follow in the same batch never land on a stream that moved or was archived.
+        // Being a write it also assigns the xid before any seq_id is drawn, like LockStream.
+        LockStreamAtVersion = $"SELECT {s}.lock_stream_at_version($1, $2, $3, $4, $5)";
 
         // The upsert takes the row lock (writers on one stream queue here) and, being a write, assigns the
         // transaction its xid before any events.seq_id value is drawn. The daemon's gap logic depends on that order.
@@ -89,6 +105,7 @@ internal sealed class Sql
 
     public string Ddl { get; }
     public string LockStream { get; }
+    public string LockStreamAtVersion { get; }
     public string InsertEvent { get; }
     public string UpdateStream { get; }
     public string ReadStream { get; }
@@ -97,6 +114,9 @@ internal sealed class Sql
     public string ReadLog { get; }
     public string LoadCheckpoint { get; }
     public string SaveCheckpoint { get; }
+
+    /// <summary>SQLSTATE of lock_stream_at_version when the stream is not at the expected version (or archived).</summary>
+    public const string StreamMoved = "ES409";
 
     // One key for all event-store DDL in the database (advisory locks are per database): start-ups serialize.
     public const string DdlLock = "SELECT pg_advisory_xact_lock(hashtextextended('conversation_service.event_store.ddl', 0))";

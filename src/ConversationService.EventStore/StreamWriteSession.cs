@@ -84,51 +84,78 @@ public sealed class StreamWriteSession : IAsyncDisposable
         }
     }
 
-    // Events, stream version and every inline projection go out as one batch: one round trip before the commit.
-    private async Task<StoredEvent[]> ExecuteAppendAsync(IReadOnlyList<object> events, CancellationToken cancellationToken)
+    private Task<StoredEvent[]> ExecuteAppendAsync(IReadOnlyList<object> events, CancellationToken cancellationToken) =>
+        ExecuteAppendAsync(_store, Connection, Transaction, TenantId, StreamId, Version, events, _archive, lockAtVersion: false,
+            cancellationToken);
+
+    /// <summary>
+    /// Events, stream version and every inline projection go out as one batch: one round trip, COMMIT included.
+    /// With <paramref name="lockAtVersion"/> the batch starts by locking the stream at <paramref name="version"/>
+    /// (see <see cref="Sql.LockStreamAtVersion"/>) instead of relying on a lock taken earlier.
+    /// </summary>
+    internal static async Task<StoredEvent[]> ExecuteAppendAsync(
+        EventStore store, NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, string streamId,
+        long version, IReadOnlyList<object> events, bool archive, bool lockAtVersion, CancellationToken cancellationToken)
     {
-        var sql = _store.Sql;
-        var now = _store.Time.GetUtcNow();
+        var sql = store.Sql;
+        var now = store.Time.GetUtcNow();
         var stored = new StoredEvent[events.Count];
-        await using var batch = new NpgsqlBatch(Connection, Transaction);
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        if (lockAtVersion)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(sql.LockStreamAtVersion)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string> { TypedValue = tenantId },
+                    new NpgsqlParameter<string> { TypedValue = streamId },
+                    new NpgsqlParameter<long> { TypedValue = version },
+                    new NpgsqlParameter<long> { TypedValue = version + events.Count },
+                    new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
+                },
+            });
+        }
         for (var i = 0; i < events.Count; i++)
         {
             var data = events[i] ?? throw new ArgumentException("Events must not be null.", nameof(events));
-            var json = _store.Types.Serialize(data, out var type);
+            var json = store.Types.Serialize(data, out var type);
             var id = Guid.CreateVersion7(now);
-            var version = Version + i + 1;
+            var eventVersion = version + i + 1;
             batch.BatchCommands.Add(new NpgsqlBatchCommand(sql.InsertEvent)
             {
                 Parameters =
                 {
                     new NpgsqlParameter<Guid> { TypedValue = id },
-                    new NpgsqlParameter<string> { TypedValue = TenantId },
-                    new NpgsqlParameter<string> { TypedValue = StreamId },
-                    new NpgsqlParameter<long> { TypedValue = version },
+                    new NpgsqlParameter<string> { TypedValue = tenantId },
+                    new NpgsqlParameter<string> { TypedValue = streamId },
+                    new NpgsqlParameter<long> { TypedValue = eventVersion },
                     new NpgsqlParameter<string> { TypedValue = type },
                     new NpgsqlParameter<string> { TypedValue = json, NpgsqlDbType = NpgsqlDbType.Jsonb },
                     new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
                 },
             });
-            stored[i] = new StoredEvent(0, id, TenantId, StreamId, version, type, data, now);
+            stored[i] = new StoredEvent(0, id, tenantId, streamId, eventVersion, type, data, now);
         }
 
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(sql.UpdateStream)
+        if (!lockAtVersion)
         {
-            Parameters =
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(sql.UpdateStream)
             {
-                new NpgsqlParameter<string> { TypedValue = TenantId },
-                new NpgsqlParameter<string> { TypedValue = StreamId },
-                new NpgsqlParameter<long> { TypedValue = Version + events.Count },
-                new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
-                new NpgsqlParameter<bool> { TypedValue = _archive },
-            },
-        });
+                Parameters =
+                {
+                    new NpgsqlParameter<string> { TypedValue = tenantId },
+                    new NpgsqlParameter<string> { TypedValue = streamId },
+                    new NpgsqlParameter<long> { TypedValue = version + events.Count },
+                    new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
+                    new NpgsqlParameter<bool> { TypedValue = archive },
+                },
+            });
+        }
 
         if (stored.Length > 0)
         {
-            var inline = new InlineBatch(batch, _store.Options.Schema, TenantId, StreamId);
-            foreach (var projection in _store.InlineProjections)
+            var inline = new InlineBatch(batch, store.Options.Schema, tenantId, streamId);
+            foreach (var projection in store.InlineProjections)
             {
                 projection.Apply(inline, stored);
             }
@@ -138,6 +165,10 @@ public sealed class StreamWriteSession : IAsyncDisposable
         batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
 
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        if (lockAtVersion)
+        {
+            await reader.NextResultAsync(cancellationToken);
+        }
         for (var i = 0; i < stored.Length; i++)
         {
             if (i > 0)

@@ -205,4 +205,55 @@ public sealed class AppendTests(PostgresFixture db)
         Assert.Equal(2, stored[0].Version);
         Assert.Equal(2, session.Version);
     }
+
+    [Fact]
+    public async Task Given_a_known_version_When_appending_at_it_Then_one_batch_stores_the_events_and_runs_projections()
+    {
+        await using var host = await db.StartAsync(store => store.InlineProjection<NoteCounter>());
+        var first = await host.Store.AppendAsync(Tenant, "s", StreamType, Notes("a"), null, default);
+
+        var stored = await host.Store.TryAppendAtVersionAsync(Tenant, "s", 1, Notes("b", "c"), default);
+
+        Assert.NotNull(stored);
+        Assert.Equal([2L, 3L], stored.Select(e => e.Version));
+        Assert.True(stored[0].Sequence > first[0].Sequence && stored[1].Sequence > stored[0].Sequence);
+        var read = await host.Store.ReadStreamAsync(Tenant, "s", 0, default);
+        Assert.Equal(Notes("a", "b", "c"), read.Select(e => e.Data));
+        Assert.Equal(3, await host.Store.GetIndexedVersionAsync(Tenant, "s", default));
+        Assert.Equal(3, await db.ScalarAsync<int>($"SELECT notes FROM {host.Schema}.note_counts"));
+    }
+
+    [Fact]
+    public async Task Given_a_stream_that_moved_archived_or_never_existed_When_appending_at_a_stale_version_Then_null_and_nothing_stored()
+    {
+        await using var host = await db.StartAsync(store => store.InlineProjection<NoteCounter>());
+        await host.Store.AppendAsync(Tenant, "moved", StreamType, Notes("a", "b"), null, default);
+        await using (var session = await host.Store.OpenForWritingAsync(Tenant, "archived", StreamType, default))
+        {
+            session.MarkArchived();
+            await session.AppendAndCommitAsync([], null, default); // archived without a version change
+        }
+
+        Assert.Null(await host.Store.TryAppendAtVersionAsync(Tenant, "moved", 1, Notes("stale"), default));
+        Assert.Null(await host.Store.TryAppendAtVersionAsync(Tenant, "archived", 0, Notes("late"), default));
+        Assert.Null(await host.Store.TryAppendAtVersionAsync(Tenant, "never", 0, Notes("x"), default));
+        Assert.Null(await host.Store.TryAppendAtVersionAsync("tenant-b", "moved", 2, Notes("other tenant"), default));
+
+        Assert.Equal(2, (await host.Store.ReadStreamAsync(Tenant, "moved", 0, default)).Count);
+        Assert.Equal(2L, await db.ScalarAsync<long>($"SELECT count(*) FROM {host.Schema}.events"));
+        Assert.Equal(2, await db.ScalarAsync<int>($"SELECT sum(notes)::int FROM {host.Schema}.note_counts"));
+    }
+
+    [Fact]
+    public async Task Given_writers_that_know_the_same_version_When_racing_Then_exactly_one_appends_at_it()
+    {
+        await using var host = await db.StartAsync();
+        await host.Store.AppendAsync(Tenant, "race", StreamType, Notes("first"), null, default);
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 16).Select(writer =>
+            Task.Run(() => host.Store.TryAppendAtVersionAsync(Tenant, "race", 1, Notes($"w{writer}"), default))));
+
+        Assert.Single(outcomes, o => o is not null);
+        Assert.Equal([1L, 2L], (await host.Store.ReadStreamAsync(Tenant, "race", 0, default)).Select(e => e.Version));
+    }
 }

@@ -61,6 +61,28 @@ public sealed class DaemonTests(PostgresFixture db)
     }
 
     [Fact]
+    public async Task Given_a_slow_append_at_a_known_version_holding_a_lower_seq_When_later_events_commit_first_Then_it_is_not_skipped()
+    {
+        var (host, recorder) = await StartWithOneHandledEventAsync();
+        await using var _ = host;
+
+        const long key = 7_005;
+        await using var holder = await HoldLockAsync(key);
+        var slow = host.Store.TryAppendAtVersionAsync(Tenant, "s1", 1, [new Blocked(key, Fail: false)], default);
+        await WaitUntilBlockedAsync(key);
+        var after = await AppendLaterEventsAsync(host);
+        await AssertOnlyFirstEventHandledMeanwhileAsync(recorder);
+
+        await ReleaseLockAsync(holder, key);
+        var slowEvent = Assert.Single((await slow)!);
+        await Wait.UntilAsync(() => recorder.Handled.Count == 4, "all four events are handled");
+
+        Assert.True(slowEvent.Sequence < after[0].Sequence);
+        Assert.Equal([new Noted("before"), new Blocked(key, false), new Noted("after-1"), new Noted("after-2")],
+            recorder.Handled.Select(e => e.Data));
+    }
+
+    [Fact]
     public async Task Given_a_later_seq_committed_by_a_writer_with_an_older_xid_When_the_slow_writer_still_runs_Then_its_event_is_not_skipped()
     {
         // The early writer's xid is below the slow writer's, so once it commits, pg_snapshot_xmax (latest completed
