@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Security.Claims;
 using System.Text.Json;
 using ConversationService.Hosting;
@@ -84,22 +85,47 @@ public static class AppendTurns
         return await AttemptAsync(clientIds)
             ?? throw new InvalidOperationException("An append that looked up its turn ids asked to look them up again.");
 
+        AppendDecision Decide(ConversationState state, IReadOnlyDictionary<string, TurnRow> stored)
+        {
+            if (!tokenizers.TryResolve(state.Model, out var tokenizer))
+            {
+                throw new InvalidOperationException($"Conversation model '{state.Model}' has no tokenizer.");
+            }
+            return ConversationDecisions.DecideAppend(
+                tenant, id, state, expectedVersion, turns, stored, isBatch, tokenizer.EncodingName,
+                t => tokenizer.EncodingName == likely.EncodingName
+                    ? likelyTokens[t.Id]
+                    : tokenizer.CountMessageTokens(t.Role, t.Content, t.Name),
+                time.GetUtcNow());
+        }
+
+        // When this replica appended last, the decision runs on the state it left and the append is one round trip
+        // that stores nothing unless the conversation is still at that version. Only a plain acceptance goes this
+        // way: every other answer (a conflict, a possible retry) is given from the locked state below.
+        async Task<IResult?> AttemptAtKnownStateAsync()
+        {
+            if (writer.KnownState(tenant, id) is not { } known
+                || (expectedVersion is { } expected && expected != known.Version)
+                || Decide(known, ReadOnlyDictionary<string, TurnRow>.Empty) is not AppendDecision.Accepted { Events.Count: > 0 } accepted
+                || await writer.TryAppendAtKnownStateAsync(tenant, id, known, accepted.Events, ct) is not { } appended)
+            {
+                return null;
+            }
+            writer.Appended(tenant, id, known, appended[^1].Version, turns.Length);
+            return Created(http, new Response(id, appended[^1].Version, accepted.Turns));
+        }
+
         // Null when the answer depends on turns this attempt did not look up.
         async Task<IResult?> AttemptAsync(string[] lookup)
         {
+            if (lookup.Length == 0 && await AttemptAtKnownStateAsync() is { } fast)
+            {
+                return fast;
+            }
             var (session, state, stored) = await writer.OpenAsync(tenant, id, lookup, ct);
             await using (session)
             {
-                if (!tokenizers.TryResolve(state.Model, out var tokenizer))
-                {
-                    throw new InvalidOperationException($"Conversation model '{state.Model}' has no tokenizer.");
-                }
-                var decision = ConversationDecisions.DecideAppend(
-                    tenant, id, state, expectedVersion, turns, stored, isBatch, tokenizer.EncodingName,
-                    t => tokenizer.EncodingName == likely.EncodingName
-                        ? likelyTokens[t.Id]
-                        : tokenizer.CountMessageTokens(t.Role, t.Content, t.Name),
-                    time.GetUtcNow());
+                var decision = Decide(state, stored);
                 switch (decision)
                 {
                     case AppendDecision.NotFound:
@@ -117,6 +143,7 @@ public static class AppendTurns
                         return Created(http, new Response(id, replay.ReplayVersion, replay.Turns));
                     case AppendDecision.Accepted accepted:
                         var appended = await session.AppendAndCommitAsync(accepted.Events, expectedVersion, ct);
+                        writer.Appended(tenant, id, state, appended[^1].Version, accepted.Events.Count(e => e is TurnAppended));
                         return Created(http, new Response(id, appended[^1].Version, accepted.Turns));
                     default:
                         throw new InvalidOperationException($"Unhandled decision {decision}.");
