@@ -37,57 +37,74 @@ public sealed class SummaryTrigger(
         {
             return;
         }
-        var queue = await bus.GetSendEndpoint(new Uri($"queue:{endpoints.Consumer<SummarizeConversationConsumer>()}"));
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        foreach (var (tenant, conversationId) in touched)
+        var uncovered = await UncoveredTurnsAsync(connection, touched, cancellationToken);
+        var due = touched
+            .Select(c => (Conversation: c, Through: SummaryDecisions.SummarizeThrough(
+                uncovered.GetValueOrDefault(c) ?? [], options.Value.RecentWindowTokens, options.Value.ThresholdTokens)))
+            .Where(d => d.Through is not null)
+            .Select(d => (d.Conversation.TenantId, ConversationId: d.Conversation.StreamId, Through: d.Through!.Value))
+            .ToList();
+        if (due.Count == 0)
         {
-            var uncovered = await UncoveredTurnsAsync(connection, tenant, conversationId, cancellationToken);
-            if (SummaryDecisions.SummarizeThrough(uncovered, options.Value.RecentWindowTokens, options.Value.ThresholdTokens)
-                is not { } through)
-            {
-                continue;
-            }
-            await queue.Send(new SummarizeConversation(tenant, conversationId, through, time.GetUtcNow()), cancellationToken);
-            await RememberAsync(connection, tenant, conversationId, through, cancellationToken);
+            return;
         }
+        // Conversations are independent, so their commands go out together; the requests are remembered once every
+        // send was confirmed (a failed batch is retried whole, and a repeated command is harmless).
+        var queue = await bus.GetSendEndpoint(new Uri($"queue:{endpoints.Consumer<SummarizeConversationConsumer>()}"));
+        var now = time.GetUtcNow();
+        await Task.WhenAll(due.Select(d => queue.Send(new SummarizeConversation(d.TenantId, d.ConversationId, d.Through, now), cancellationToken)));
+        await RememberAsync(connection, due, cancellationToken);
     }
 
-    /// <summary>Turns after both the stored summary and the last request, with their token counts.</summary>
-    private async Task<List<(int Index, int Tokens)>> UncoveredTurnsAsync(
-        NpgsqlConnection connection, string tenant, string conversationId, CancellationToken ct)
+    /// <summary>
+    /// For every touched conversation at once, the turns after both the stored summary and the last request, with
+    /// their token counts, oldest first. One round trip per daemon batch, however many conversations it touched.
+    /// </summary>
+    private async Task<Dictionary<(string, string), List<(int Index, int Tokens)>>> UncoveredTurnsAsync(
+        NpgsqlConnection connection, List<(string TenantId, string StreamId)> conversations, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(
             $"""
-            SELECT t.idx, t.tokens FROM {schema.Name}.turns t
-            WHERE t.tenant_id = $1 AND t.conversation_id = $2
-              AND t.idx > GREATEST(
-                  COALESCE((SELECT through_index FROM {schema.Name}.conversation_summaries
-                            WHERE tenant_id = $1 AND conversation_id = $2), 0),
-                  COALESCE((SELECT through_index FROM {schema.Name}.summary_requests
-                            WHERE tenant_id = $1 AND conversation_id = $2), 0))
-            ORDER BY t.idx
+            SELECT c.tenant_id, c.conversation_id, t.idx, t.tokens
+            FROM unnest($1::text[], $2::text[]) AS c(tenant_id, conversation_id)
+            CROSS JOIN LATERAL (SELECT GREATEST(
+                COALESCE((SELECT through_index FROM {schema.Name}.conversation_summaries s
+                          WHERE s.tenant_id = c.tenant_id AND s.conversation_id = c.conversation_id), 0),
+                COALESCE((SELECT through_index FROM {schema.Name}.summary_requests r
+                          WHERE r.tenant_id = c.tenant_id AND r.conversation_id = c.conversation_id), 0)) AS through) covered
+            JOIN {schema.Name}.turns t
+              ON t.tenant_id = c.tenant_id AND t.conversation_id = c.conversation_id AND t.idx > covered.through
+            ORDER BY c.tenant_id, c.conversation_id, t.idx
             """, connection);
-        command.Parameters.Add(new() { Value = tenant });
-        command.Parameters.Add(new() { Value = conversationId });
+        command.Parameters.Add(new() { Value = conversations.Select(c => c.TenantId).ToArray() });
+        command.Parameters.Add(new() { Value = conversations.Select(c => c.StreamId).ToArray() });
         await using var reader = await command.ExecuteReaderAsync(ct);
-        var turns = new List<(int, int)>();
+        var turns = new Dictionary<(string, string), List<(int, int)>>();
         while (await reader.ReadAsync(ct))
         {
-            turns.Add((reader.GetInt32(0), reader.GetInt32(1)));
+            var key = (reader.GetString(0), reader.GetString(1));
+            if (!turns.TryGetValue(key, out var list))
+            {
+                turns[key] = list = [];
+            }
+            list.Add((reader.GetInt32(2), reader.GetInt32(3)));
         }
         return turns;
     }
 
-    private async Task RememberAsync(NpgsqlConnection connection, string tenant, string conversationId, int through, CancellationToken ct)
+    private async Task RememberAsync(
+        NpgsqlConnection connection, List<(string TenantId, string ConversationId, int Through)> requests, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(
             $"""
-            INSERT INTO {schema.Name}.summary_requests AS r (tenant_id, conversation_id, through_index) VALUES ($1, $2, $3)
+            INSERT INTO {schema.Name}.summary_requests AS r (tenant_id, conversation_id, through_index)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::integer[])
             ON CONFLICT (tenant_id, conversation_id) DO UPDATE SET through_index = GREATEST(r.through_index, excluded.through_index)
             """, connection);
-        command.Parameters.Add(new() { Value = tenant });
-        command.Parameters.Add(new() { Value = conversationId });
-        command.Parameters.Add(new() { Value = through });
+        command.Parameters.Add(new() { Value = requests.Select(r => r.TenantId).ToArray() });
+        command.Parameters.Add(new() { Value = requests.Select(r => r.ConversationId).ToArray() });
+        command.Parameters.Add(new() { Value = requests.Select(r => r.Through).ToArray() });
         await command.ExecuteNonQueryAsync(ct);
     }
 }
