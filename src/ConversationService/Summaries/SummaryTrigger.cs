@@ -68,14 +68,17 @@ public sealed class SummaryTrigger(
             $"""
             SELECT c.tenant_id, c.conversation_id, t.idx, t.tokens
             FROM unnest($1::text[], $2::text[]) AS c(tenant_id, conversation_id)
-            CROSS JOIN LATERAL (SELECT GREATEST(
-                COALESCE((SELECT through_index FROM {schema.Name}.conversation_summaries s
-                          WHERE s.tenant_id = c.tenant_id AND s.conversation_id = c.conversation_id), 0),
-                COALESCE((SELECT through_index FROM {schema.Name}.summary_requests r
-                          WHERE r.tenant_id = c.tenant_id AND r.conversation_id = c.conversation_id), 0)) AS through) covered
-            JOIN {schema.Name}.turns t
-              ON t.tenant_id = c.tenant_id AND t.conversation_id = c.conversation_id AND t.idx > covered.through
-            ORDER BY c.tenant_id, c.conversation_id, t.idx
+            CROSS JOIN LATERAL (
+                SELECT idx, tokens FROM {schema.Name}.turns t
+                WHERE t.tenant_id = c.tenant_id AND t.conversation_id = c.conversation_id
+                  AND t.idx > GREATEST(
+                      COALESCE((SELECT through_index FROM {schema.Name}.conversation_summaries s
+                                WHERE s.tenant_id = c.tenant_id AND s.conversation_id = c.conversation_id), 0),
+                      COALESCE((SELECT through_index FROM {schema.Name}.summary_requests r
+                                WHERE r.tenant_id = c.tenant_id AND r.conversation_id = c.conversation_id), 0))
+                -- The ORDER BY keeps this a per-conversation index range scan: a join the planner could flatten
+                -- into would, with the prepared (generic) plan, scan every turn of every conversation instead.
+                ORDER BY idx) t
             """, connection);
         command.Parameters.Add(new() { Value = conversations.Select(c => c.TenantId).ToArray() });
         command.Parameters.Add(new() { Value = conversations.Select(c => c.StreamId).ToArray() });
