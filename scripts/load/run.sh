@@ -84,18 +84,24 @@ cpu_seconds() {
   done
   awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
 }
-postgres_pids() { ps -u postgres -o pid= | tr -d ' '; }
+# PostgreSQL is shared: count its background processes and only the client backends of the database under test
+# (a backend's title names its database and client address), not other work on the same server.
+postgres_pids() {
+  ps -u postgres -o pid=,args= | awk -v db="${1:-}" '$0 ~ /\([0-9]+\)|\[local\]/ && (db == "" || index($0, " " db " ") == 0) { next } { print $1 }'
+}
 broker_pids() { pgrep -x beam.smp || true; }
 
-run_wrk() { # name script url server-pid [database to wait for the daemon in]; the warm-up gets its own RUN_ID so that turn ids stay unique
+# name script url server-pid [service database: its backends count, and the daemon is awaited unless "no-drain" follows]
+# The warm-up gets its own RUN_ID so that turn ids stay unique.
+run_wrk() {
   local name=$1 script=$2 url=$3 server=$4
   log "$name: warm-up $warmup"
   RUN_ID="${RUN_ID:-}w" wrk -t "$threads" -c "$connections" -d "$warmup" --timeout 5s -s "$script" "$url" > "$out/$name.warmup.txt"
   log "$name: measuring $duration at $connections connections, $threads wrk threads"
   local pg_before server_before broker_before pg_after server_after broker_after
-  pg_before=$(cpu_seconds $(postgres_pids)); server_before=$(cpu_seconds "$server"); broker_before=$(cpu_seconds $(broker_pids))
+  pg_before=$(cpu_seconds $(postgres_pids "${5:-}")); server_before=$(cpu_seconds "$server"); broker_before=$(cpu_seconds $(broker_pids))
   wrk -t "$threads" -c "$connections" -d "$duration" --timeout 5s --latency -s "$script" "$url" | tee "$out/$name.txt"
-  if [ -n "${5:-}" ]; then
+  if [ -n "${5:-}" ] && [ "${6:-}" != no-drain ]; then
     # Appends leave work for the daemon (publishing, summary trigger); it counts only once the daemon caught up.
     local waited=0
     until [ "$(psql -Atq -d "$5" -c "SELECT coalesce((SELECT max(seq_id) FROM conversations.events), 0)
@@ -105,7 +111,7 @@ run_wrk() { # name script url server-pid [database to wait for the daemon in]; t
     done
     echo "DRAIN seconds=$(awk -v w="$waited" 'BEGIN { print w / 2 }')" | tee -a "$out/$name.txt"
   fi
-  pg_after=$(cpu_seconds $(postgres_pids)); server_after=$(cpu_seconds "$server"); broker_after=$(cpu_seconds $(broker_pids))
+  pg_after=$(cpu_seconds $(postgres_pids "${5:-}")); server_after=$(cpu_seconds "$server"); broker_after=$(cpu_seconds $(broker_pids))
   # Where the two cores went: CPU milliseconds per request in the server, in PostgreSQL and in RabbitMQ.
   awk -v s="$server_before" -v S="$server_after" -v p="$pg_before" -v P="$pg_after" -v b="$broker_before" -v B="$broker_after" \
       -v n="$(field "$out/$name.txt" requests)" \
@@ -185,7 +191,7 @@ done
 context_bytes=$(wc -c < "$out/context.json")
 log "context response: $context_bytes bytes, $(jq -c '{tokens, fullHistoryTokens, sections: [.sections[] | {kind, tokens, items: (.items | length)}]}' "$out/context.json")"
 export CONTEXT_PATH="$context_path"
-run_wrk context "$load_dir/get-context.lua" "http://127.0.0.1:$service_port" "$service_pid"
+run_wrk context "$load_dir/get-context.lua" "http://127.0.0.1:$service_port" "$service_pid" "$service_db" no-drain
 
 # The service stops before the baseline runs, so both get the same idle machine.
 kill "$service_pid"; wait "$service_pid" 2>/dev/null || true

@@ -13,14 +13,6 @@ public sealed class AppendAtKnownStateTests(ServiceFixture fixture)
 {
     private readonly ApiClient _api = fixture.Client();
 
-    private async Task<T> OnAnotherReplicaAsync<T>(Func<ApiClient, Task<T>> act)
-    {
-        await using var other = fixture.CreateFactory(new Dictionary<string, string?>());
-        using var client = other.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", ServiceFixture.TenantAKey);
-        return await act(new ApiClient(client));
-    }
-
     /// <summary>"indexes@version" of an append's answer.</summary>
     private static string Placed(Reply reply) =>
         string.Join(',', reply.Body["turns"]!.AsArray().Select(t => t!["index"]!.GetValue<int>())) + "@" + reply.Get<long>("version");
@@ -32,7 +24,7 @@ public sealed class AppendAtKnownStateTests(ServiceFixture fixture)
         (await _api.AppendTurnAsync(id, "user", "one")).Expect(HttpStatusCode.Created);
         var second = (await _api.AppendTurnAsync(id, "assistant", "two")).Expect(HttpStatusCode.Created);
 
-        await OnAnotherReplicaAsync(api => api.AppendTurnAsync(id, "user", "three from elsewhere"));
+        await fixture.OnAnotherReplicaAsync(api => api.AppendTurnAsync(id, "user", "three from elsewhere"));
         var fourth = (await _api.AppendTurnAsync(id, "assistant", "four")).Expect(HttpStatusCode.Created);
         var fifth = (await _api.AppendTurnAsync(id, "user", "five")).Expect(HttpStatusCode.Created);
 
@@ -50,7 +42,7 @@ public sealed class AppendAtKnownStateTests(ServiceFixture fixture)
         var id = ApiClient.NewId();
         var first = (await _api.AppendTurnAsync(id, "user", "one")).Expect(HttpStatusCode.Created);
 
-        await OnAnotherReplicaAsync(api => api.AppendTurnAsync(id, "assistant", "two"));
+        await fixture.OnAnotherReplicaAsync(api => api.AppendTurnAsync(id, "assistant", "two"));
         var stale = await _api.AppendAsync(id, new { role = "user", content = "three" }, ifMatch: $"\"{first.Get<long>("version")}\"");
         var current = await _api.AppendAsync(id, new { role = "user", content = "three" }, ifMatch: "\"3\"");
 
@@ -64,7 +56,7 @@ public sealed class AppendAtKnownStateTests(ServiceFixture fixture)
         var id = ApiClient.NewId();
         (await _api.AppendTurnAsync(id, "user", "one")).Expect(HttpStatusCode.Created);
 
-        await OnAnotherReplicaAsync(api => api.DeleteConversationAsync(id));
+        await fixture.OnAnotherReplicaAsync(api => api.DeleteConversationAsync(id));
         var late = await _api.AppendTurnAsync(id, "assistant", "two");
 
         Assert.Equal(HttpStatusCode.NotFound, late.Status);
@@ -91,7 +83,7 @@ public sealed class AppendAtKnownStateTests(ServiceFixture fixture)
         var id = ApiClient.NewId();
         (await _api.AppendTurnAsync(id, "user", "one")).Expect(HttpStatusCode.Created);
 
-        await OnAnotherReplicaAsync(api => api.PutConversationAsync(id, new { systemPrompt = "Be brief." }));
+        await fixture.OnAnotherReplicaAsync(api => api.PutConversationAsync(id, new { systemPrompt = "Be brief." }));
         var next = (await _api.AppendTurnAsync(id, "assistant", "two")).Expect(HttpStatusCode.Created);
 
         Assert.Equal("2@4", Placed(next));

@@ -30,14 +30,6 @@ public sealed class ConversationSnapshotsTests(ServiceFixture fixture)
         return id;
     }
 
-    private async Task<T> OnAnotherReplicaAsync<T>(Func<ApiClient, Task<T>> act)
-    {
-        await using var other = fixture.CreateFactory(new Dictionary<string, string?>());
-        using var client = other.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", ServiceFixture.TenantAKey);
-        return await act(new ApiClient(client));
-    }
-
     [Fact]
     public async Task Given_a_cached_conversation_When_another_replica_appends_Then_the_next_context_has_the_new_turns()
     {
@@ -45,7 +37,7 @@ public sealed class ConversationSnapshotsTests(ServiceFixture fixture)
         (await _api.GetContextAsync(id, "budget=8000")).Expect(HttpStatusCode.OK);
         Assert.Equal(3, Snapshots.Get("tenant-a", id)?.Count);
 
-        await OnAnotherReplicaAsync(api => api.AppendAsync(id, new { turns = new[] { new { role = "assistant", content = "four" }, new { role = "user", content = "five" } } }));
+        await fixture.OnAnotherReplicaAsync(api => api.AppendAsync(id, new { turns = new[] { new { role = "assistant", content = "four" }, new { role = "user", content = "five" } } }));
         var context = (await _api.GetContextAsync(id, "budget=8000")).Expect(HttpStatusCode.OK);
 
         Assert.Equal(["one", "two", "three", "four", "five"], Contents(context));
@@ -59,7 +51,7 @@ public sealed class ConversationSnapshotsTests(ServiceFixture fixture)
         var id = await ConversationAsync("secret plan", "noted");
         (await _api.GetContextAsync(id, "budget=8000")).Expect(HttpStatusCode.OK);
 
-        await OnAnotherReplicaAsync(api => api.DeleteConversationAsync(id));
+        await fixture.OnAnotherReplicaAsync(api => api.DeleteConversationAsync(id));
         var context = await _api.GetContextAsync(id, "budget=8000");
 
         Assert.Equal(HttpStatusCode.NotFound, context.Status);

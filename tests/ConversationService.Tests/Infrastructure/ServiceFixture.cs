@@ -70,6 +70,15 @@ public sealed class ServiceFixture : IAsyncLifetime
         return new ApiClient(client);
     }
 
+    /// <summary>Runs <paramref name="act"/> as tenant A on a second host over the same database: another replica.</summary>
+    public async Task<T> OnAnotherReplicaAsync<T>(Func<ApiClient, Task<T>> act)
+    {
+        await using var other = CreateFactory(new Dictionary<string, string?>());
+        using var client = other.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TenantAKey);
+        return await act(new ApiClient(client));
+    }
+
     public async Task DisposeAsync()
     {
         await Factory.DisposeAsync();
