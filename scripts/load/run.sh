@@ -5,7 +5,10 @@
 #   (c) wrk: single-turn POSTs with unique ids, 32 connections -> turns/s, p50, p99
 #   (d) wrk: GET context?budget=8000 on a seeded 600-turn LoCoMo conversation, 32 connections
 #   (e) wrk: the same GET against bench/ConversationService.LoadBaseline (bare Kestrel, same bytes)
-# and prints a summary table with the ratios. Needs root (deps.sh), PostgreSQL, wrk, jq.
+# and prints a summary table with the ratios and the CPU milliseconds per request spent in the service, in
+# PostgreSQL (background processes and the service database's backends only) and in RabbitMQ; for the POSTs the
+# CPU is counted until the daemon has published and processed every event. The service gets its own database and
+# queue prefix; both are removed on exit. Needs root (deps.sh), PostgreSQL, RabbitMQ, wrk, jq.
 # Env knobs: DURATION_SECONDS (20), WARMUP_SECONDS (5), CONNECTIONS (32), THREADS (2), SERVICE_PORT (5181),
 # BASELINE_PORT (5182), LOCOMO_DIR (../shared/data/locomo), SEED_TURNS (600), BUDGET (8000).
 set -euo pipefail
