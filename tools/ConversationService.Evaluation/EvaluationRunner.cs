@@ -76,7 +76,7 @@ public sealed class EvaluationRunner(HttpClient http, EvaluationSettings setting
             rows.Sort((a, b) => (a.Conversation, a.QuestionIndex, a.Budget).CompareTo((b.Conversation, b.QuestionIndex, b.Budget)));
             var result = new EvaluationResult(
                 settings.RunId, startedAt, time.GetUtcNow(), settings.Model, settings.Concurrency,
-                conversations.Select(c => infos[c.Name]).ToList(), Summaries.PerBudget(rows, settings.Budgets),
+                conversations.Select(c => infos[c.Name]).ToList(), Aggregation.PerBudget(rows, settings.Budgets),
                 prefix.OrderBy(p => p.Budget).ToList(), rows);
             ReportFiles.Write(result, settings.OutputDirectory);
             return result;
@@ -123,7 +123,7 @@ public sealed class EvaluationRunner(HttpClient http, EvaluationSettings setting
             conversation.Name, id, conversation.Sessions.Count, conversation.Turns.Count(), conversation.Questions.Count,
             conversation.SkippedQuestions, state.TotalTokens, ingestSeconds, Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
         var summaries = measurePrefix
-            ? shares.Select(s => Summaries.Prefix(conversation.Name, s.Key, s.Value)).ToList()
+            ? shares.Select(s => Aggregation.Prefix(conversation.Name, s.Key, s.Value)).ToList()
             : [];
         return (info, summaries);
     }

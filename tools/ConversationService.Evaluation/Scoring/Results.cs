@@ -25,7 +25,7 @@ public sealed record EvaluationResult(
     IReadOnlyList<ConversationInfo> Conversations, IReadOnlyList<BudgetSummary> Budgets, IReadOnlyList<PrefixSummary> PrefixStability,
     [property: JsonIgnore] IReadOnlyList<QuestionRow> Rows);
 
-public static class Summaries
+public static class Aggregation
 {
     /// <summary>The protocol README's figures on the LoCoMo development split (o200k_base, 4 tokens per turn).</summary>
     public static readonly IReadOnlyDictionary<int, (double Newest, double Bm25)> Reference = new Dictionary<int, (double, double)>
