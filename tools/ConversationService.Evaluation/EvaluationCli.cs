@@ -55,6 +55,11 @@ public static class EvaluationCli
 
     private static void PrintSummary(EvaluationResult result)
     {
+        if (Console.IsOutputRedirected)
+        {
+            // Spectre assumes 80 columns without a terminal, which wraps every cell of the table in a log file.
+            AnsiConsole.Profile.Width = 160;
+        }
         var table = new Table().AddColumns(
             "budget", "questions", "service recall", "newest (ref)", "BM25 (ref)", "mean tokens", "max tokens",
             "over budget", "p50 ms", "p95 ms");
