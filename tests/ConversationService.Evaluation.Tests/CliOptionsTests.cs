@@ -68,5 +68,25 @@ public sealed class CliOptionsTests : IDisposable
         Assert.Equal(0, await EvaluationCli.Main(["--help"]));
     }
 
+    [Fact]
+    public async Task Given_a_service_that_does_not_answer_When_the_tool_runs_Then_it_exits_with_1()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var closedPort = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        Assert.Equal(1, await EvaluationCli.Main(
+            ["--data", _first.Folder, "--api-key", "k", "--base-url", $"http://127.0.0.1:{closedPort}", "--out", Path.Combine(_first.Folder, "out")]));
+    }
+
+    [Fact]
+    public async Task Given_a_JSON_file_that_is_no_LoCoMo_conversation_When_the_tool_runs_Then_it_exits_with_2()
+    {
+        await File.WriteAllTextAsync(Path.Combine(_first.Folder, "notes.json"), """{"speaker_a": "Ann", "qa": [{"question": "?"}]}""");
+
+        Assert.Equal(2, await EvaluationCli.Main(["--data", _first.Folder, "--api-key", "k", "--conversations", "notes"]));
+    }
+
     public void Dispose() => _first.Dispose();
 }

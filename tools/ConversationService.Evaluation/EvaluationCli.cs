@@ -46,6 +46,11 @@ public static class EvaluationCli
             Console.WriteLine($"Report: {Path.GetFullPath(Path.Combine(options.Settings.OutputDirectory, ReportFiles.Markdown))}");
             return 0;
         }
+        catch (FormatException e)
+        {
+            await Console.Error.WriteLineAsync($"error: --data: {e.Message}");
+            return 2;
+        }
         catch (Exception e) when (e is ServiceException or TimeoutException or HttpRequestException or OperationCanceledException)
         {
             await Console.Error.WriteLineAsync($"evaluation failed: {e.Message}");

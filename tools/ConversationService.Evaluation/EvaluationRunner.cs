@@ -20,6 +20,7 @@ public sealed class EvaluationRunner(HttpClient http, EvaluationSettings setting
     private static readonly TimeSpan IndexPollInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly ServiceApi _api = new(http);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _created = new();
     private readonly TiktokenTokenizer _tokenizer = TiktokenTokenizer.CreateForModel(settings.Model);
 
     public async Task<EvaluationResult> RunAsync(CancellationToken ct)
@@ -30,18 +31,12 @@ public sealed class EvaluationRunner(HttpClient http, EvaluationSettings setting
         var serviceIds = conversations.ToDictionary(c => c.Name, c => $"locomo-{settings.RunId}-{c.Name}");
         var infos = new Dictionary<string, ConversationInfo>();
         var prefix = new List<PrefixSummary>();
-        var created = new List<string>();
         try
         {
             var ingest = progress.Stage("ingest", conversations.Sum(c => c.Turns.Count()));
             await Parallel.ForEachAsync(conversations, Options(ct), async (conversation, token) =>
             {
-                var id = serviceIds[conversation.Name];
-                lock (created)
-                {
-                    created.Add(id);
-                }
-                var (info, shares) = await IngestAsync(conversation, id, conversation.Name == prefixName, ingest, token);
+                var (info, shares) = await IngestAsync(conversation, serviceIds[conversation.Name], conversation.Name == prefixName, ingest, token);
                 lock (infos)
                 {
                     infos[conversation.Name] = info;
@@ -85,7 +80,7 @@ public sealed class EvaluationRunner(HttpClient http, EvaluationSettings setting
         {
             if (!settings.Keep)
             {
-                await DeleteAsync(created);
+                await DeleteCreatedAsync();
             }
         }
     }
@@ -95,6 +90,7 @@ public sealed class EvaluationRunner(HttpClient http, EvaluationSettings setting
     {
         var started = Stopwatch.GetTimestamp();
         await _api.PutConversationAsync(id, settings.Model, ct);
+        _created.Enqueue(id);
         var shares = settings.PrefixBudgets.ToDictionary(b => b, _ => new List<double>());
         var previous = new Dictionary<int, IReadOnlyList<ContextMessage>>();
         foreach (var session in conversation.Sessions)
@@ -171,9 +167,9 @@ public sealed class EvaluationRunner(HttpClient http, EvaluationSettings setting
     private int MessageTokens(ContextMessage message) => _tokenizer.CountMessageTokens(message.Role, message.Content, message.Name);
 
     /// <summary>Best effort: a failed run should still not leave its conversations behind.</summary>
-    private async Task DeleteAsync(IEnumerable<string> ids)
+    private async Task DeleteCreatedAsync()
     {
-        foreach (var id in ids)
+        while (_created.TryDequeue(out var id))
         {
             try
             {

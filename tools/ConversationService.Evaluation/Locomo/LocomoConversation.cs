@@ -23,7 +23,20 @@ public sealed partial record LocomoConversation(
 
     private static readonly string[] DateFormats = ["h:mm tt 'on' d MMMM, yyyy", "h:mm tt 'on' d MMM, yyyy"];
 
+    /// <summary>Reads a file; anything that is not a LoCoMo conversation is a <see cref="FormatException"/> naming the file.</summary>
     public static LocomoConversation Load(string path)
+    {
+        try
+        {
+            return Parse(path);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new FormatException($"{path} is not a LoCoMo conversation file: {e.Message}", e);
+        }
+    }
+
+    private static LocomoConversation Parse(string path)
     {
         using var document = JsonDocument.Parse(File.ReadAllBytes(path));
         var root = document.RootElement;
