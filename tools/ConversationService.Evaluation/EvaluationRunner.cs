@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using ConversationService.Evaluation.Locomo;
 using ConversationService.Evaluation.Reports;
@@ -20,59 +21,21 @@ public sealed class EvaluationRunner(HttpClient http, EvaluationSettings setting
     private static readonly TimeSpan IndexPollInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly ServiceApi _api = new(http);
-    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _created = new();
+    private readonly ConcurrentQueue<string> _created = new();
     private readonly TiktokenTokenizer _tokenizer = TiktokenTokenizer.CreateForModel(settings.Model);
 
     public async Task<EvaluationResult> RunAsync(CancellationToken ct)
     {
         var startedAt = time.GetUtcNow();
         var conversations = settings.Files.Select(LocomoConversation.Load).ToList();
-        var prefixName = settings.PrefixConversation ?? conversations[0].Name;
         var serviceIds = conversations.ToDictionary(c => c.Name, c => $"locomo-{settings.RunId}-{c.Name}");
-        var infos = new Dictionary<string, ConversationInfo>();
-        var prefix = new List<PrefixSummary>();
         try
         {
-            var ingest = progress.Stage("ingest", conversations.Sum(c => c.Turns.Count()));
-            await Parallel.ForEachAsync(conversations, Options(ct), async (conversation, token) =>
-            {
-                var (info, shares) = await IngestAsync(conversation, serviceIds[conversation.Name], conversation.Name == prefixName, ingest, token);
-                lock (infos)
-                {
-                    infos[conversation.Name] = info;
-                    prefix.AddRange(shares);
-                }
-            });
-
-            var questions = conversations.Sum(c => c.Questions.Count) * settings.Budgets.Count;
-            var ask = progress.Stage("ask", questions);
-            var rows = new List<QuestionRow>(questions);
-            foreach (var conversation in conversations)
-            {
-                var baselines = BaselineRecalls(conversation);
-                var work = conversation.Questions.SelectMany(q => settings.Budgets.Select(b => (Question: q, Budget: b)));
-                await Parallel.ForEachAsync(work, Options(ct), async (item, token) =>
-                {
-                    var (context, latency) = await _api.GetContextAsync(
-                        serviceIds[conversation.Name], item.Budget, settings.Model, item.Question.Question, token);
-                    var (newest, bm25) = baselines[(item.Question.Index, item.Budget)];
-                    var row = new QuestionRow(
-                        conversation.Name, item.Question.Index, item.Question.Category, item.Budget, item.Question.Evidence.Count,
-                        Metrics.Recall(item.Question.Evidence, context.TurnIds()), context.Tokens, latency,
-                        context.Tokens > item.Budget, newest, bm25, item.Question.Question);
-                    lock (rows)
-                    {
-                        rows.Add(row);
-                    }
-                    ask.Advance();
-                });
-            }
-
-            rows.Sort((a, b) => (a.Conversation, a.QuestionIndex, a.Budget).CompareTo((b.Conversation, b.QuestionIndex, b.Budget)));
+            var (infos, prefix) = await IngestAllAsync(conversations, serviceIds, ct);
+            var rows = await AskAllAsync(conversations, serviceIds, ct);
             var result = new EvaluationResult(
                 settings.RunId, startedAt, time.GetUtcNow(), settings.Model, settings.Concurrency,
-                conversations.Select(c => infos[c.Name]).ToList(), Aggregation.PerBudget(rows, settings.Budgets),
-                prefix.OrderBy(p => p.Budget).ToList(), rows);
+                conversations.Select(c => infos[c.Name]).ToList(), Aggregation.PerBudget(rows, settings.Budgets), prefix, rows);
             ReportFiles.Write(result, settings.OutputDirectory);
             return result;
         }
@@ -83,6 +46,58 @@ public sealed class EvaluationRunner(HttpClient http, EvaluationSettings setting
                 await DeleteCreatedAsync();
             }
         }
+    }
+
+    private async Task<(Dictionary<string, ConversationInfo> Infos, List<PrefixSummary> Prefix)> IngestAllAsync(
+        List<LocomoConversation> conversations, Dictionary<string, string> serviceIds, CancellationToken ct)
+    {
+        var prefixName = settings.PrefixConversation ?? conversations[0].Name;
+        var infos = new Dictionary<string, ConversationInfo>();
+        var prefix = new List<PrefixSummary>();
+        var ingest = progress.Stage("ingest", conversations.Sum(c => c.Turns.Count()));
+        await Parallel.ForEachAsync(conversations, Options(ct), async (conversation, token) =>
+        {
+            var (info, shares) = await IngestAsync(
+                conversation, serviceIds[conversation.Name], conversation.Name == prefixName, ingest, token);
+            lock (infos)
+            {
+                infos[conversation.Name] = info;
+                prefix.AddRange(shares);
+            }
+        });
+        prefix.Sort((a, b) => a.Budget.CompareTo(b.Budget));
+        return (infos, prefix);
+    }
+
+    private async Task<List<QuestionRow>> AskAllAsync(
+        List<LocomoConversation> conversations, Dictionary<string, string> serviceIds, CancellationToken ct)
+    {
+        var questions = conversations.Sum(c => c.Questions.Count) * settings.Budgets.Count;
+        var ask = progress.Stage("ask", questions);
+        var rows = new List<QuestionRow>(questions);
+        foreach (var conversation in conversations)
+        {
+            var baselines = BaselineRecalls(conversation);
+            var work = conversation.Questions.SelectMany(q => settings.Budgets.Select(b => (Question: q, Budget: b)));
+            await Parallel.ForEachAsync(work, Options(ct), async (item, token) =>
+            {
+                var (question, budget) = item;
+                var (context, latency) = await _api.GetContextAsync(
+                    serviceIds[conversation.Name], budget, settings.Model, question.Question, token);
+                var (newest, bm25) = baselines[(question.Index, budget)];
+                var row = new QuestionRow(
+                    conversation.Name, question.Index, question.Category, budget, question.Evidence.Count,
+                    Metrics.Recall(question.Evidence, context.TurnIds()), context.Tokens, latency, context.Tokens > budget,
+                    newest, bm25, question.Question);
+                lock (rows)
+                {
+                    rows.Add(row);
+                }
+                ask.Advance();
+            });
+        }
+        rows.Sort((a, b) => (a.Conversation, a.QuestionIndex, a.Budget).CompareTo((b.Conversation, b.QuestionIndex, b.Budget)));
+        return rows;
     }
 
     private async Task<(ConversationInfo Info, IReadOnlyList<PrefixSummary> Prefix)> IngestAsync(
