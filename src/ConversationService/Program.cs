@@ -1,4 +1,5 @@
 using ConversationService.Conversations;
+using ConversationService.Embeddings;
 using ConversationService.Hosting;
 using ConversationService.Messaging;
 using ConversationService.Summaries;
@@ -13,6 +14,7 @@ builder.AddServiceOptions()
     .AddReadinessChecks()
     .AddMessaging()
     .AddSummaries()
+    .AddEmbeddings()
     .AddOpenApiDocument();
 
 var app = builder.Build();
