@@ -1,6 +1,7 @@
 using ConversationService.Conversations;
 using ConversationService.Embeddings;
 using ConversationService.Hosting;
+using ConversationService.Knowledge;
 using ConversationService.Messaging;
 using ConversationService.Summaries;
 using ConversationService.Tokenize;
@@ -15,6 +16,7 @@ builder.AddServiceOptions()
     .AddMessaging()
     .AddSummaries()
     .AddEmbeddings()
+    .AddKnowledge()
     .AddOpenApiDocument();
 
 var app = builder.Build();
@@ -26,6 +28,7 @@ app.MapHealthEndpoints();
 app.MapConversations();
 app.MapTokenize();
 app.MapUsage();
+app.MapKnowledge();
 app.Run();
 
 public partial class Program;

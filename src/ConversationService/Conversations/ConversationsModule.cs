@@ -1,6 +1,7 @@
 using ConversationService.Context;
 using ConversationService.EventStore;
 using ConversationService.Hosting;
+using ConversationService.Knowledge;
 using ConversationService.Summaries;
 using ConversationService.Usage;
 
@@ -22,7 +23,9 @@ public static class ConversationsModule
                 .Register<TurnAppended>()
                 .Register<ConversationDeleted>()
                 .Register<ConversationSummarized>()
-                .Register<DailyBudgetReached>())
+                .Register<DailyBudgetReached>()
+                .Register<DocumentIndexed>()
+                .Register<DocumentDeleted>())
             .InlineProjection<ConversationProjection>());
         services.AddSingleton<ConversationQueries>();
         services.AddSingleton<ConversationWriter>();
