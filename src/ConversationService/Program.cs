@@ -1,5 +1,6 @@
 using ConversationService.Conversations;
 using ConversationService.Embeddings;
+using ConversationService.Examples;
 using ConversationService.Hosting;
 using ConversationService.Knowledge;
 using ConversationService.Messaging;
@@ -17,6 +18,7 @@ builder.AddServiceOptions()
     .AddSummaries()
     .AddEmbeddings()
     .AddKnowledge()
+    .AddExamples()
     .AddOpenApiDocument();
 
 var app = builder.Build();
@@ -29,6 +31,7 @@ app.MapConversations();
 app.MapTokenize();
 app.MapUsage();
 app.MapKnowledge();
+app.MapExamples();
 app.Run();
 
 public partial class Program;

@@ -1,5 +1,6 @@
 using ConversationService.Context;
 using ConversationService.EventStore;
+using ConversationService.Examples;
 using ConversationService.Hosting;
 using ConversationService.Knowledge;
 using ConversationService.Summaries;
@@ -25,7 +26,9 @@ public static class ConversationsModule
                 .Register<ConversationSummarized>()
                 .Register<DailyBudgetReached>()
                 .Register<DocumentIndexed>()
-                .Register<DocumentDeleted>())
+                .Register<DocumentDeleted>()
+                .Register<ExampleSaved>()
+                .Register<ExampleDeleted>())
             .InlineProjection<ConversationProjection>());
         services.AddSingleton<ConversationQueries>();
         services.AddSingleton<ConversationWriter>();
