@@ -97,7 +97,8 @@ public sealed class EmbeddingProjection(
     private async Task EmbedMissingAsync(NpgsqlConnection connection, IReadOnlyList<WantedText> wanted, CancellationToken ct)
     {
         var missing = await MissingAsync(connection, wanted, ct);
-        foreach (var group in missing.GroupBy(m => (m.Tenant, m.ConversationId)))
+        // Provider calls are accounted to a conversation, so they are grouped by one; local embedding records nothing.
+        foreach (var group in missing.GroupBy(m => (m.Tenant, ConversationId: store.IsLocal ? null : m.ConversationId)))
         {
             foreach (var batch in group.Chunk(options.Value.BatchSize))
             {
@@ -160,35 +161,32 @@ public sealed class EmbeddingProjection(
     {
         await using var transaction = await connection.BeginTransactionAsync(ct);
         var released = new HashSet<(string Tenant, string Hash)>();
+        // Runs of plain additions (a turn after a turn) go in one statement; a release or replacement flushes them first.
+        var additions = new List<(string Tenant, string Source, byte[] Hash)>();
         foreach (var (tenant, change) in changes)
         {
             var hashes = change is EmbeddingChange.Index index ? EmbeddingPlan.Hashes(index.Texts) : [];
             if (change is EmbeddingChange.Release or EmbeddingChange.Index { Replace: true })
             {
+                await AddRefsAsync(connection, transaction, additions, ct);
                 await using var delete = new NpgsqlCommand(
                     $"""
                     DELETE FROM {schema.Name}.embedding_refs
                     WHERE tenant_id = $1 AND source = $2 AND NOT (content_hash = ANY($3))
                     RETURNING content_hash
                     """, connection, transaction);
-                AddRefParameters(delete, tenant, change.Source, hashes);
+                delete.Parameters.Add(new() { Value = tenant });
+                delete.Parameters.Add(new() { Value = change.Source });
+                delete.Parameters.Add(new() { Value = hashes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
                 await using var reader = await delete.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
                     released.Add((tenant, Convert.ToHexString(reader.GetFieldValue<byte[]>(0))));
                 }
             }
-            if (hashes.Length > 0)
-            {
-                await using var insert = new NpgsqlCommand(
-                    $"""
-                    INSERT INTO {schema.Name}.embedding_refs (tenant_id, source, content_hash)
-                    SELECT $1, $2, h FROM unnest($3::bytea[]) AS h ON CONFLICT DO NOTHING
-                    """, connection, transaction);
-                AddRefParameters(insert, tenant, change.Source, hashes);
-                await insert.ExecuteNonQueryAsync(ct);
-            }
+            additions.AddRange(hashes.Select(hash => (tenant, change.Source, hash)));
         }
+        await AddRefsAsync(connection, transaction, additions, ct);
         var gone = new List<(string Tenant, byte[] Hash)>();
         foreach (var group in released.GroupBy(r => r.Tenant))
         {
@@ -218,11 +216,24 @@ public sealed class EmbeddingProjection(
         }
     }
 
-    private static void AddRefParameters(NpgsqlCommand command, string tenant, string source, byte[][] hashes)
+    private async Task AddRefsAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, List<(string Tenant, string Source, byte[] Hash)> additions,
+        CancellationToken ct)
     {
-        command.Parameters.Add(new() { Value = tenant });
-        command.Parameters.Add(new() { Value = source });
-        command.Parameters.Add(new() { Value = hashes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        if (additions.Count == 0)
+        {
+            return;
+        }
+        await using var insert = new NpgsqlCommand(
+            $"""
+            INSERT INTO {schema.Name}.embedding_refs (tenant_id, source, content_hash)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) ON CONFLICT DO NOTHING
+            """, connection, transaction);
+        insert.Parameters.Add(new() { Value = additions.Select(a => a.Tenant).ToArray() });
+        insert.Parameters.Add(new() { Value = additions.Select(a => a.Source).ToArray() });
+        insert.Parameters.Add(new() { Value = additions.Select(a => a.Hash).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        await insert.ExecuteNonQueryAsync(ct);
+        additions.Clear();
     }
 }
 

@@ -49,7 +49,7 @@ public sealed class EmbeddingStore : IDisposable
     public string ModelId { get; }
 
     /// <summary>Whether embedding runs in process: no provider call, nothing to record, cheaper than a database read.</summary>
-    private bool IsLocal => !_options.IsOpenAi;
+    internal bool IsLocal => !_options.IsOpenAi;
 
     /// <summary>SHA-256 of the UTF-8 text: the storage key of its vector.</summary>
     public static byte[] Hash(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text));
