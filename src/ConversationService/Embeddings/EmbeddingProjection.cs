@@ -54,7 +54,11 @@ public sealed class EmbeddingProjection(
 {
     private readonly IEmbeddingSource[] _sources = [.. sources];
 
-    public string Name => "embeddings";
+    /// <summary>
+    /// One checkpoint per model: configuring another model (or dimensions) replays the log into vectors of that model,
+    /// and indexedVersion waits for it, instead of leaving older content without vectors.
+    /// </summary>
+    public string Name => "embeddings/" + store.ModelId;
 
     public string Ddl(string schema) => $"""
         CREATE TABLE IF NOT EXISTS {schema}.embeddings (

@@ -28,6 +28,26 @@ public sealed class OfflineEmbeddingTests(ServiceFixture fixture)
         Assert.DoesNotContain(usage["groups"]!.AsArray(), g => g!["key"]!.GetValue<string>() == "embedding");
     }
 
+    [Fact]
+    public async Task Given_indexed_turns_When_another_model_is_configured_Then_the_log_is_replayed_into_its_vectors()
+    {
+        using var api = fixture.Client();
+        var id = ApiClient.NewId();
+        var text = $"Melanie painted a sunrise over the lake {id}.";
+        (await api.AppendTurnAsync(id, "user", text)).Expect(HttpStatusCode.Created);
+        await EmbeddingProbe.WaitUntilIndexedAsync(api, id);
+
+        await using var resized = fixture.CreateFactory(new Dictionary<string, string?> { ["Embeddings:Dimensions"] = "256" });
+        using var resizedApi = new ApiClient(resized.CreateClient());
+        resizedApi.Http.DefaultRequestHeaders.Authorization = new("Bearer", ServiceFixture.TenantAKey);
+        await EmbeddingProbe.WaitUntilIndexedAsync(resizedApi, id);
+
+        var store = resized.Store();
+        Assert.Equal("lexical-hash-v1@256", store.ModelId);
+        Assert.Equal(new LexicalEmbeddingGenerator(256).Embed(text), (await store.GetVectorsAsync("tenant-a", [text], default))[0]);
+        Assert.Equal(1024, (await fixture.Factory.Store().GetVectorsAsync("tenant-a", [text], default))[0]!.Length);
+    }
+
     [Theory]
     [InlineData("Embeddings:Provider", "cohere", "Embeddings:Provider")]
     [InlineData("Embeddings:Provider", "openai", "Llm:ApiKey")]
