@@ -1,3 +1,4 @@
+using System.ClientModel;
 using ConversationService.Conversations;
 using ConversationService.EventStore;
 using ConversationService.Hosting;
@@ -50,7 +51,7 @@ public sealed class ConversationEmbeddingSource : IEmbeddingSource
 /// </summary>
 public sealed class EmbeddingProjection(
     EmbeddingStore store, IEnumerable<IEmbeddingSource> sources, NpgsqlDataSource dataSource, DatabaseSchema schema,
-    IOptions<EmbeddingOptions> options, TimeProvider time) : IAsyncProjection
+    IOptions<EmbeddingOptions> options, TimeProvider time, ILogger<EmbeddingProjection> logger) : IAsyncProjection
 {
     private readonly IEmbeddingSource[] _sources = [.. sources];
 
@@ -106,10 +107,39 @@ public sealed class EmbeddingProjection(
         {
             foreach (var batch in group.Chunk(options.Value.BatchSize))
             {
-                var vectors = await store.EmbedAsync(group.Key.Tenant, group.Key.ConversationId, [.. batch.Select(b => b.Text)], ct);
-                await InsertAsync(connection, group.Key.Tenant, batch, vectors, ct);
+                await EmbedAndInsertAsync(connection, group.Key.Tenant, group.Key.ConversationId, batch, ct);
             }
         }
+    }
+
+    /// <summary>
+    /// A provider that rejects the input itself (400, 413, 422) would reject it on every retry and stall the index
+    /// for everyone, so a rejected batch is retried text by text and a text rejected alone stays without a vector
+    /// (ranked lexically). Other failures (outage, 429, bad key) throw: the daemon retries the batch later.
+    /// </summary>
+    private async Task EmbedAndInsertAsync(
+        NpgsqlConnection connection, string tenant, string? conversationId, WantedText[] batch, CancellationToken ct)
+    {
+        float[][] vectors;
+        try
+        {
+            vectors = await store.EmbedAsync(tenant, conversationId, [.. batch.Select(b => b.Text)], ct);
+        }
+        catch (ClientResultException e) when (e.Status is 400 or 413 or 422)
+        {
+            if (batch.Length == 1)
+            {
+                logger.LogError("{Model} rejected a text of tenant {Tenant} ({Status}); it stays without a vector: {Error}",
+                    store.ModelId, tenant, e.Status, e.Message);
+                return;
+            }
+            foreach (var one in batch)
+            {
+                await EmbedAndInsertAsync(connection, tenant, conversationId, [one], ct);
+            }
+            return;
+        }
+        await InsertAsync(connection, tenant, batch, vectors, ct);
     }
 
     private async Task<List<WantedText>> MissingAsync(NpgsqlConnection connection, IReadOnlyList<WantedText> wanted, CancellationToken ct)

@@ -115,6 +115,23 @@ public sealed class OpenAiEmbeddingTests : IDisposable
     }
 
     [Fact]
+    public async Task Given_a_provider_that_rejects_one_input_When_indexing_Then_the_batch_is_retried_text_by_text_and_the_rest_indexed()
+    {
+        var id = ApiClient.NewId();
+        var (accepted, rejected) = ($"Accepted {id}.", $"Rejected {id}.");
+        // The batch of two is refused, then each text alone: the first is embedded, the second refused again.
+        _fixture.Llm.Enqueue(new FakeReply.Status(400), new FakeReply.Answer(), new FakeReply.Status(400));
+
+        await PostAsync(id, [accepted, rejected]);
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, id);
+
+        Assert.Equal([2, 1, 1], _fixture.Llm.EmbeddingRequests.Select(r => r.Body["input"]!.AsArray().Count));
+        var vectors = await _fixture.Factory.Store().GetVectorsAsync("tenant-a", [accepted, rejected], default);
+        Assert.NotNull(vectors[0]);
+        Assert.Null(vectors[1]);
+    }
+
+    [Fact]
     public async Task Given_the_provider_is_down_When_a_query_is_embedded_Then_null_comes_back_and_the_projection_catches_up_later()
     {
         var id = ApiClient.NewId();
