@@ -1,9 +1,10 @@
 using ConversationService.Knowledge;
 using ConversationService.Tokenizers;
+using Xunit.Abstractions;
 
 namespace ConversationService.Tests.Knowledge;
 
-public sealed class ChunkerTests
+public sealed class ChunkerTests(ITestOutputHelper output)
 {
     private static readonly TiktokenTokenizer Tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
 
@@ -80,5 +81,25 @@ public sealed class ChunkerTests
         var sentences = Chunker.Sentences(text).Select(r => text[r.Start..r.End]).ToArray();
 
         Assert.Equal(["Version 3.5 shipped.", " Did it work?", " \"Yes!\"", " she said.", "\nNext line"], sentences);
+    }
+
+    [Fact]
+    public void Given_a_document_at_the_content_limit_When_split_Then_it_takes_well_under_a_second_per_megabyte()
+    {
+        var builder = new System.Text.StringBuilder();
+        for (var i = 1; builder.Length < 1_000_000; i++)
+        {
+            builder.Append(Sentence(i)).Append(' ');
+        }
+        var text = builder.ToString();
+        Chunker.Split(text[..10_000], Tokenizer);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var chunks = Chunker.Split(text, Tokenizer);
+        clock.Stop();
+
+        output.WriteLine($"1 MB document: {chunks.Count} chunks in {clock.Elapsed.TotalMilliseconds:F0} ms");
+        Assert.All(chunks, c => Assert.InRange(c.Tokens, 1, Chunker.MaxTokens));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"{clock.Elapsed}");
     }
 }
