@@ -115,6 +115,24 @@ public sealed class OpenAiEmbeddingTests : IDisposable
     }
 
     [Fact]
+    public async Task Given_a_turn_longer_than_the_input_limit_When_indexed_Then_the_provider_gets_its_first_8191_tokens()
+    {
+        var id = ApiClient.NewId();
+        var text = id + " " + string.Join(" ", Enumerable.Range(1, 12_000).Select(i => $"w{i}"));
+        var cl100k = ConversationService.Tokenizers.TiktokenTokenizer.CreateForModel("text-embedding-3-small");
+
+        await PostAsync(id, [text]);
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, id);
+
+        var sent = Assert.Single(_fixture.Llm.EmbeddedTexts, t => t.StartsWith(id, StringComparison.Ordinal));
+        Assert.True(cl100k.CountTokens(text) > 8_191);
+        Assert.InRange(cl100k.CountTokens(sent), 8_180, 8_191);
+        Assert.StartsWith(sent, text, StringComparison.Ordinal);
+        // Stored under the whole text's hash: the context looks the turn up by its content.
+        Assert.NotNull((await _fixture.Factory.Store().GetVectorsAsync("tenant-a", [text], default))[0]);
+    }
+
+    [Fact]
     public async Task Given_a_provider_that_rejects_one_input_When_indexing_Then_the_batch_is_retried_text_by_text_and_the_rest_indexed()
     {
         var id = ApiClient.NewId();
