@@ -27,6 +27,8 @@ public static class ConversationsModule
         services.AddSingleton<ConversationQueries>();
         services.AddSingleton<ConversationWriter>();
         services.AddSingleton<ModelTokenizers>();
+        services.AddSingleton<ConversationIndexCache>();
+        services.AddSingleton(new ConversationService.Relevance.LexicalEmbeddingGenerator());
         return builder;
     }
 
@@ -39,6 +41,7 @@ public static class ConversationsModule
         conversations.MapAppendTurns();
         conversations.MapGetTurns();
         conversations.MapGetContext();
+        conversations.MapPostContext();
         return app;
     }
 }
