@@ -46,8 +46,8 @@ public sealed class Bm25Index
 
     /// <summary>
     /// BM25 of every document for the query's distinct terms, each weighted by <paramref name="weights"/> when
-    /// given; returns the highest score any document could reach (each term saturated), so callers can put scores
-    /// on an absolute 0..1 scale that does not depend on the other documents.
+    /// given; returns the score of an ideal document (each term saturated, absent terms at the rarest term's
+    /// weight), so callers can put scores on an absolute 0..1 scale that does not depend on the other documents.
     /// </summary>
     public float Score(IReadOnlyList<string> query, Span<float> scores, IReadOnlyList<float>? weights = null)
     {
@@ -60,8 +60,15 @@ public sealed class Bm25Index
         for (var q = 0; q < query.Count; q++)
         {
             var weight = weights?[q] ?? 1f;
-            if (!_postings.TryGetValue(query[q], out var list) || weight <= 0)
+            if (weight <= 0)
             {
+                continue;
+            }
+            if (!_postings.TryGetValue(query[q], out var list))
+            {
+                // A term no document has still counts in the ceiling, as the rarest term would: a query that is
+                // mostly about something absent must not look well matched by its one common word.
+                ceiling += weight * MathF.Log(1f + (Count + 0.5f) / 0.5f) * (K1 + 1);
                 continue;
             }
             var idf = weight * MathF.Log(1f + (Count - list.Length + 0.5f) / (list.Length + 0.5f));

@@ -18,27 +18,4 @@ public static class Fusion
             into[i] = bm25[i] * lexicalScale + vectorWeight * Math.Max(0f, cosine[i]);
         }
     }
-
-    /// <summary>Reciprocal rank fusion (Cormack et al.): sum of 1 / (k + rank) over both rankings; 0 when neither matched.</summary>
-    public static void Reciprocal(ReadOnlySpan<float> bm25, ReadOnlySpan<float> cosine, int k, Span<float> into)
-    {
-        into.Clear();
-        AddRanks(bm25, k, into);
-        AddRanks(cosine, k, into);
-    }
-
-    private static void AddRanks(ReadOnlySpan<float> scores, int k, Span<float> into)
-    {
-        var order = new int[scores.Length];
-        for (var i = 0; i < order.Length; i++)
-        {
-            order[i] = i;
-        }
-        var keys = scores.ToArray();
-        Array.Sort(keys, order, Comparer<float>.Create((a, b) => b.CompareTo(a)));
-        for (var rank = 0; rank < order.Length && keys[rank] > 0; rank++)
-        {
-            into[order[rank]] += 1f / (k + rank + 1);
-        }
-    }
 }

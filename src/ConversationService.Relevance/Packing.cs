@@ -1,46 +1,48 @@
 namespace ConversationService.Relevance;
 
 /// <summary>
-/// An item offered to the packer: its section, what it is worth and what it costs; items of one
-/// <see cref="Group"/> (say, turns under one date header) share a cost paid once, by the first taken.
+/// What an item costs: its own tokens plus, for an item of a <see cref="Group"/> (say, turns under one date
+/// header), the group's shared cost, paid once by the first item taken from it.
 /// </summary>
-public readonly record struct PackItem(int Section, float Value, int Tokens, int Group = -1);
+public readonly record struct PackCost(int Tokens, int Group = -1);
 
-/// <summary>Greedy knapsack by value per token under a total and per-section token caps.</summary>
+/// <summary>Greedy packing of candidates into a token capacity, costing each candidate only when it is reached.</summary>
 public static class Packing
 {
+    /// <summary>After this many candidates in a row that did not fit, the rest are not costed: the capacity is spent.</summary>
+    public const int GiveUpAfter = 24;
+
     /// <summary>
-    /// Items in order of value / tokens^<paramref name="costExponent"/> (1 = pure value per token, 0 = value
-    /// alone), each taken when it (plus its group's cost, if its group is new) fits both its section's cap and
-    /// the total; returns the indexes taken, in the order taken.
+    /// Walks <paramref name="ordered"/> (best first) and takes each candidate whose cost fits what is left of
+    /// <paramref name="capacity"/>; returns the taken candidates in the order taken. <paramref name="cost"/> runs
+    /// lazily, so expensive costing (an excerpt, a token count) is paid only for candidates that are considered.
     /// </summary>
     public static List<int> Greedy(
-        IReadOnlyList<PackItem> items, IReadOnlyList<int> sectionCaps, int total, IReadOnlyList<int>? groupTokens = null,
-        float costExponent = 1f)
+        IEnumerable<int> ordered, Func<int, PackCost> cost, int capacity, IReadOnlyList<int>? groupTokens = null)
     {
-        var order = Enumerable.Range(0, items.Count)
-            .Where(i => items[i].Value > 0 && items[i].Tokens > 0)
-            .OrderByDescending(i => items[i].Value / MathF.Pow(items[i].Tokens, costExponent))
-            .ThenBy(i => i)
-            .ToList();
-        var used = new int[sectionCaps.Count];
         var opened = new HashSet<int>();
         var taken = new List<int>();
-        foreach (var i in order)
+        var misses = 0;
+        foreach (var candidate in ordered)
         {
-            var item = items[i];
-            var cost = item.Tokens + (item.Group >= 0 && groupTokens is not null && !opened.Contains(item.Group) ? groupTokens[item.Group] : 0);
-            if (cost > total || used[item.Section] + cost > sectionCaps[item.Section])
+            if (capacity <= 0 || misses >= GiveUpAfter)
             {
+                break;
+            }
+            var (tokens, group) = cost(candidate);
+            var total = tokens + (group >= 0 && groupTokens is not null && !opened.Contains(group) ? groupTokens[group] : 0);
+            if (total > capacity)
+            {
+                misses++;
                 continue;
             }
-            total -= cost;
-            used[item.Section] += cost;
-            if (item.Group >= 0)
+            misses = 0;
+            capacity -= total;
+            if (group >= 0)
             {
-                opened.Add(item.Group);
+                opened.Add(group);
             }
-            taken.Add(i);
+            taken.Add(candidate);
         }
         return taken;
     }

@@ -57,6 +57,12 @@ public static class ContextAssembly
 
     private const int RecalledSection = 0;
 
+    /// <summary>
+    /// A recalled turn whose line costs more than this is shown as its sentences that hold the query's terms:
+    /// on LoCoMo this fits about twice the turns into a budget (recall@1000 0.78 -> 0.84 when introduced).
+    /// </summary>
+    public const int ExcerptAbove = 15;
+
     public static (ContextWindow? Window, ContextTooSmall? TooSmall) Assemble(ContextInput input, TiktokenTokenizer tokenizer)
     {
         var turns = input.Index.Turns;
@@ -113,7 +119,7 @@ public static class ContextAssembly
         }
         var recentStart = end;
         var includeSummary = false;
-        List<(int Position, float Score)> recalled = [];
+        List<(int Position, float Score, string Line)> recalled = [];
         if (older <= plan.Left(MaterialOverhead(knowledge.Count + examples.Count > 0, false, tokenizer)))
         {
             recentStart = 0;
@@ -171,23 +177,12 @@ public static class ContextAssembly
         var scores = Ranking.Items(chunks.Select(c => TermBag.Of(c.Text)).ToArray(), chunks.Select(c => c.Vector).ToArray(), query, input.QueryVector);
         var candidates = Enumerable.Range(0, chunks.Count).Where(i => scores[i] >= Ranking.ChunkThreshold).ToArray();
         var ordered = Diversity.Mmr(candidates, scores, chunks.Select(c => c.Vector).ToArray(), 0.8f, Ranking.DuplicateSimilarity, candidates.Length);
-        var cap = (int)(input.Shares.Knowledge * plan.Total);
-        var chosen = new List<(KnowledgeChunk, float)>();
-        foreach (var i in ordered)
-        {
-            var cost = tokenizer.CountTokens("\n\n" + chunks[i].Text);
-            if (cost <= cap && cost <= plan.Left(0))
-            {
-                cap -= cost;
-                plan.Spend(cost);
-                chosen.Add((chunks[i], scores[i]));
-            }
-        }
-        if (chosen.Count > 0)
-        {
-            plan.Spend(tokenizer.CountTokens("\n" + KnowledgeHeader));
-        }
-        return chosen;
+        var costs = new Dictionary<int, int>();
+        var header = tokenizer.CountTokens("\n" + KnowledgeHeader);
+        var cap = Math.Min((int)(input.Shares.Knowledge * plan.Total), plan.Left(header));
+        var taken = Packing.Greedy(ordered, i => new PackCost(costs[i] = tokenizer.CountTokens("\n\n" + chunks[i].Text)), cap);
+        plan.Spend(taken.Sum(i => costs[i]) + (taken.Count > 0 ? header : 0));
+        return taken.Select(i => (chunks[i], scores[i])).ToList();
     }
 
     private static List<(FewShotExample Example, float Score)> PackExamples(
@@ -204,26 +199,15 @@ public static class ContextAssembly
             : Ranking.Items(examples.Select(e => TermBag.Of(e.Input)).ToArray(), vectors, query, null);
         var candidates = Enumerable.Range(0, examples.Count).Where(i => scores[i] >= Ranking.ExampleThreshold).ToArray();
         var ordered = Diversity.Mmr(candidates, scores, vectors, 0.8f, Ranking.DuplicateSimilarity, input.ExampleCount);
-        var cap = (int)(input.Shares.Examples * plan.Total);
-        var chosen = new List<(FewShotExample, float)>();
-        foreach (var i in ordered)
-        {
-            var cost = tokenizer.CountTokens(ExampleText(examples[i]));
-            if (cost <= cap && cost <= plan.Left(0))
-            {
-                cap -= cost;
-                plan.Spend(cost);
-                chosen.Add((examples[i], scores[i]));
-            }
-        }
-        if (chosen.Count > 0)
-        {
-            plan.Spend(tokenizer.CountTokens("\n" + ExamplesHeader));
-        }
-        return chosen;
+        var costs = new Dictionary<int, int>();
+        var header = tokenizer.CountTokens("\n" + ExamplesHeader);
+        var cap = Math.Min((int)(input.Shares.Examples * plan.Total), plan.Left(header));
+        var taken = Packing.Greedy(ordered, i => new PackCost(costs[i] = tokenizer.CountTokens(ExampleText(examples[i]))), cap);
+        plan.Spend(taken.Sum(i => costs[i]) + (taken.Count > 0 ? header : 0));
+        return taken.Select(i => (examples[i], scores[i])).ToList();
     }
 
-    private static List<(int Position, float Score)> PackRecalled(
+    private static List<(int Position, float Score, string Line)> PackRecalled(
         ContextInput input, string[] query, int recentStart, Plan plan, bool otherMaterial, TiktokenTokenizer tokenizer)
     {
         var index = input.Index;
@@ -232,31 +216,37 @@ public static class ContextAssembly
             return [];
         }
         var scores = Ranking.Turns(index, query, input.QueryVector);
-        var items = new List<PackItem>();
-        var positions = new List<int>();
-        var days = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < recentStart; i++)
-        {
-            if (scores[i] < Ranking.TurnThreshold)
-            {
-                continue;
-            }
-            var day = index.Turns[i].Day;
-            if (!days.TryGetValue(day, out var group))
-            {
-                days[day] = group = days.Count;
-            }
-            items.Add(new PackItem(RecalledSection, scores[i], index.LineTokens(i, tokenizer), group));
-            positions.Add(i);
-        }
-        if (items.Count == 0)
+        var weights = query.ToDictionary(t => t, index.Bm25.Idf, StringComparer.Ordinal);
+        var candidates = Enumerable.Range(0, recentStart).Where(i => scores[i] >= Ranking.TurnThreshold)
+            .OrderByDescending(i => scores[i]).ThenBy(i => i).ToArray();
+        if (candidates.Length == 0)
         {
             return [];
         }
-        var groupTokens = days.OrderBy(d => d.Value).Select(d => tokenizer.CountTokens("\n[" + d.Key + "]")).ToArray();
-        var total = plan.Left(MaterialOverhead(otherMaterial, true, tokenizer));
-        var taken = Packing.Greedy(items, [total], total, groupTokens);
-        return taken.Select(t => (positions[t], items[t].Value)).OrderBy(t => t.Item1).ToList();
+        var days = new Dictionary<string, int>(StringComparer.Ordinal);
+        var dayTokens = new List<int>();
+        var lines = new Dictionary<int, string>();
+        PackCost Cost(int i)
+        {
+            var turn = index.Turns[i];
+            if (!days.TryGetValue(turn.Day, out var group))
+            {
+                days[turn.Day] = group = days.Count;
+                dayTokens.Add(tokenizer.CountTokens("\n[" + turn.Day + "]"));
+            }
+            var (line, cost) = (turn.Line, index.LineTokens(i, tokenizer));
+            if (cost > ExcerptAbove)
+            {
+                // A long turn costs only its sentences that hold the query's terms.
+                line = turn.Speaker + ": " + Excerpts.Best(turn.Content, weights);
+                cost = line.Length == turn.Line.Length ? cost : tokenizer.CountTokens("\n" + line);
+            }
+            lines[i] = line;
+            return new PackCost(cost, group);
+        }
+        // By relevance alone: value per token favoured short, weak turns (LoCoMo recall@1000 0.62 against 0.76).
+        var taken = Packing.Greedy(candidates, Cost, plan.Left(MaterialOverhead(otherMaterial, true, tokenizer)), dayTokens);
+        return taken.Select(i => (i, scores[i], lines[i])).OrderBy(t => t.i).ToList();
     }
 
     /// <summary>The message's own cost plus the recalled header (when it holds recalled turns).</summary>
@@ -287,7 +277,7 @@ public static class ContextAssembly
     private readonly record struct Material(string Content, int Tokens, int Recalled, int Knowledge, int Examples);
 
     private static Material? RenderMaterial(
-        ContextInput input, List<(int Position, float Score)> recalled, List<(KnowledgeChunk Chunk, float Score)> knowledge,
+        ContextInput input, List<(int Position, float Score, string Line)> recalled, List<(KnowledgeChunk Chunk, float Score)> knowledge,
         List<(FewShotExample Example, float Score)> examples, TiktokenTokenizer tokenizer)
     {
         if (recalled.Count + knowledge.Count + examples.Count == 0)
@@ -299,7 +289,7 @@ public static class ContextAssembly
         {
             var text = new StringBuilder(RecalledHeader);
             string? day = null;
-            foreach (var (position, _) in recalled)
+            foreach (var (position, _, line) in recalled)
             {
                 var turn = input.Index.Turns[position];
                 if (turn.Day != day)
@@ -307,7 +297,7 @@ public static class ContextAssembly
                     day = turn.Day;
                     text.Append("\n[").Append(day).Append(']');
                 }
-                text.Append('\n').Append(turn.Line);
+                text.Append('\n').Append(line);
             }
             parts[0] = text.ToString();
         }
@@ -331,7 +321,7 @@ public static class ContextAssembly
     private static string ExampleText(FewShotExample example) => "\nInput: " + example.Input + "\nOutput: " + example.Output;
 
     private static void DropWeakest(
-        List<(int Position, float Score)> recalled, List<(KnowledgeChunk Chunk, float Score)> knowledge,
+        List<(int Position, float Score, string Line)> recalled, List<(KnowledgeChunk Chunk, float Score)> knowledge,
         List<(FewShotExample Example, float Score)> examples)
     {
         if (recalled.Count > 0)
@@ -365,7 +355,7 @@ public static class ContextAssembly
     private static ContextWindow Build(
         ContextInput input, TiktokenTokenizer tokenizer, int systemTokens, bool includeSummary, int recentStart, int end,
         List<int> after, int mandatory, string? cutText, int mandatoryTokens, Material? material,
-        List<(int Position, float Score)> recalled, List<(KnowledgeChunk Chunk, float Score)> knowledge,
+        List<(int Position, float Score, string Line)> recalled, List<(KnowledgeChunk Chunk, float Score)> knowledge,
         List<(FewShotExample Example, float Score)> examples)
     {
         var turns = input.Index.Turns;

@@ -29,6 +29,7 @@ public sealed class ConversationIndex
     private readonly TermBag[] _bags;
     private readonly float[]?[] _vectors;
     private readonly int[] _sessions;
+    private readonly string[] _speakers;
     private readonly Dictionary<string, int[]> _lineTokens = new(StringComparer.Ordinal);
 
     private ConversationIndex(IndexedTurn[] turns, TermBag[] bags, float[]?[] vectors)
@@ -37,6 +38,7 @@ public sealed class ConversationIndex
         _bags = bags;
         _vectors = vectors;
         Bm25 = new Bm25Index(bags);
+        _speakers = turns.Select(t => Terms.Extract(t.Speaker).FirstOrDefault() ?? "").ToArray();
         _sessions = new int[turns.Length];
         for (var i = 1; i < turns.Length; i++)
         {
@@ -53,6 +55,11 @@ public sealed class ConversationIndex
     public IReadOnlyList<float[]?> Vectors => _vectors;
 
     public IReadOnlyList<int> Sessions => _sessions;
+
+    public TermBag Bag(int position) => _bags[position];
+
+    /// <summary>The term a query names this turn's speaker by ("" when the name yields none).</summary>
+    public string SpeakerTerm(int position) => _speakers[position];
 
     /// <summary>This index plus newer turns; <paramref name="vectors"/> holds one vector (or null) per new turn.</summary>
     public ConversationIndex Append(IReadOnlyList<IndexedTurn> turns, IReadOnlyList<float[]?> vectors) =>

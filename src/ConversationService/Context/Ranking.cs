@@ -9,10 +9,10 @@ namespace ConversationService.Context;
 public static class Ranking
 {
     /// <summary>Share of the fused score that comes from BM25; the rest from the cosine of the vectors.</summary>
-    public const float LexicalWeight = 0.7f;
+    public const float LexicalWeight = 0.85f;
 
     /// <summary>A turn below this fused score (after smoothing) is not recalled.</summary>
-    public const float TurnThreshold = 0.06f;
+    public const float TurnThreshold = 0.01f;
 
     /// <summary>A knowledge chunk below this is not served, however much budget is left.</summary>
     public const float ChunkThreshold = 0.12f;
@@ -21,7 +21,7 @@ public static class Ranking
     public const float ExampleThreshold = 0.15f;
 
     /// <summary>A turn gains this share of its stronger neighbour's score in the same session (an answer follows its question).</summary>
-    public const float NeighbourWeight = 0.35f;
+    public const float NeighbourWeight = 0.5f;
 
     /// <summary>Items at least this alike (cosine) count as duplicates; only the better one is kept.</summary>
     public const float DuplicateSimilarity = 0.95f;
@@ -29,39 +29,102 @@ public static class Ranking
     public static string[] QueryTerms(string? query) =>
         string.IsNullOrWhiteSpace(query) ? [] : Terms.Extract(query).Distinct(StringComparer.Ordinal).ToArray();
 
+    /// <summary>A turn spoken by someone the query names scores this share higher.</summary>
+    public const float SpeakerBoost = 0.3f;
+
+    /// <summary>A turn gains this share of the best score in its session: talk about one thing clusters in a session.</summary>
+    public const float SessionWeight = 0.4f;
+
+    /// <summary>Pseudo-relevance feedback: the best <see cref="FeedbackDocs"/> turns lend their <see cref="FeedbackTerms"/> strongest new terms at this weight.</summary>
+    public const float FeedbackWeight = 0.3f;
+
+    public const int FeedbackDocs = 5;
+
+    public const int FeedbackTerms = 5;
+
     /// <summary>Fused and neighbour-smoothed score of every turn of the index.</summary>
     public static float[] Turns(ConversationIndex index, IReadOnlyList<string> query, float[]? queryVector)
     {
         var count = index.Turns.Count;
-        var fused = Fuse(index.Bm25, index.Vectors, query, queryVector);
-        var smoothed = new float[count];
+        var cosine = Cosines(index.Vectors, queryVector);
+        var fused = Fuse(index.Bm25, cosine, query, queryVector is not null);
+        {
+            var expanded = Feedback(index, query, fused);
+            if (expanded.Count > query.Count)
+            {
+                var weights = expanded.Select((_, i) => i < query.Count ? 1f : FeedbackWeight).ToArray();
+                fused = Fuse(index.Bm25, cosine, expanded, queryVector is not null, weights);
+            }
+        }
+        {
+            var named = new HashSet<string>(query, StringComparer.Ordinal);
+            for (var i = 0; i < count; i++)
+            {
+                if (named.Contains(index.SpeakerTerm(i)))
+                {
+                    fused[i] *= 1 + SpeakerBoost;
+                }
+            }
+        }
         var sessions = index.Sessions;
+        var sessionBest = new float[count == 0 ? 0 : sessions[^1] + 1];
+        for (var i = 0; i < count; i++)
+        {
+            sessionBest[sessions[i]] = Math.Max(sessionBest[sessions[i]], fused[i]);
+        }
+        var smoothed = new float[count];
         for (var i = 0; i < count; i++)
         {
             var before = i > 0 && sessions[i - 1] == sessions[i] ? fused[i - 1] : 0f;
             var after = i + 1 < count && sessions[i + 1] == sessions[i] ? fused[i + 1] : 0f;
-            smoothed[i] = fused[i] + NeighbourWeight * Math.Max(before, after);
+            smoothed[i] = fused[i] + NeighbourWeight * Math.Max(before, after) + SessionWeight * sessionBest[sessions[i]];
         }
         return smoothed;
     }
 
+    /// <summary>Pseudo-relevance feedback: the query plus the strongest new terms of its best-scoring turns.</summary>
+    private static List<string> Feedback(ConversationIndex index, IReadOnlyList<string> query, float[] fused)
+    {
+        var top = Enumerable.Range(0, fused.Length).Where(i => fused[i] > 0).OrderByDescending(i => fused[i]).Take(FeedbackDocs);
+        var known = new HashSet<string>(query, StringComparer.Ordinal);
+        var candidates = new Dictionary<string, float>(StringComparer.Ordinal);
+        foreach (var doc in top)
+        {
+            var bag = index.Bag(doc);
+            for (var t = 0; t < bag.Terms.Count; t++)
+            {
+                var term = bag.Terms[t];
+                if (!known.Contains(term) && term != index.SpeakerTerm(doc))
+                {
+                    candidates[term] = candidates.GetValueOrDefault(term) + index.Bm25.Idf(term) * bag.Counts[t];
+                }
+            }
+        }
+        return [.. query, .. candidates.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Take(FeedbackTerms).Select(c => c.Key)];
+    }
+
     /// <summary>Fused score of free-standing items (chunks, example inputs), BM25 over the items themselves.</summary>
     public static float[] Items(IReadOnlyList<TermBag> bags, IReadOnlyList<float[]?> vectors, IReadOnlyList<string> query, float[]? queryVector) =>
-        Fuse(new Bm25Index(bags), vectors, query, queryVector);
+        Fuse(new Bm25Index(bags), Cosines(vectors, queryVector), query, queryVector is not null);
 
-    private static float[] Fuse(Bm25Index bm25, IReadOnlyList<float[]?> vectors, IReadOnlyList<string> query, float[]? queryVector)
+    private static float[] Cosines(IReadOnlyList<float[]?> vectors, float[]? queryVector)
     {
-        var count = bm25.Count;
-        var lexical = new float[count];
-        var ceiling = bm25.Score(query, lexical);
-        var cosine = new float[count];
+        var cosine = new float[vectors.Count];
         if (queryVector is not null)
         {
             Vectors.CosineAll(queryVector, vectors, cosine);
         }
-        var fused = new float[count];
+        return cosine;
+    }
+
+    private static float[] Fuse(
+        Bm25Index bm25, float[] cosine, IReadOnlyList<string> query, bool hasVector, IReadOnlyList<float>? weights = null)
+    {
+        var lexical = new float[bm25.Count];
+        var ceiling = bm25.Score(query, lexical, weights);
+        var fused = new float[bm25.Count];
         // Without a query vector the lexical score stands alone rather than being capped at its weight.
-        Fusion.Linear(lexical, ceiling, cosine, queryVector is null ? 1f : LexicalWeight, fused);
+        Fusion.Linear(lexical, ceiling, cosine, hasVector ? LexicalWeight : 1f, fused);
         return fused;
     }
 }
