@@ -1,5 +1,8 @@
 using ConversationService.Conversations;
+using ConversationService.Embeddings;
+using ConversationService.Examples;
 using ConversationService.Hosting;
+using ConversationService.Knowledge;
 using ConversationService.Messaging;
 using ConversationService.Summaries;
 using ConversationService.Tokenize;
@@ -13,6 +16,9 @@ builder.AddServiceOptions()
     .AddReadinessChecks()
     .AddMessaging()
     .AddSummaries()
+    .AddEmbeddings()
+    .AddKnowledge()
+    .AddExamples()
     .AddOpenApiDocument();
 
 var app = builder.Build();
@@ -24,6 +30,8 @@ app.MapHealthEndpoints();
 app.MapConversations();
 app.MapTokenize();
 app.MapUsage();
+app.MapKnowledge();
+app.MapExamples();
 app.Run();
 
 public partial class Program;

@@ -1,6 +1,8 @@
 using ConversationService.Context;
 using ConversationService.EventStore;
+using ConversationService.Examples;
 using ConversationService.Hosting;
+using ConversationService.Knowledge;
 using ConversationService.Summaries;
 using ConversationService.Usage;
 
@@ -22,7 +24,11 @@ public static class ConversationsModule
                 .Register<TurnAppended>()
                 .Register<ConversationDeleted>()
                 .Register<ConversationSummarized>()
-                .Register<DailyBudgetReached>())
+                .Register<DailyBudgetReached>()
+                .Register<DocumentIndexed>()
+                .Register<DocumentDeleted>()
+                .Register<ExampleSaved>()
+                .Register<ExampleDeleted>())
             .InlineProjection<ConversationProjection>());
         services.AddSingleton<ConversationQueries>();
         services.AddSingleton<ConversationWriter>();

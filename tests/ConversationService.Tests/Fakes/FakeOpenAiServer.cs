@@ -12,9 +12,12 @@ namespace ConversationService.Tests.Fakes;
 /// <summary>What the fake answers to one request.</summary>
 public abstract record FakeReply
 {
-    /// <summary>A completion; null token counts are counted with o200k like a real provider would.</summary>
+    /// <summary>
+    /// A completion or embeddings; null token counts are counted with o200k like a real provider would.
+    /// <paramref name="OmitUsage"/> leaves the usage field out of an embeddings answer, as some providers do.
+    /// </summary>
     public sealed record Answer(string? Content = null, int? PromptTokens = null, int CachedTokens = 0, int? CompletionTokens = null,
-        string? Refusal = null) : FakeReply;
+        string? Refusal = null, bool OmitUsage = false) : FakeReply;
 
     public sealed record Status(int Code, string? RetryAfter = null) : FakeReply;
 
@@ -46,6 +49,11 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
     public IReadOnlyList<FakeRequest> Requests => [.. _requests];
 
     public IReadOnlyList<FakeRequest> ChatRequests => Requests.Where(r => r.Path.EndsWith("chat/completions", StringComparison.Ordinal)).ToList();
+
+    public IReadOnlyList<FakeRequest> EmbeddingRequests => Requests.Where(r => r.Path.EndsWith("embeddings", StringComparison.Ordinal)).ToList();
+
+    /// <summary>Every text sent for embedding, in order (one entry per input of every request).</summary>
+    public IReadOnlyList<string> EmbeddedTexts => [.. EmbeddingRequests.SelectMany(r => Inputs(r.Body))];
 
     public void Enqueue(params FakeReply[] replies)
     {
@@ -79,17 +87,10 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     private async Task<IResult> ChatAsync(HttpContext http)
     {
-        var body = (await JsonNode.ParseAsync(http.Request.Body))!;
-        var model = body["model"]!.GetValue<string>();
-        _requests.Enqueue(new FakeRequest(http.Request.Path, model, body, DateTimeOffset.UtcNow));
-        var reply = await ResolveAsync(Next(), http.RequestAborted);
+        var (body, model, reply) = await ReceiveAsync(http);
         if (reply is FakeReply.Status status)
         {
-            if (status.RetryAfter is not null)
-            {
-                http.Response.Headers.RetryAfter = status.RetryAfter;
-            }
-            return Results.Json(new { error = new { message = $"scripted {status.Code}", type = "fake" } }, statusCode: status.Code);
+            return Fail(http, status);
         }
         var answer = (FakeReply.Answer)reply;
         var messages = body["messages"]!.AsArray()
@@ -125,19 +126,39 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
 
     private async Task<IResult> EmbeddingsAsync(HttpContext http)
     {
+        var (body, model, reply) = await ReceiveAsync(http);
+        if (reply is FakeReply.Status status)
+        {
+            return Fail(http, status);
+        }
+        var answer = (FakeReply.Answer)reply;
+        var inputs = Inputs(body);
+        var tokens = answer.PromptTokens ?? inputs.Sum(Tokenizer.CountTokens);
+        var data = inputs.Select((text, i) => new { @object = "embedding", index = i, embedding = Embed(text) }).ToArray();
+        return answer.OmitUsage
+            ? Results.Json(new { @object = "list", model, data })
+            : Results.Json(new { @object = "list", model, data, usage = new { prompt_tokens = tokens, total_tokens = tokens } });
+    }
+
+    private async Task<(JsonNode Body, string Model, FakeReply Reply)> ReceiveAsync(HttpContext http)
+    {
         var body = (await JsonNode.ParseAsync(http.Request.Body))!;
         var model = body["model"]!.GetValue<string>();
         _requests.Enqueue(new FakeRequest(http.Request.Path, model, body, DateTimeOffset.UtcNow));
-        var inputs = body["input"] is JsonArray array ? array.Select(i => i!.GetValue<string>()).ToArray() : [body["input"]!.GetValue<string>()];
-        var tokens = inputs.Sum(Tokenizer.CountTokens);
-        return Results.Json(new
-        {
-            @object = "list",
-            model,
-            data = inputs.Select((text, i) => new { @object = "embedding", index = i, embedding = Embed(text) }).ToArray(),
-            usage = new { prompt_tokens = tokens, total_tokens = tokens },
-        });
+        return (body, model, await ResolveAsync(Next(), http.RequestAborted));
     }
+
+    private static IResult Fail(HttpContext http, FakeReply.Status status)
+    {
+        if (status.RetryAfter is not null)
+        {
+            http.Response.Headers.RetryAfter = status.RetryAfter;
+        }
+        return Results.Json(new { error = new { message = $"scripted {status.Code}", type = "fake" } }, statusCode: status.Code);
+    }
+
+    private static string[] Inputs(JsonNode body) =>
+        body["input"] is JsonArray array ? [.. array.Select(i => i!.GetValue<string>())] : [body["input"]!.GetValue<string>()];
 
     private static async Task<FakeReply> ResolveAsync(FakeReply reply, CancellationToken aborted)
     {

@@ -7,7 +7,7 @@ using ConversationService.Tests.Messaging;
 namespace ConversationService.Tests.Summaries;
 
 /// <summary>The service with an LLM configured: the fake OpenAI-compatible server in this process.</summary>
-public sealed class LlmFixture : MessagingFixture
+public class LlmFixture : MessagingFixture
 {
     public FakeOpenAiServer Llm { get; private set; } = null!;
 

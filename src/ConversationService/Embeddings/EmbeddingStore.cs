@@ -1,0 +1,195 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using ConversationService.Hosting;
+using ConversationService.Usage;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace ConversationService.Embeddings;
+
+/// <summary>
+/// Vectors of the configured model, L2-normalized, by tenant and content hash: stored in PostgreSQL by
+/// <see cref="EmbeddingProjection"/> (so identical content is embedded once per tenant and model), with a
+/// size-bounded memory cache in front. Returned arrays are shared: callers must not write to them.
+/// </summary>
+public sealed class EmbeddingStore : IDisposable
+{
+    private readonly IEmbeddingGenerator<string, Embedding<float>> _generator;
+    private readonly EmbeddingOptions _options;
+    private readonly LlmOptions _llm;
+    private readonly LlmCallLog _calls;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _schema;
+    private readonly TimeProvider _time;
+    private readonly ILogger<EmbeddingStore> _logger;
+    private readonly MemoryCache _cache;
+
+    public EmbeddingStore(
+        IEmbeddingGenerator<string, Embedding<float>> generator, IOptions<EmbeddingOptions> options, IOptions<LlmOptions> llm,
+        LlmCallLog calls, NpgsqlDataSource dataSource, DatabaseSchema schema, TimeProvider time, ILogger<EmbeddingStore> logger)
+    {
+        _generator = generator;
+        _options = options.Value;
+        _llm = llm.Value;
+        _calls = calls;
+        _dataSource = dataSource;
+        _schema = schema.Name;
+        _time = time;
+        _logger = logger;
+        _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.CacheMegabytes * 1_048_576L });
+        ModelId = _options.StorageModelId;
+    }
+
+    /// <summary>The model (and dimensions, when configured) the vectors belong to.</summary>
+    public string ModelId { get; }
+
+    /// <summary>Whether embedding runs in process: no provider call, nothing to record, cheaper than a database read.</summary>
+    internal bool IsLocal => !_options.IsOpenAi;
+
+    /// <summary>SHA-256 of the UTF-8 text: the storage key of its vector.</summary>
+    public static byte[] Hash(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text));
+
+    /// <summary>
+    /// Stored vectors of <paramref name="texts"/>, null where the projection has not embedded a text (yet). Reads the
+    /// cache, then PostgreSQL; never calls the provider.
+    /// </summary>
+    public async Task<float[]?[]> GetVectorsAsync(string tenant, IReadOnlyList<string> texts, CancellationToken ct)
+    {
+        var vectors = new float[]?[texts.Count];
+        var missing = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var hashes = new List<byte[]>();
+        for (var i = 0; i < texts.Count; i++)
+        {
+            var hash = Hash(texts[i]);
+            var key = Convert.ToHexString(hash);
+            if (_cache.TryGetValue(new CacheKey(tenant, key), out float[]? cached))
+            {
+                vectors[i] = cached;
+            }
+            else if (missing.TryGetValue(key, out var positions))
+            {
+                positions.Add(i);
+            }
+            else
+            {
+                missing[key] = [i];
+                hashes.Add(hash);
+            }
+        }
+        if (hashes.Count == 0)
+        {
+            return vectors;
+        }
+        foreach (var (hash, vector) in await LoadAsync(tenant, hashes, ct))
+        {
+            var key = Convert.ToHexString(hash);
+            Remember(tenant, key, vector);
+            foreach (var i in missing[key])
+            {
+                vectors[i] = vector;
+            }
+        }
+        return vectors;
+    }
+
+    /// <summary>
+    /// The query's vector, embedded on the request path through the configured generator (cached in memory).
+    /// Null, with a warning, when the provider fails, is slow (<see cref="EmbeddingOptions.QueryTimeout"/>) or its
+    /// circuit is open: the context then ranks lexically.
+    /// </summary>
+    public async Task<float[]?> EmbedQueryAsync(string tenant, string? conversationId, string text, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+        var hash = Hash(text);
+        var key = Convert.ToHexString(hash);
+        if (_cache.TryGetValue(new CacheKey(tenant, key), out float[]? cached))
+        {
+            return cached;
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_options.QueryTimeout);
+        try
+        {
+            // The query is often a stored turn (the newest user turn), already embedded by the projection.
+            var vector = IsLocal ? null : (await LoadAsync(tenant, [hash], timeout.Token)).Select(v => v.Vector).FirstOrDefault();
+            vector ??= (await EmbedAsync(tenant, conversationId, [text], timeout.Token))[0];
+            Remember(tenant, key, vector);
+            return vector;
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            _logger.LogWarning("Query embedding with {Model} failed, ranking lexically: {Error}", ModelId, e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Calls the generator, records the call's tokens and cost, and returns unit-length vectors.</summary>
+    internal async Task<float[][]> EmbedAsync(string tenant, string? conversationId, IReadOnlyList<string> texts, CancellationToken ct)
+    {
+        var started = _time.GetTimestamp();
+        var generated = await _generator.GenerateAsync(texts, null, ct);
+        var latency = _time.GetElapsedTime(started);
+        if (generated.Count != texts.Count)
+        {
+            throw new InvalidOperationException($"{ModelId} returned {generated.Count} embeddings for {texts.Count} texts.");
+        }
+        if (!IsLocal)
+        {
+            var usage = new LlmUsage((int)Math.Min(int.MaxValue, generated.Usage?.InputTokenCount ?? 0), 0, 0);
+            var model = _options.EffectiveModel;
+            await _calls.RecordAsync(
+                new LlmCall(tenant, conversationId, CallTypes.Embedding, model, usage, latency,
+                    Pricing.Cost(_llm.Prices, model, usage), _time.GetUtcNow()),
+                ct);
+        }
+        return [.. generated.Select(e => Normalize(e.Vector.ToArray()))];
+    }
+
+    internal void Remember(string tenant, string hashKey, float[] vector) =>
+        _cache.Set(new CacheKey(tenant, hashKey), vector, new MemoryCacheEntryOptions { Size = vector.Length * sizeof(float) + 64 });
+
+    internal void Forget(string tenant, byte[] hash) => _cache.Remove(new CacheKey(tenant, Convert.ToHexString(hash)));
+
+    private async Task<List<(byte[] Hash, float[] Vector)>> LoadAsync(string tenant, List<byte[]> hashes, CancellationToken ct)
+    {
+        await using var command = _dataSource.CreateCommand(
+            $"SELECT content_hash, vector FROM {_schema}.embeddings WHERE tenant_id = $1 AND model = $2 AND content_hash = ANY($3)");
+        command.Parameters.Add(new() { Value = tenant });
+        command.Parameters.Add(new() { Value = ModelId });
+        command.Parameters.Add(new() { Value = hashes.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var found = new List<(byte[], float[])>(hashes.Count);
+        while (await reader.ReadAsync(ct))
+        {
+            found.Add((reader.GetFieldValue<byte[]>(0), FromBytes(reader.GetFieldValue<byte[]>(1))));
+        }
+        return found;
+    }
+
+    // Vectors are stored as raw little-endian float32, the in-memory layout on every platform .NET runs here.
+    internal static byte[] ToBytes(float[] vector) => MemoryMarshal.AsBytes(vector.AsSpan()).ToArray();
+
+    internal static float[] FromBytes(byte[] bytes) => MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+
+    private static float[] Normalize(float[] vector)
+    {
+        var norm = TensorPrimitives.Norm(vector);
+        if (norm > 0)
+        {
+            TensorPrimitives.Divide(vector, norm, vector);
+        }
+        return vector;
+    }
+
+    public void Dispose() => _cache.Dispose();
+
+    private readonly record struct CacheKey(string Tenant, string Hash);
+}

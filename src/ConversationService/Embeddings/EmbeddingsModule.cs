@@ -1,0 +1,38 @@
+using ConversationService.EventStore;
+using ConversationService.Messaging;
+using ConversationService.Relevance;
+using ConversationService.Usage;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace ConversationService.Embeddings;
+
+public static class EmbeddingsModule
+{
+    /// <summary>
+    /// The configured generator (offline by default), the vector store and the projection that fills it from the
+    /// event log. Features add their texts by registering an <see cref="IEmbeddingSource"/>.
+    /// </summary>
+    public static WebApplicationBuilder AddEmbeddings(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<EmbeddingOptions>()
+            .Bind(builder.Configuration.GetSection("Embeddings"))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EmbeddingOptions>>(provider => new ProblemsValidator<EmbeddingOptions>(
+            o => o.Problems(provider.GetRequiredService<IOptions<LlmOptions>>().Value)));
+        services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<EmbeddingOptions>>().Value;
+            return options.IsOpenAi
+                ? new OpenAiEmbeddingGenerator(
+                    options, provider.GetRequiredService<IOptions<LlmOptions>>().Value, provider.GetRequiredService<TimeProvider>())
+                : new LexicalEmbeddingGenerator(options.Dimensions ?? LexicalEmbeddingGenerator.DefaultDimensions);
+        });
+        services.AddSingleton<EmbeddingStore>();
+        services.AddSingleton<IEmbeddingSource, ConversationEmbeddingSource>();
+        services.AddSingleton<EmbeddingProjection>();
+        services.AddSingleton<IAsyncProjection>(provider => provider.GetRequiredService<EmbeddingProjection>());
+        return builder;
+    }
+}

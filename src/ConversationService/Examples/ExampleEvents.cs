@@ -1,0 +1,15 @@
+namespace ConversationService.Examples;
+
+// Facts about one few-shot example (a stream per example). Stored as JSON, so fields are only ever added.
+
+public sealed record ExampleSaved(string ExampleId, string Input, string Output, string? Task, DateTimeOffset SavedAt);
+
+public sealed record ExampleDeleted(string ExampleId, DateTimeOffset DeletedAt);
+
+public static class ExampleStream
+{
+    public const string Type = "few-shot-example";
+
+    // A '/' never occurs in a conversation id, so these stream ids cannot meet a conversation's.
+    public static string Id(string exampleId) => "example/" + exampleId;
+}

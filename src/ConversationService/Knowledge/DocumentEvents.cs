@@ -1,0 +1,27 @@
+using System.Text.Json;
+
+namespace ConversationService.Knowledge;
+
+// Facts about one knowledge document (a stream per document). Stored as JSON, so fields are only ever added.
+
+/// <summary>The document's text as of now, and how it was chunked (ranges of <see cref="Text"/>, o200k tokens).</summary>
+public sealed record DocumentIndexed(
+    string Collection, string DocumentId, string Text, JsonElement? Metadata, int Tokens,
+    IReadOnlyList<DocumentChunk> Chunks, DateTimeOffset IndexedAt);
+
+public sealed record DocumentDeleted(string Collection, string DocumentId, DateTimeOffset DeletedAt);
+
+public static class DocumentStream
+{
+    public const string Type = "knowledge-document";
+
+    /// <summary>Chunk token counts are in o200k_base, the encoding of the current OpenAI chat models.</summary>
+    public const string Encoding = "o200k_base";
+
+    // A '/' never occurs in a conversation id, so these stream ids cannot meet a conversation's.
+    public static string Id(string collection, string documentId) => $"knowledge/{collection}/{documentId}";
+
+    public static string ChunkId(string documentId, int n) => $"{documentId}#{n}";
+
+    public static string ChunkText(DocumentIndexed indexed, DocumentChunk chunk) => indexed.Text.Substring(chunk.Start, chunk.Length);
+}

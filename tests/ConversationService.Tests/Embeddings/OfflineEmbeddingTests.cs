@@ -1,0 +1,65 @@
+using System.Net;
+using ConversationService.Relevance;
+using ConversationService.Tests.Infrastructure;
+
+namespace ConversationService.Tests.Embeddings;
+
+[Collection(ServiceCollection.Name)]
+public sealed class OfflineEmbeddingTests(ServiceFixture fixture)
+{
+    [Fact]
+    public async Task Given_no_provider_configured_When_turns_are_indexed_Then_vectors_are_the_offline_embedders_and_no_call_is_recorded()
+    {
+        using var api = fixture.Client(apiKey: ServiceFixture.TenantBKey);
+        var id = ApiClient.NewId();
+        var text = $"Caroline went to the support group {id}.";
+
+        (await api.AppendTurnAsync(id, "user", text)).Expect(HttpStatusCode.Created);
+        await EmbeddingProbe.WaitUntilIndexedAsync(api, id);
+
+        var store = fixture.Factory.Store();
+        Assert.Equal(LexicalEmbeddingGenerator.ModelId, store.ModelId);
+        var stored = (await store.GetVectorsAsync("tenant-b", [text], default))[0];
+        Assert.Equal(new LexicalEmbeddingGenerator().Embed(text), stored);
+        Assert.Equal(stored, await store.EmbedQueryAsync("tenant-b", id, text, default));
+        // Another tenant never reads tenant b's vectors.
+        Assert.Null((await store.GetVectorsAsync("tenant-a", [text], default))[0]);
+        var usage = (await api.GetAsync("/usage?groupBy=callType")).Expect(HttpStatusCode.OK).Body;
+        Assert.DoesNotContain(usage["groups"]!.AsArray(), g => g!["key"]!.GetValue<string>() == "embedding");
+    }
+
+    [Fact]
+    public async Task Given_indexed_turns_When_another_model_is_configured_Then_the_log_is_replayed_into_its_vectors()
+    {
+        using var api = fixture.Client();
+        var id = ApiClient.NewId();
+        var text = $"Melanie painted a sunrise over the lake {id}.";
+        (await api.AppendTurnAsync(id, "user", text)).Expect(HttpStatusCode.Created);
+        await EmbeddingProbe.WaitUntilIndexedAsync(api, id);
+
+        await using var resized = fixture.CreateFactory(new Dictionary<string, string?> { ["Embeddings:Dimensions"] = "256" });
+        using var resizedApi = new ApiClient(resized.CreateClient());
+        resizedApi.Http.DefaultRequestHeaders.Authorization = new("Bearer", ServiceFixture.TenantAKey);
+        await EmbeddingProbe.WaitUntilIndexedAsync(resizedApi, id);
+
+        var store = resized.Store();
+        Assert.Equal("lexical-hash-v1@256", store.ModelId);
+        Assert.Equal(new LexicalEmbeddingGenerator(256).Embed(text), (await store.GetVectorsAsync("tenant-a", [text], default))[0]);
+        Assert.Equal(1024, (await fixture.Factory.Store().GetVectorsAsync("tenant-a", [text], default))[0]!.Length);
+    }
+
+    [Theory]
+    [InlineData("Embeddings:Provider", "cohere", "Embeddings:Provider")]
+    [InlineData("Embeddings:Provider", "openai", "Llm:ApiKey")]
+    [InlineData("Embeddings:BatchSize", "0", "Embeddings:BatchSize")]
+    [InlineData("Embeddings:Dimensions", "8", "Embeddings:Dimensions")]
+    public void Given_an_invalid_embedding_setting_When_the_service_starts_Then_it_refuses_naming_the_key(
+        string key, string value, string named)
+    {
+        using var factory = fixture.CreateFactory(new Dictionary<string, string?> { [key] = value });
+
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+
+        Assert.Contains(named, error.ToString(), StringComparison.Ordinal);
+    }
+}

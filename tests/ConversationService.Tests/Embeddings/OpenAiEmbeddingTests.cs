@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Numerics.Tensors;
+using ConversationService.Tests.Fakes;
+using ConversationService.Tests.Infrastructure;
+using ConversationService.Tests.Summaries;
+
+namespace ConversationService.Tests.Embeddings;
+
+/// <summary>The LLM fixture's fake server and settings, with embeddings from it too, in a database of its own.</summary>
+public sealed class OpenAiEmbeddingFixture : LlmFixture
+{
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>(base.Settings)
+    {
+        ["Embeddings:Provider"] = "openai",
+        ["Embeddings:BatchSize"] = "4",
+        ["Embeddings:QueryTimeout"] = "00:00:01",
+    };
+}
+
+[CollectionDefinition(Name)]
+public sealed class OpenAiEmbeddingCollection : ICollectionFixture<OpenAiEmbeddingFixture>
+{
+    public const string Name = "openai-embeddings";
+}
+
+[Collection(OpenAiEmbeddingCollection.Name)]
+public sealed class OpenAiEmbeddingTests : IDisposable
+{
+    private readonly OpenAiEmbeddingFixture _fixture;
+    private readonly ApiClient _api;
+
+    public OpenAiEmbeddingTests(OpenAiEmbeddingFixture fixture)
+    {
+        _fixture = fixture;
+        _fixture.Llm.Reset();
+        _api = fixture.Client();
+    }
+
+    [Fact]
+    public async Task Given_turns_When_the_projection_runs_Then_indexedVersion_reaches_version_and_every_turn_has_a_unit_vector()
+    {
+        var id = ApiClient.NewId();
+        var texts = Enumerable.Range(1, 10).Select(i => $"Turn {i} of {id}: the meeting moved to room {100 + i}.").ToArray();
+
+        await PostAsync(id, texts);
+        var version = await EmbeddingProbe.WaitUntilIndexedAsync(_api, id);
+
+        Assert.Equal(11, version);
+        var vectors = await _fixture.Factory.Store().GetVectorsAsync("tenant-a", texts, default);
+        Assert.All(vectors, v => Assert.Equal(1f, TensorPrimitives.Norm(v!), 0.0001f));
+        Assert.Equal("text-embedding-3-small", _fixture.Factory.Store().ModelId);
+        Assert.All(_fixture.Llm.EmbeddingRequests, r => Assert.Equal("text-embedding-3-small", r.Model));
+        // Embeddings:BatchSize is 4: ten texts go in three calls, each text once.
+        Assert.Equal(texts.Order(), _fixture.Llm.EmbeddedTexts.Where(t => t.Contains(id, StringComparison.Ordinal)).Order());
+        Assert.All(_fixture.Llm.EmbeddingRequests, r => Assert.True(r.Body["input"]!.AsArray().Count <= 4));
+        Assert.Null((await _fixture.Factory.Store().GetVectorsAsync("tenant-a", ["never posted " + id], default))[0]);
+    }
+
+    [Fact]
+    public async Task Given_identical_content_in_two_conversations_When_indexed_Then_it_is_embedded_once_per_tenant()
+    {
+        var shared = $"The shared sentence {Guid.NewGuid():N} appears twice.";
+        var (first, second) = (ApiClient.NewId(), ApiClient.NewId());
+        using var tenantB = _fixture.Client(apiKey: ServiceFixture.TenantBKey);
+
+        await PostAsync(first, [shared]);
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, first);
+        await PostAsync(second, [shared, shared]);
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, second);
+        await tenantB.AppendTurnAsync(first, "user", shared);
+        await EmbeddingProbe.WaitUntilIndexedAsync(tenantB, first);
+
+        // Once for tenant a, once for tenant b: a hash is never shared across tenants.
+        Assert.Equal(2, _fixture.Llm.EmbeddedTexts.Count(t => t == shared));
+        Assert.Equal(2, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, shared));
+    }
+
+    [Fact]
+    public async Task Given_embedding_calls_When_usage_is_read_Then_they_show_the_providers_tokens_and_the_price_table_cost()
+    {
+        var from = DateTimeOffset.UtcNow.AddSeconds(-1).ToString("O", CultureInfo.InvariantCulture);
+        var id = ApiClient.NewId();
+        _fixture.Llm.Enqueue(new FakeReply.Answer(PromptTokens: 1_234));
+        _fixture.Llm.Default = new FakeReply.Answer(OmitUsage: true);
+
+        await PostAsync(id, [$"Alpha {id}.", $"Beta {id}.", $"Gamma {id}.", $"Delta {id}.", $"Epsilon {id} is counted locally."]);
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, id);
+
+        var usage = (await _api.GetAsync($"/usage?groupBy=conversation&from={Uri.EscapeDataString(from)}")).Expect(HttpStatusCode.OK).Body;
+        var group = usage["groups"]!.AsArray().Single(g => g!["key"]!.GetValue<string>() == id)!;
+        Assert.Equal(2, group["calls"]!.GetValue<int>());
+        // The first call reports 1,234 tokens; the second sends no usage, so its one text is counted in cl100k_base.
+        var counted = ConversationService.Tokenizers.TiktokenTokenizer.CreateForModel("text-embedding-3-small").CountTokens($"Epsilon {id} is counted locally.");
+        Assert.Equal(1_234 + counted, group["inputTokens"]!.GetValue<int>());
+        Assert.Equal((1_234 + counted) * 0.02m / 1_000_000m, group["costUsd"]!.GetValue<decimal>());
+        var byType = (await _api.GetAsync($"/usage?groupBy=callType&from={Uri.EscapeDataString(from)}")).Expect(HttpStatusCode.OK).Body;
+        Assert.Contains(byType["groups"]!.AsArray(), g => g!["key"]!.GetValue<string>() == "embedding");
+    }
+
+    [Fact]
+    public async Task Given_a_429_with_retry_after_then_success_When_indexing_Then_it_waits_as_asked_and_indexes_everything()
+    {
+        var id = ApiClient.NewId();
+        _fixture.Llm.Enqueue(new FakeReply.Status(429, RetryAfter: "1"));
+
+        await PostAsync(id, [$"Retry me {id}."]);
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, id);
+
+        var requests = _fixture.Llm.EmbeddingRequests;
+        Assert.Equal(2, requests.Count);
+        Assert.True(requests[1].At - requests[0].At >= TimeSpan.FromMilliseconds(950), $"{requests[1].At - requests[0].At}");
+        Assert.NotNull((await _fixture.Factory.Store().GetVectorsAsync("tenant-a", [$"Retry me {id}."], default))[0]);
+    }
+
+    [Fact]
+    public async Task Given_the_provider_is_down_When_a_query_is_embedded_Then_null_comes_back_and_the_projection_catches_up_later()
+    {
+        var id = ApiClient.NewId();
+        var texts = Enumerable.Range(1, 6).Select(i => $"Outage turn {i} {id}.").ToArray();
+        _fixture.Llm.Default = new FakeReply.Status(503);
+        var store = _fixture.Factory.Store();
+
+        var clock = Stopwatch.StartNew();
+        var query = await store.EmbedQueryAsync("tenant-a", id, "Where is the meeting " + id, default);
+        Assert.Null(query);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"{clock.Elapsed}");
+        await PostAsync(id, texts);
+        await Task.Delay(1_500);
+        var stalled = (await _api.GetConversationAsync(id)).Body;
+        Assert.True(stalled["indexedVersion"]!.GetValue<long>() < stalled["version"]!.GetValue<long>());
+
+        _fixture.Llm.Default = new FakeReply.Answer();
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, id, TimeSpan.FromSeconds(30));
+
+        Assert.All(await store.GetVectorsAsync("tenant-a", texts, default), Assert.NotNull);
+        Assert.NotNull(await store.EmbedQueryAsync("tenant-a", id, "Where is the meeting " + id, default));
+    }
+
+    [Fact]
+    public async Task Given_a_deleted_conversation_When_the_projection_catches_up_Then_its_vectors_are_gone_but_shared_content_stays()
+    {
+        var (deleted, kept) = (ApiClient.NewId(), ApiClient.NewId());
+        var (own, shared) = ($"Only in the deleted one {deleted}.", $"In both {deleted}.");
+        await PostAsync(deleted, [own, shared]);
+        await PostAsync(kept, [shared]);
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, deleted);
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, kept);
+
+        (await _api.DeleteConversationAsync(deleted)).Expect(HttpStatusCode.NoContent);
+        await EmbeddingProbe.WaitForVectorsAsync(_fixture.Factory.Store(), "tenant-a", [own], present: false);
+
+        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, own));
+        Assert.Equal(1, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, shared));
+        Assert.NotNull((await _fixture.Factory.Store().GetVectorsAsync("tenant-a", [shared], default))[0]);
+    }
+
+    private async Task PostAsync(string id, IEnumerable<string> texts) =>
+        (await _api.AppendAsync(id, new { turns = texts.Select(t => new { role = "user", content = t }).ToArray() }))
+            .Expect(HttpStatusCode.Created);
+
+    public void Dispose() => _api.Dispose();
+}
