@@ -16,9 +16,9 @@ public sealed record ContextWindow(IReadOnlyList<ContextMessage> Messages, IRead
 /// <summary>The mandatory parts alone exceed budget - reserve.</summary>
 public sealed record ContextTooSmall(int RequiredTokens, int AvailableTokens);
 
-public sealed record KnowledgeChunk(string Id, string Text, float[]? Vector);
+public sealed record KnowledgeItem(string Id, string Text, float[]? Vector);
 
-public sealed record FewShotExample(string Id, string Input, string Output, float[]? Vector);
+public sealed record ExampleItem(string Id, string Input, string Output, float[]? Vector);
 
 public sealed record SummaryInput(string Text, int ThroughIndex);
 
@@ -34,7 +34,7 @@ public sealed record ContextShares(double Recent, double Summary, double Knowled
 /// <summary>Everything one context is built from; <see cref="TurnTokens"/> are the turns' message costs in the target encoding.</summary>
 public sealed record ContextInput(
     int Available, string? SystemPrompt, SummaryInput? Summary, ConversationIndex Index, IReadOnlyList<int> TurnTokens,
-    string? Query, float[]? QueryVector, IReadOnlyList<KnowledgeChunk> Knowledge, IReadOnlyList<FewShotExample> Examples,
+    string? Query, float[]? QueryVector, IReadOnlyList<KnowledgeItem> Knowledge, IReadOnlyList<ExampleItem> Examples,
     int ExampleCount, ContextShares Shares);
 
 /// <summary>
@@ -166,7 +166,7 @@ public static class ContextAssembly
         public void Spend(int tokens) => _spent += tokens;
     }
 
-    private static List<(KnowledgeChunk Chunk, float Score)> PackKnowledge(
+    private static List<(KnowledgeItem Chunk, float Score)> PackKnowledge(
         ContextInput input, string[] query, Plan plan, TiktokenTokenizer tokenizer)
     {
         if (input.Knowledge.Count == 0 || query.Length == 0)
@@ -185,7 +185,7 @@ public static class ContextAssembly
         return taken.Select(i => (chunks[i], scores[i])).ToList();
     }
 
-    private static List<(FewShotExample Example, float Score)> PackExamples(
+    private static List<(ExampleItem Example, float Score)> PackExamples(
         ContextInput input, string[] query, Plan plan, TiktokenTokenizer tokenizer)
     {
         if (input.Examples.Count == 0 || input.ExampleCount == 0 || query.Length == 0)
@@ -277,8 +277,8 @@ public static class ContextAssembly
     private readonly record struct Material(string Content, int Tokens, int Recalled, int Knowledge, int Examples);
 
     private static Material? RenderMaterial(
-        ContextInput input, List<(int Position, float Score, string Line)> recalled, List<(KnowledgeChunk Chunk, float Score)> knowledge,
-        List<(FewShotExample Example, float Score)> examples, TiktokenTokenizer tokenizer)
+        ContextInput input, List<(int Position, float Score, string Line)> recalled, List<(KnowledgeItem Chunk, float Score)> knowledge,
+        List<(ExampleItem Example, float Score)> examples, TiktokenTokenizer tokenizer)
     {
         if (recalled.Count + knowledge.Count + examples.Count == 0)
         {
@@ -318,11 +318,11 @@ public static class ContextAssembly
         return new Material(content, total, counts[0], counts[1], counts[2]);
     }
 
-    private static string ExampleText(FewShotExample example) => "\nInput: " + example.Input + "\nOutput: " + example.Output;
+    private static string ExampleText(ExampleItem example) => "\nInput: " + example.Input + "\nOutput: " + example.Output;
 
     private static void DropWeakest(
-        List<(int Position, float Score, string Line)> recalled, List<(KnowledgeChunk Chunk, float Score)> knowledge,
-        List<(FewShotExample Example, float Score)> examples)
+        List<(int Position, float Score, string Line)> recalled, List<(KnowledgeItem Chunk, float Score)> knowledge,
+        List<(ExampleItem Example, float Score)> examples)
     {
         if (recalled.Count > 0)
         {
@@ -355,8 +355,8 @@ public static class ContextAssembly
     private static ContextWindow Build(
         ContextInput input, TiktokenTokenizer tokenizer, int systemTokens, bool includeSummary, int recentStart, int end,
         List<int> after, int mandatory, string? cutText, int mandatoryTokens, Material? material,
-        List<(int Position, float Score, string Line)> recalled, List<(KnowledgeChunk Chunk, float Score)> knowledge,
-        List<(FewShotExample Example, float Score)> examples)
+        List<(int Position, float Score, string Line)> recalled, List<(KnowledgeItem Chunk, float Score)> knowledge,
+        List<(ExampleItem Example, float Score)> examples)
     {
         var turns = input.Index.Turns;
         var messages = new List<ContextMessage>();

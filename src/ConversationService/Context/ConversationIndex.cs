@@ -65,6 +65,20 @@ public sealed class ConversationIndex
     public ConversationIndex Append(IReadOnlyList<IndexedTurn> turns, IReadOnlyList<float[]?> vectors) =>
         new([.. Turns, .. turns], [.. _bags, .. turns.Select(BagOf)], [.. _vectors, .. vectors]);
 
+    /// <summary>Positions of the turns that have no vector (the embedding projection has not reached them yet).</summary>
+    public int[] MissingVectors() => Enumerable.Range(0, _vectors.Length).Where(i => _vectors[i] is null).ToArray();
+
+    /// <summary>This index with vectors filled in at <paramref name="positions"/> (null entries stay missing).</summary>
+    public ConversationIndex WithVectors(IReadOnlyList<int> positions, IReadOnlyList<float[]?> vectors)
+    {
+        var filled = (float[]?[])_vectors.Clone();
+        for (var i = 0; i < positions.Count; i++)
+        {
+            filled[positions[i]] ??= vectors[i];
+        }
+        return new ConversationIndex((IndexedTurn[])Turns, _bags, filled);
+    }
+
     /// <summary>
     /// Terms a turn is found by: its words, its speaker's name (questions name who said it) and its day, month
     /// and year (questions ask about a time).

@@ -1,5 +1,4 @@
 using ConversationService.Conversations;
-using ConversationService.Relevance;
 using Microsoft.Extensions.Caching.Memory;
 
 namespace ConversationService.Context;
@@ -9,7 +8,7 @@ namespace ConversationService.Context;
 /// tenant, conversation and creation time (a deleted and re-created conversation never sees the old content),
 /// and grows by the turns appended since: a request after one new turn reads and indexes only that turn.
 /// </summary>
-public sealed class ConversationIndexCache(ConversationQueries queries, LexicalEmbeddingGenerator embedder) : IDisposable
+public sealed class ConversationIndexCache(ConversationQueries queries, ContextVectors vectors) : IDisposable
 {
     public const int MaxTurnsHeld = 500_000;
 
@@ -28,7 +27,7 @@ public sealed class ConversationIndexCache(ConversationQueries queries, LexicalE
                 : ConversationIndex.Empty;
         if (index.Turns.Count == headers.Count)
         {
-            return index;
+            return await FillVectorsAsync(tenant, key, conversation.CreatedAt, index, ct);
         }
         var after = index.Turns.Count == 0 ? int.MinValue : index.Turns[^1].Index;
         var rows = await queries.GetTurnsAsync(tenant, conversation.Id, after, headers[^1].Index, headers.Count - index.Turns.Count, ct);
@@ -37,14 +36,36 @@ public sealed class ConversationIndexCache(ConversationQueries queries, LexicalE
             return null;
         }
         var turns = rows.Select(r => new IndexedTurn(r.Id, r.Index, r.Role, r.Name, r.Content, r.OccurredAt)).ToArray();
-        index = index.Append(turns, turns.Select(t => (float[]?)embedder.Embed(t.Content)).ToArray());
+        index = index.Append(turns, await vectors.ForAsync(tenant, turns.Select(t => t.Content).ToArray(), ct));
         if (!Matches(index, headers))
         {
             return null;
         }
-        _cache.Set(key, new Entry(conversation.CreatedAt, index), new MemoryCacheEntryOptions { Size = Math.Max(1, index.Turns.Count) });
+        Remember(key, conversation.CreatedAt, index);
         return index;
     }
+
+    /// <summary>Turns the embedding projection had not reached when they were indexed get their vectors once it has.</summary>
+    private async Task<ConversationIndex> FillVectorsAsync(
+        string tenant, (string, string) key, DateTimeOffset createdAt, ConversationIndex index, CancellationToken ct)
+    {
+        var missing = vectors.Stored ? index.MissingVectors() : [];
+        if (missing.Length == 0)
+        {
+            return index;
+        }
+        var found = await vectors.ForAsync(tenant, missing.Select(i => index.Turns[i].Content).ToArray(), ct);
+        if (found.All(v => v is null))
+        {
+            return index;
+        }
+        index = index.WithVectors(missing, found);
+        Remember(key, createdAt, index);
+        return index;
+    }
+
+    private void Remember((string, string) key, DateTimeOffset createdAt, ConversationIndex index) =>
+        _cache.Set(key, new Entry(createdAt, index), new MemoryCacheEntryOptions { Size = Math.Max(1, index.Turns.Count) });
 
     private static bool Matches(ConversationIndex index, IReadOnlyList<TurnHeader> headers) =>
         index.Turns.Count == 0 || headers[index.Turns.Count - 1].Id == index.Turns[^1].Id;

@@ -4,7 +4,8 @@ using System.Text;
 using System.Text.RegularExpressions;
 using ConversationService.Conversations;
 using ConversationService.Hosting;
-using ConversationService.Relevance;
+using ConversationService.Examples;
+using ConversationService.Knowledge;
 using ConversationService.Summaries;
 using ConversationService.Tokenizers;
 using ConversationService.Usage;
@@ -55,7 +56,7 @@ public static partial class GetContext
             summaryShare, knowledgeShare, examplesShare), [], user, services, ct);
 
     public static async Task<IResult> HandleAsync(
-        string id, ContextParameters parameters, IReadOnlyList<KnowledgeChunk> candidates, ClaimsPrincipal user,
+        string id, ContextParameters parameters, IReadOnlyList<KnowledgeItem> candidates, ClaimsPrincipal user,
         ContextServices services, CancellationToken ct)
     {
         var errors = Validate(parameters, services.Limits.Value);
@@ -94,12 +95,13 @@ public static partial class GetContext
         // The summary is read only when the history does not fit whole, so short conversations cost no extra query.
         var summary = fullHistory <= available ? null : await services.Summaries.GetAsync(tenant, id, ct);
         var queryText = parameters.Query ?? index.Turns.LastOrDefault(t => t.Role == "user")?.Content;
+        var queryVector = await services.Vectors.QueryAsync(tenant, id, queryText, ct);
+        var knowledge = await KnowledgeAsync(tenant, parameters.Collections, candidates, services, ct);
+        var examples = await ExamplesAsync(tenant, parameters, services, ct);
         var defaults = ContextShares.Default;
         var input = new ContextInput(
             available, conversation.SystemPrompt, summary is null ? null : new SummaryInput(summary.Text, summary.ThroughIndex),
-            index, costs, parameters.Query, queryText is null ? null : services.Embedder.Embed(queryText),
-            candidates.Select(c => c with { Vector = services.Embedder.Embed(c.Text) }).ToArray(), [],
-            parameters.Examples ?? 0,
+            index, costs, queryText, queryVector, knowledge, examples, parameters.Examples ?? 0,
             new ContextShares(parameters.RecentShare ?? defaults.Recent, parameters.SummaryShare ?? defaults.Summary,
                 parameters.KnowledgeShare ?? defaults.Knowledge, parameters.ExamplesShare ?? defaults.Examples));
         var (window, tooSmall) = ContextAssembly.Assemble(input, tokenizer);
@@ -115,6 +117,32 @@ public static partial class GetContext
         return TypedResults.Ok(new Response(
             id, conversation.Version, targetModel, tokenizer.EncodingName, budget, reserve, window.Tokens,
             fullHistory, window.Messages, window.Sections));
+    }
+
+    /// <summary>The caller's candidates and the chunks of the named collections, with their vectors.</summary>
+    private static async Task<IReadOnlyList<KnowledgeItem>> KnowledgeAsync(
+        string tenant, string? collections, IReadOnlyList<KnowledgeItem> candidates, ContextServices services, CancellationToken ct)
+    {
+        var items = candidates.Select(c => c with { Vector = services.Vectors.ForCandidate(c.Text) }).ToList();
+        if (collections is not null)
+        {
+            var chunks = await services.Knowledge.GetChunksAsync(tenant, CollectionNames(collections), ct);
+            var vectors = await services.Vectors.ForAsync(tenant, chunks.Select(c => c.Text).ToArray(), ct);
+            items.AddRange(chunks.Select((c, i) => new KnowledgeItem(c.Id, c.Text, vectors[i])));
+        }
+        return items;
+    }
+
+    private static async Task<IReadOnlyList<ExampleItem>> ExamplesAsync(
+        string tenant, ContextParameters parameters, ContextServices services, CancellationToken ct)
+    {
+        if (parameters.Examples is not > 0)
+        {
+            return [];
+        }
+        var examples = await services.Examples.GetAsync(tenant, parameters.Task, ct);
+        var vectors = await services.Vectors.ForAsync(tenant, examples.Select(e => e.Input).ToArray(), ct);
+        return examples.Select((e, i) => new ExampleItem(e.Id, e.Input, e.Output, vectors[i])).ToArray();
     }
 
     public static List<FieldError> Validate(ContextParameters p, LimitsOptions limits)
@@ -224,4 +252,5 @@ public static partial class GetContext
 /// <summary>What the context endpoints need from the container.</summary>
 public sealed record ContextServices(
     ConversationQueries Queries, ConversationIndexCache Indexes, ModelTokenizers Tokenizers, SummaryQueries Summaries,
-    LexicalEmbeddingGenerator Embedder, ContextUsageLog Usage, IOptions<LimitsOptions> Limits, TimeProvider Time);
+    ContextVectors Vectors, KnowledgeQueries Knowledge, ExampleQueries Examples, ContextUsageLog Usage,
+    IOptions<LimitsOptions> Limits, TimeProvider Time);

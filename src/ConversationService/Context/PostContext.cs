@@ -43,7 +43,7 @@ public static class PostContext
         var parameters = new ContextParameters(
             request.Budget, request.Model, request.Query, request.Reserve, request.Examples, request.Task,
             request.Collections, request.RecentShare, request.SummaryShare, request.KnowledgeShare, request.ExamplesShare);
-        var candidates = (request.Candidates ?? []).Select(c => new KnowledgeChunk(c.Id!, c.Text!, null)).ToArray();
+        var candidates = (request.Candidates ?? []).Select(c => new KnowledgeItem(c.Id!, c.Text!, null)).ToArray();
         return GetContext.HandleAsync(id, parameters, candidates, user, services, ct);
     }
 

@@ -34,7 +34,7 @@ public static class ConversationsModule
         services.AddSingleton<ConversationWriter>();
         services.AddSingleton<ModelTokenizers>();
         services.AddSingleton<ConversationIndexCache>();
-        services.AddSingleton(new ConversationService.Relevance.LexicalEmbeddingGenerator());
+        services.AddSingleton<ContextVectors>();
         return builder;
     }
 
