@@ -68,7 +68,7 @@ public static class Excerpts
         var previous = -1;
         foreach (var s in keep)
         {
-            parts.Add((s > previous + 1 && previous >= 0 ? "… " : "") + text[sentences[s]].Trim());
+            parts.Add((s > previous + 1 ? "… " : "") + text[sentences[s]].Trim());
             previous = s;
         }
         return string.Join(" ", parts) + (previous < sentences.Count - 1 ? " …" : "");

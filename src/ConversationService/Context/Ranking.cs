@@ -42,7 +42,11 @@ public static class Ranking
 
     public const int FeedbackTerms = 5;
 
-    /// <summary>Fused and neighbour-smoothed score of every turn of the index.</summary>
+    /// <summary>
+    /// Fused and neighbour-smoothed score of every turn of the index, plus a share of its session's best score.
+    /// A turn whose own (smoothed) score is below <see cref="TurnThreshold"/> scores 0: the session share orders
+    /// turns, it does not make an unrelated turn relevant.
+    /// </summary>
     public static float[] Turns(ConversationIndex index, IReadOnlyList<string> query, float[]? queryVector)
     {
         var count = index.Turns.Count;
@@ -77,7 +81,8 @@ public static class Ranking
         {
             var before = i > 0 && sessions[i - 1] == sessions[i] ? fused[i - 1] : 0f;
             var after = i + 1 < count && sessions[i + 1] == sessions[i] ? fused[i + 1] : 0f;
-            smoothed[i] = fused[i] + NeighbourWeight * Math.Max(before, after) + SessionWeight * sessionBest[sessions[i]];
+            var own = fused[i] + NeighbourWeight * Math.Max(before, after);
+            smoothed[i] = own < TurnThreshold ? 0f : own + SessionWeight * sessionBest[sessions[i]];
         }
         return smoothed;
     }
