@@ -174,7 +174,8 @@ public static class ContextAssembly
             return [];
         }
         var chunks = input.Knowledge;
-        var scores = Ranking.Items(chunks.Select(c => TermBag.Of(c.Text)).ToArray(), chunks.Select(c => c.Vector).ToArray(), query, input.QueryVector);
+        var scores = Ranking.Items(
+            chunks.Select(c => TermBag.Of(c.Text)).ToArray(), chunks.Select(c => c.Vector).ToArray(), query, input.QueryVector, input.Index);
         var candidates = Enumerable.Range(0, chunks.Count).Where(i => scores[i] >= Ranking.ChunkThreshold).ToArray();
         var ordered = Diversity.Mmr(candidates, scores, chunks.Select(c => c.Vector).ToArray(), 0.8f, Ranking.DuplicateSimilarity, candidates.Length);
         var costs = new Dictionary<int, int>();
@@ -196,7 +197,7 @@ public static class ContextAssembly
         var vectors = examples.Select(e => e.Vector).ToArray();
         var scores = input.QueryVector is { } queryVector
             ? vectors.Select(v => v is null ? 0f : Vectors.Cosine(queryVector, v)).ToArray()
-            : Ranking.Items(examples.Select(e => TermBag.Of(e.Input)).ToArray(), vectors, query, null);
+            : Ranking.Items(examples.Select(e => TermBag.Of(e.Input)).ToArray(), vectors, query, null, input.Index);
         var candidates = Enumerable.Range(0, examples.Count).Where(i => scores[i] >= Ranking.ExampleThreshold).ToArray();
         var ordered = Diversity.Mmr(candidates, scores, vectors, 0.8f, Ranking.DuplicateSimilarity, input.ExampleCount);
         var costs = new Dictionary<int, int>();

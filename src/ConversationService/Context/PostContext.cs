@@ -12,6 +12,7 @@ public static class PostContext
 {
     public const int MaxCandidates = 100;
     public const int MaxCandidateBytes = 32_768;
+    public const int MaxCandidateIdLength = 256;
 
     public sealed record Candidate(string? Id, string? Text);
 
@@ -25,7 +26,8 @@ public static class PostContext
             .WithName("PostContext")
             .WithSummary("The context window of GET, with the caller's retrieved chunks filtered and packed into knowledge.")
             .WithDescription(GetContext.Description
-                + $" candidates: at most {MaxCandidates} of {{id, text}}, ids unique, text at most {MaxCandidateBytes} bytes.")
+                + $" candidates: at most {MaxCandidates} of {{id, text}}, ids unique (1-{MaxCandidateIdLength} characters), "
+                + $"text at most {MaxCandidateBytes} bytes.")
             .Produces<GetContext.Response>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -59,9 +61,9 @@ public static class PostContext
         for (var i = 0; i < candidates.Count; i++)
         {
             var (candidateId, text) = (candidates[i]?.Id, candidates[i]?.Text);
-            if (candidateId is null || !GetContext.NamePattern().IsMatch(candidateId))
+            if (candidateId is not { Length: >= 1 and <= MaxCandidateIdLength } || candidateId.Any(char.IsControl))
             {
-                errors.Add(new($"candidates[{i}].id", "id must be 1-128 characters of [A-Za-z0-9._:-]."));
+                errors.Add(new($"candidates[{i}].id", $"id must be 1-{MaxCandidateIdLength} characters, no control characters."));
             }
             else if (!seen.Add(candidateId))
             {

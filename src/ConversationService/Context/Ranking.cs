@@ -15,10 +15,10 @@ public static class Ranking
     public const float TurnThreshold = 0.01f;
 
     /// <summary>A knowledge chunk below this is not served, however much budget is left.</summary>
-    public const float ChunkThreshold = 0.12f;
+    public const float ChunkThreshold = 0.08f;
 
     /// <summary>An example whose input is less similar than this to the query is not served.</summary>
-    public const float ExampleThreshold = 0.15f;
+    public const float ExampleThreshold = 0.1f;
 
     /// <summary>A turn gains this share of its stronger neighbour's score in the same session (an answer follows its question).</summary>
     public const float NeighbourWeight = 0.5f;
@@ -108,9 +108,22 @@ public static class Ranking
         return [.. query, .. candidates.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Take(FeedbackTerms).Select(c => c.Key)];
     }
 
-    /// <summary>Fused score of free-standing items (chunks, example inputs), BM25 over the items themselves.</summary>
-    public static float[] Items(IReadOnlyList<TermBag> bags, IReadOnlyList<float[]?> vectors, IReadOnlyList<string> query, float[]? queryVector) =>
-        Fuse(new Bm25Index(bags), Cosines(vectors, queryVector), query, queryVector is not null);
+    /// <summary>
+    /// Fused score of free-standing items (chunks, example inputs). BM25 runs over the items together with the
+    /// conversation's turns: a handful of candidates alone gives meaningless document frequencies.
+    /// </summary>
+    public static float[] Items(
+        IReadOnlyList<TermBag> bags, IReadOnlyList<float[]?> vectors, IReadOnlyList<string> query, float[]? queryVector,
+        ConversationIndex background)
+    {
+        var corpus = new Bm25Index([.. bags, .. Enumerable.Range(0, background.Turns.Count).Select(background.Bag)]);
+        var cosine = new float[corpus.Count];
+        if (queryVector is not null)
+        {
+            Vectors.CosineAll(queryVector, vectors, cosine);
+        }
+        return Fuse(corpus, cosine, query, queryVector is not null)[..bags.Count];
+    }
 
     private static float[] Cosines(IReadOnlyList<float[]?> vectors, float[]? queryVector)
     {
