@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using ConversationService.Tests.Infrastructure;
-using ConversationService.Tokenizers;
 
 namespace ConversationService.Tests.Context;
 
@@ -11,9 +10,7 @@ public sealed class ContextRelevanceTests(ServiceFixture fixture)
 {
     private readonly ApiClient _api = fixture.Client();
 
-    private static int Oracle(JsonNode reply) =>
-        TiktokenTokenizer.CreateForModel("gpt-4o").CountChatTokens(reply["messages"]!.AsArray().Select(m => new ChatMessage(
-            m!["role"]!.GetValue<string>(), m["content"]!.GetValue<string>(), m["name"]?.GetValue<string>())));
+    private static int Oracle(JsonNode reply, string model = "gpt-4o") => ContextOracle.Tokens(reply, model);
 
     private static JsonNode? Section(JsonNode reply, string kind) =>
         reply["sections"]!.AsArray().SingleOrDefault(s => s!["kind"]!.GetValue<string>() == kind);
