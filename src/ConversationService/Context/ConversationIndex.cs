@@ -11,9 +11,10 @@ public sealed record IndexedTurn(string Id, int Index, string Role, string? Name
     public string Speaker => Name ?? Role;
 
     /// <summary>The turn as one line of the recalled-material message.</summary>
-    public string Line => Speaker + ": " + Content;
+    public string Line { get; } = (Name ?? Role) + ": " + Content;
 
-    public string Day => OccurredAt.UtcDateTime.ToString("d MMMM yyyy", CultureInfo.InvariantCulture);
+    // Computed once: ranking and rendering ask for it for every candidate of every request.
+    public string Day { get; } = OccurredAt.UtcDateTime.ToString("d MMMM yyyy", CultureInfo.InvariantCulture);
 }
 
 /// <summary>
