@@ -312,10 +312,11 @@ public static class ContextAssembly
         }
         var content = string.Join("\n\n", parts.Where(p => p is not null));
         var total = tokenizer.CountMessageTokens(MaterialRole, content);
-        var counts = parts.Select(p => p is null ? 0 : tokenizer.CountTokens(p)).ToArray();
-        // The message overhead and separators go to the first section present, so the sections add up exactly.
+        // The message overhead and separators go to the first section present, so the sections add up exactly;
+        // with one section present it takes the whole message and nothing is counted twice.
         var first = Array.FindIndex(parts, p => p is not null);
-        counts[first] += total - counts.Sum();
+        var counts = parts.Select((p, i) => p is null || i == first ? 0 : tokenizer.CountTokens(p)).ToArray();
+        counts[first] = total - counts.Sum();
         return new Material(content, total, counts[0], counts[1], counts[2]);
     }
 
