@@ -36,7 +36,7 @@ internal static class LocomoTurns
         return [.. turns];
     }
 
-    private static string Find()
+    internal static string Find()
     {
         var fromEnvironment = Environment.GetEnvironmentVariable("LOCOMO_DIR");
         if (!string.IsNullOrEmpty(fromEnvironment))

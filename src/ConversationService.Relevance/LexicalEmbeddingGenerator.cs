@@ -14,8 +14,11 @@ public sealed class LexicalEmbeddingGenerator(int dimensions = LexicalEmbeddingG
     : IEmbeddingGenerator<string, Embedding<float>>
 {
     public const int DefaultDimensions = 1024;
-    public const string ModelId = "lexical-hash-v1";
+    public const string ModelId = "lexical-hash-v2";
     private const float PairWeight = 0.5f;
+
+    // Character trigrams let inflections and typos the stemmer misses still meet ("destress", "stressed").
+    private const float TrigramWeight = 0.5f;
 
     private readonly EmbeddingGeneratorMetadata _metadata = new("conversation-service-lexical", null, ModelId, dimensions);
 
@@ -48,6 +51,16 @@ public sealed class LexicalEmbeddingGenerator(int dimensions = LexicalEmbeddingG
         foreach (var (term, count) in counts)
         {
             Add(vector, term, 1f + MathF.Log(count));
+        }
+        {
+            foreach (var (term, count) in counts)
+            {
+                var padded = "<" + term + ">";
+                for (var i = 0; i + 3 <= padded.Length; i++)
+                {
+                    Add(vector, string.Concat("#", padded.AsSpan(i, 3)), TrigramWeight * (1f + MathF.Log(count)));
+                }
+            }
         }
         for (var i = 1; i < terms.Count; i++)
         {

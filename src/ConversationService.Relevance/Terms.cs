@@ -75,6 +75,10 @@ public static class Terms
         {
             return new string(word[..^2]);
         }
+        if (word.EndsWith("ings") && word.Length > 6)
+        {
+            return UndoubleConsonant(word[..^4]);
+        }
         if (word.EndsWith("ing") && word.Length > 5)
         {
             return UndoubleConsonant(word[..^3]);

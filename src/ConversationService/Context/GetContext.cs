@@ -1,76 +1,111 @@
+using System.Globalization;
 using System.Security.Claims;
 using System.Text;
+using System.Text.RegularExpressions;
 using ConversationService.Conversations;
 using ConversationService.Hosting;
+using ConversationService.Examples;
+using ConversationService.Knowledge;
 using ConversationService.Summaries;
 using ConversationService.Tokenizers;
 using ConversationService.Usage;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace ConversationService.Context;
 
+/// <summary>What a context request asks for, from the query string (GET) or the body (POST).</summary>
+public sealed record ContextParameters(
+    int? Budget, string? Model, string? Query, int? Reserve, int? Examples, string? Task, string? Collections,
+    double? RecentShare, double? SummaryShare, double? KnowledgeShare, double? ExamplesShare);
+
 /// <summary>GET /conversations/{id}/context: the messages to send to the model, within budget - reserve tokens.</summary>
-public static class GetContext
+public static partial class GetContext
 {
     public const int MaxBudget = 2_000_000;
+    public const int MaxExamples = 20;
+    public const int MaxCollections = 10;
 
     public sealed record Response(
         string ConversationId, long Version, string Model, string Encoding, int Budget, int Reserve, int Tokens,
         long FullHistoryTokens, IReadOnlyList<ContextMessage> Messages, IReadOnlyList<ContextSection> Sections);
 
+    public const string Description =
+        "Order: system prompt, rolling summary, recent turns oldest first, one message with the query-relevant "
+        + "material (recalled older turns under their dates, knowledge chunks, examples), then the newest user turn. "
+        + "System prompt and newest user turn are mandatory (422 when they cannot fit; the newest user turn may be cut "
+        + "at a token boundary). The query is `query` or else the newest user turn. Shares (0..1 of what the mandatory "
+        + "parts leave) cap each section: recentShare 0.10, summaryShare 0.25, knowledgeShare 0.30, examplesShare 0.20; "
+        + "recalled turns take the rest. Material below the relevance threshold is left out even when budget remains.";
+
     public static RouteHandlerBuilder MapGetContext(this RouteGroupBuilder group) =>
-        group.MapGet("/{id}/context", HandleAsync)
+        group.MapGet("/{id}/context", HandleGetAsync)
             .WithName("GetContext")
             .WithSummary("A context window that fits budget - reserve tokens, counted exactly in the model's chat format.")
-            .WithDescription(
-                "System prompt and the newest user turn are mandatory (422 when they cannot fit, the newest user turn "
-                + "may be cut at a token boundary); then the newest turns that fit, oldest first. query, examples, "
-                + "task and collections are accepted for forward compatibility and not used yet.")
+            .WithDescription(Description)
             .Produces<Response>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
-    private static async Task<IResult> HandleAsync(
+    private static Task<IResult> HandleGetAsync(
         string id, int? budget, string? model, string? query, int? reserve, int? examples, string? task,
-        string? collections, ClaimsPrincipal user, ConversationQueries queries, ModelTokenizers tokenizers,
-        IOptions<LimitsOptions> limits, SummaryQueries summaries, ContextUsageLog usage, TimeProvider time, CancellationToken ct)
+        string? collections, double? recentShare, double? summaryShare, double? knowledgeShare, double? examplesShare,
+        ClaimsPrincipal user, [AsParameters] ContextServices services, CancellationToken ct) =>
+        HandleAsync(id, new ContextParameters(budget, model, query, reserve, examples, task, collections, recentShare,
+            summaryShare, knowledgeShare, examplesShare), [], user, services, ct);
+
+    public static async Task<IResult> HandleAsync(
+        string id, ContextParameters parameters, IReadOnlyList<KnowledgeItem> candidates, ClaimsPrincipal user,
+        ContextServices services, CancellationToken ct)
     {
-        var errors = Validate(budget, reserve, query, limits.Value);
+        var errors = Validate(parameters, services.Limits.Value);
         if (errors.Count > 0)
         {
             return Problems.Invalid(errors);
         }
         TiktokenTokenizer? tokenizer = null;
-        if (model is not null && !tokenizers.TryResolve(model, out tokenizer))
+        if (parameters.Model is { } model && !services.Tokenizers.TryResolve(model, out tokenizer))
         {
             return Problems.UnknownModel("model", model);
         }
 
         var tenant = user.Tenant();
-        if (await queries.GetConversationWithTurnHeadersAsync(tenant, id, ct) is not var (conversation, headers))
+        if (await services.Queries.GetConversationWithTurnHeadersAsync(tenant, id, ct) is not var (conversation, headers))
         {
             return Problems.NotFound(id);
         }
-        var targetModel = model ?? conversation.Model;
-        if (tokenizer is null && !tokenizers.TryResolve(targetModel, out tokenizer))
+        var targetModel = parameters.Model ?? conversation.Model;
+        if (tokenizer is null && !services.Tokenizers.TryResolve(targetModel, out tokenizer))
         {
             throw new InvalidOperationException($"Conversation model '{targetModel}' has no tokenizer.");
         }
-        var costs = await CostsAsync(tenant, id, headers, tokenizer, queries, tokenizers, ct);
-        if (costs is null)
+        var costs = await CostsAsync(tenant, id, headers, tokenizer, services.Queries, services.Tokenizers, ct);
+        var index = costs is null ? null : await services.Indexes.GetAsync(tenant, conversation, headers, ct);
+        if (costs is null || index is null)
         {
             return Problems.NotFound(id); // deleted while reading
         }
 
-        var available = budget!.Value - (reserve ?? 0);
+        var budget = parameters.Budget!.Value;
+        var reserve = parameters.Reserve ?? 0;
+        var available = budget - reserve;
         var systemTokens = ContextAssembly.SystemTokens(conversation.SystemPrompt, tokenizer);
+        var fullHistory = ContextAssembly.ReplyPriming + systemTokens + costs.Sum(c => (long)c);
         // The summary is read only when the history does not fit whole, so short conversations cost no extra query.
-        var summary = ContextAssembly.ReplyPriming + systemTokens + costs.Sum(c => (long)c.Tokens) <= available
-            ? null
-            : await summaries.GetAsync(tenant, id, ct);
-        var (selection, tooSmall, summaryText) = SummaryContext.Select(available, systemTokens, summary, costs, tokenizer);
-        if (selection is null)
+        var summary = fullHistory <= available ? null : await services.Summaries.GetAsync(tenant, id, ct);
+        var queryText = parameters.Query ?? index.Turns.LastOrDefault(t => t.Role == "user")?.Content;
+        var queryVector = await services.Vectors.QueryAsync(tenant, id, queryText, ct);
+        var knowledge = await KnowledgeAsync(tenant, parameters.Collections, candidates, services, ct);
+        var examples = await ExamplesAsync(tenant, parameters, services, ct);
+        var defaults = ContextShares.Default;
+        var input = new ContextInput(
+            available, conversation.SystemPrompt, summary is null ? null : new SummaryInput(summary.Text, summary.ThroughIndex),
+            index, costs, queryText, queryVector, knowledge, examples, parameters.Examples ?? 0,
+            new ContextShares(parameters.RecentShare ?? defaults.Recent, parameters.SummaryShare ?? defaults.Summary,
+                parameters.KnowledgeShare ?? defaults.Knowledge, parameters.ExamplesShare ?? defaults.Examples));
+        var (window, tooSmall) = ContextAssembly.Assemble(input, tokenizer);
+        if (window is null)
         {
             return Results.Problem(
                 statusCode: StatusCodes.Status422UnprocessableEntity, title: "Budget too small",
@@ -78,64 +113,114 @@ public static class GetContext
                     + $"budget - reserve is {tooSmall.AvailableTokens}.",
                 extensions: new Dictionary<string, object?> { ["requiredTokens"] = tooSmall.RequiredTokens });
         }
-        var contents = await queries.GetContentsAsync(tenant, id, selection.TurnIndexes.ToArray(), ct);
-        if (contents.Count != selection.TurnIndexes.Count)
-        {
-            return Problems.NotFound(id);
-        }
-        var byIndex = costs.ToDictionary(c => c.Index);
-        var chosen = selection.TurnIndexes.Select(i => new TurnContent(byIndex[i], contents[i])).ToArray();
-        var window = ContextAssembly.Build(selection, conversation.SystemPrompt, summaryText, chosen, tokenizer);
-        var fullHistory = ContextAssembly.ReplyPriming + systemTokens + costs.Sum(c => (long)c.Tokens);
-        usage.Record(new ContextServed(tenant, id, targetModel, window.Tokens, fullHistory, time.GetUtcNow()));
+        services.Usage.Record(new ContextServed(tenant, id, targetModel, window.Tokens, fullHistory, services.Time.GetUtcNow()));
         return TypedResults.Ok(new Response(
-            id, conversation.Version, targetModel, tokenizer.EncodingName, budget.Value, reserve ?? 0, window.Tokens,
+            id, conversation.Version, targetModel, tokenizer.EncodingName, budget, reserve, window.Tokens,
             fullHistory, window.Messages, window.Sections));
     }
 
-    private static List<FieldError> Validate(int? budget, int? reserve, string? query, LimitsOptions limits)
+    /// <summary>The caller's candidates and the chunks of the named collections, with their vectors.</summary>
+    private static async Task<IReadOnlyList<KnowledgeItem>> KnowledgeAsync(
+        string tenant, string? collections, IReadOnlyList<KnowledgeItem> candidates, ContextServices services, CancellationToken ct)
+    {
+        var items = candidates.Select(c => c with { Vector = services.Vectors.ForCandidate(c.Text) }).ToList();
+        if (collections is not null)
+        {
+            var chunks = await services.Knowledge.GetChunksAsync(tenant, CollectionNames(collections), ct);
+            var vectors = await services.Vectors.ForAsync(tenant, chunks.Select(c => c.Text).ToArray(), ct);
+            items.AddRange(chunks.Select((c, i) => new KnowledgeItem(c.Id, c.Text, vectors[i])));
+        }
+        return items;
+    }
+
+    private static async Task<IReadOnlyList<ExampleItem>> ExamplesAsync(
+        string tenant, ContextParameters parameters, ContextServices services, CancellationToken ct)
+    {
+        if (parameters.Examples is not > 0)
+        {
+            return [];
+        }
+        var examples = await services.Examples.GetAsync(tenant, parameters.Task, ct);
+        var vectors = await services.Vectors.ForAsync(tenant, examples.Select(e => e.Input).ToArray(), ct);
+        return examples.Select((e, i) => new ExampleItem(e.Id, e.Input, e.Output, vectors[i])).ToArray();
+    }
+
+    public static List<FieldError> Validate(ContextParameters p, LimitsOptions limits)
     {
         var errors = new List<FieldError>();
-        if (budget is null or < 1 or > MaxBudget)
+        if (p.Budget is null or < 1 or > MaxBudget)
         {
             errors.Add(new("budget", $"budget is required, between 1 and {MaxBudget}."));
         }
-        if (reserve is < 0)
+        if (p.Reserve is < 0)
         {
             errors.Add(new("reserve", "reserve must be >= 0."));
         }
-        else if (reserve is { } r && budget is { } b && r >= b)
+        else if (p.Reserve is { } r && p.Budget is { } b && r >= b)
         {
             errors.Add(new("reserve", "reserve must be less than budget."));
         }
-        if (query is not null && Encoding.UTF8.GetByteCount(query) > limits.MaxContentBytes)
+        if (p.Query is not null && Encoding.UTF8.GetByteCount(p.Query) > limits.MaxContentBytes)
         {
             errors.Add(new("query", $"query exceeds {limits.MaxContentBytes} bytes."));
         }
+        if (p.Examples is < 0 or > MaxExamples)
+        {
+            errors.Add(new("examples", $"examples must be between 0 and {MaxExamples}."));
+        }
+        if (p.Task is { } task && !NamePattern().IsMatch(task))
+        {
+            errors.Add(new("task", "task must be 1-128 characters of [A-Za-z0-9._:-]."));
+        }
+        if (p.Collections is { } collections)
+        {
+            var names = CollectionNames(collections);
+            if (names.Length is 0 or > MaxCollections || names.Any(n => !NamePattern().IsMatch(n)))
+            {
+                errors.Add(new("collections", $"collections must be 1-{MaxCollections} comma-separated names of 1-128 characters of [A-Za-z0-9._:-]."));
+            }
+        }
+        foreach (var (field, share) in new[]
+        {
+            ("recentShare", p.RecentShare), ("summaryShare", p.SummaryShare), ("knowledgeShare", p.KnowledgeShare),
+            ("examplesShare", p.ExamplesShare),
+        })
+        {
+            if (share is { } value && (double.IsNaN(value) || value < 0 || value > 1))
+            {
+                errors.Add(new(field, string.Create(CultureInfo.InvariantCulture, $"{field} must be between 0 and 1.")));
+            }
+        }
         return errors;
     }
+
+    public static string[] CollectionNames(string collections) =>
+        collections.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$")]
+    public static partial Regex NamePattern();
 
     /// <summary>
     /// Turn costs in the target encoding: the counts stored at append when the encoding matches, otherwise
     /// counted from content once and cached. Null when a turn vanished (the conversation was deleted meanwhile).
     /// </summary>
-    private static async Task<IReadOnlyList<TurnCost>?> CostsAsync(
+    private static async Task<int[]?> CostsAsync(
         string tenant, string id, IReadOnlyList<TurnHeader> headers, TiktokenTokenizer tokenizer,
         ConversationQueries queries, ModelTokenizers tokenizers, CancellationToken ct)
     {
         var encoding = tokenizer.EncodingName;
-        var costs = new TurnCost[headers.Count];
+        var costs = new int[headers.Count];
         var missing = new List<int>();
         for (var i = 0; i < headers.Count; i++)
         {
             var h = headers[i];
             if (h.Encoding == encoding)
             {
-                costs[i] = new TurnCost(h.Id, h.Index, h.Role, h.Name, h.Tokens);
+                costs[i] = h.Tokens;
             }
             else if (tokenizers.TryGetCachedCount(CacheKey(encoding, tenant, id, h.Index), out var cached))
             {
-                costs[i] = new TurnCost(h.Id, h.Index, h.Role, h.Name, cached);
+                costs[i] = cached;
             }
             else
             {
@@ -154,7 +239,7 @@ public static class GetContext
                 }
                 var tokens = tokenizer.CountMessageTokens(h.Role, content, h.Name);
                 tokenizers.CacheCount(CacheKey(encoding, tenant, id, h.Index), tokens);
-                costs[i] = new TurnCost(h.Id, h.Index, h.Role, h.Name, tokens);
+                costs[i] = tokens;
             }
         }
         return costs;
@@ -163,3 +248,9 @@ public static class GetContext
     private static (string, string, string, int) CacheKey(string encoding, string tenant, string id, int index) =>
         (encoding, tenant, id, index);
 }
+
+/// <summary>What the context endpoints need from the container.</summary>
+public sealed record ContextServices(
+    ConversationQueries Queries, ConversationIndexCache Indexes, ModelTokenizers Tokenizers, SummaryQueries Summaries,
+    ContextVectors Vectors, KnowledgeQueries Knowledge, ExampleQueries Examples, ContextUsageLog Usage,
+    IOptions<LimitsOptions> Limits, TimeProvider Time);

@@ -34,6 +34,8 @@ public static class ConversationsModule
         services.AddSingleton<ConversationQueries>();
         services.AddSingleton<ConversationWriter>();
         services.AddSingleton<ModelTokenizers>();
+        services.AddSingleton<ConversationIndexCache>();
+        services.AddSingleton<ContextVectors>();
         return builder;
     }
 
@@ -46,6 +48,7 @@ public static class ConversationsModule
         conversations.MapAppendTurns();
         conversations.MapGetTurns();
         conversations.MapGetContext();
+        conversations.MapPostContext();
         return app;
     }
 }

@@ -15,7 +15,7 @@ public sealed class EmbeddingOptions
 
     public string Provider { get; set; } = Offline;
 
-    /// <summary>Provider model; default <c>text-embedding-3-small</c> (openai) or <c>lexical-hash-v1</c> (offline).</summary>
+    /// <summary>Provider model; default <c>text-embedding-3-small</c> (openai) or <c>lexical-hash-v2</c> (offline).</summary>
     public string? Model { get; set; }
 
     /// <summary>openai: the <c>dimensions</c> request field (the model's own when unset); offline: hash buckets (1024).</summary>

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using ConversationService.Tests.Infrastructure;
-using ConversationService.Tokenizers;
 
 namespace ConversationService.Tests.Context;
 
@@ -10,9 +9,7 @@ public sealed class GetContextTests(ServiceFixture fixture)
 {
     private readonly ApiClient _api = fixture.Client();
 
-    private static int Oracle(JsonNode reply, string model) =>
-        TiktokenTokenizer.CreateForModel(model).CountChatTokens(reply["messages"]!.AsArray().Select(m => new ChatMessage(
-            m!["role"]!.GetValue<string>(), m["content"]!.GetValue<string>(), m["name"]?.GetValue<string>())));
+    private static int Oracle(JsonNode reply, string model = "gpt-4o") => ContextOracle.Tokens(reply, model);
 
     private async Task<string> ConversationAsync(string? systemPrompt, params (string Role, string Content)[] turns)
     {

@@ -43,7 +43,7 @@ public sealed class OfflineEmbeddingTests(ServiceFixture fixture)
         await EmbeddingProbe.WaitUntilIndexedAsync(resizedApi, id);
 
         var store = resized.Store();
-        Assert.Equal("lexical-hash-v1@256", store.ModelId);
+        Assert.Equal($"{ConversationService.Relevance.LexicalEmbeddingGenerator.ModelId}@256", store.ModelId);
         Assert.Equal(new LexicalEmbeddingGenerator(256).Embed(text), (await store.GetVectorsAsync("tenant-a", [text], default))[0]);
         Assert.Equal(1024, (await fixture.Factory.Store().GetVectorsAsync("tenant-a", [text], default))[0]!.Length);
     }

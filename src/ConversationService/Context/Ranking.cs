@@ -1,0 +1,148 @@
+using ConversationService.Relevance;
+
+namespace ConversationService.Context;
+
+/// <summary>
+/// Relevance of turns, knowledge chunks and examples to a query: BM25 and vector cosine fused on an absolute
+/// 0..1 scale, so a fixed threshold leaves out what does not match even when budget remains.
+/// </summary>
+public static class Ranking
+{
+    /// <summary>Share of the fused score that comes from BM25; the rest from the cosine of the vectors.</summary>
+    public const float LexicalWeight = 0.85f;
+
+    /// <summary>A turn below this fused score (after smoothing) is not recalled.</summary>
+    public const float TurnThreshold = 0.01f;
+
+    /// <summary>A knowledge chunk below this is not served, however much budget is left.</summary>
+    public const float ChunkThreshold = 0.08f;
+
+    /// <summary>An example whose input is less similar than this to the query is not served.</summary>
+    public const float ExampleThreshold = 0.1f;
+
+    /// <summary>A turn gains this share of its stronger neighbour's score in the same session (an answer follows its question).</summary>
+    public const float NeighbourWeight = 0.5f;
+
+    /// <summary>Items at least this alike (cosine) count as duplicates; only the better one is kept.</summary>
+    public const float DuplicateSimilarity = 0.95f;
+
+    public static string[] QueryTerms(string? query) =>
+        string.IsNullOrWhiteSpace(query) ? [] : Terms.Extract(query).Distinct(StringComparer.Ordinal).ToArray();
+
+    /// <summary>A turn spoken by someone the query names scores this share higher.</summary>
+    public const float SpeakerBoost = 0.3f;
+
+    /// <summary>A turn gains this share of the best score in its session: talk about one thing clusters in a session.</summary>
+    public const float SessionWeight = 0.4f;
+
+    /// <summary>Pseudo-relevance feedback: the best <see cref="FeedbackDocs"/> turns lend their <see cref="FeedbackTerms"/> strongest new terms at this weight.</summary>
+    public const float FeedbackWeight = 0.3f;
+
+    public const int FeedbackDocs = 5;
+
+    public const int FeedbackTerms = 5;
+
+    /// <summary>
+    /// Fused and neighbour-smoothed score of every turn of the index, plus a share of its session's best score.
+    /// A turn whose own (smoothed) score is below <see cref="TurnThreshold"/> scores 0: the session share orders
+    /// turns, it does not make an unrelated turn relevant.
+    /// </summary>
+    public static float[] Turns(ConversationIndex index, IReadOnlyList<string> query, float[]? queryVector)
+    {
+        var count = index.Turns.Count;
+        var cosine = Cosines(index.Vectors, queryVector);
+        var fused = Fuse(index.Bm25, cosine, query, queryVector is not null);
+        {
+            var expanded = Feedback(index, query, fused);
+            if (expanded.Count > query.Count)
+            {
+                var weights = expanded.Select((_, i) => i < query.Count ? 1f : FeedbackWeight).ToArray();
+                fused = Fuse(index.Bm25, cosine, expanded, queryVector is not null, weights);
+            }
+        }
+        {
+            var named = new HashSet<string>(query, StringComparer.Ordinal);
+            for (var i = 0; i < count; i++)
+            {
+                if (named.Contains(index.SpeakerTerm(i)))
+                {
+                    fused[i] *= 1 + SpeakerBoost;
+                }
+            }
+        }
+        var sessions = index.Sessions;
+        var sessionBest = new float[count == 0 ? 0 : sessions[^1] + 1];
+        for (var i = 0; i < count; i++)
+        {
+            sessionBest[sessions[i]] = Math.Max(sessionBest[sessions[i]], fused[i]);
+        }
+        var smoothed = new float[count];
+        for (var i = 0; i < count; i++)
+        {
+            var before = i > 0 && sessions[i - 1] == sessions[i] ? fused[i - 1] : 0f;
+            var after = i + 1 < count && sessions[i + 1] == sessions[i] ? fused[i + 1] : 0f;
+            var own = fused[i] + NeighbourWeight * Math.Max(before, after);
+            smoothed[i] = own < TurnThreshold ? 0f : own + SessionWeight * sessionBest[sessions[i]];
+        }
+        return smoothed;
+    }
+
+    /// <summary>Pseudo-relevance feedback: the query plus the strongest new terms of its best-scoring turns.</summary>
+    private static List<string> Feedback(ConversationIndex index, IReadOnlyList<string> query, float[] fused)
+    {
+        var top = Enumerable.Range(0, fused.Length).Where(i => fused[i] > 0).OrderByDescending(i => fused[i]).Take(FeedbackDocs);
+        var known = new HashSet<string>(query, StringComparer.Ordinal);
+        var candidates = new Dictionary<string, float>(StringComparer.Ordinal);
+        foreach (var doc in top)
+        {
+            var bag = index.Bag(doc);
+            for (var t = 0; t < bag.Terms.Count; t++)
+            {
+                var term = bag.Terms[t];
+                if (!known.Contains(term) && term != index.SpeakerTerm(doc))
+                {
+                    candidates[term] = candidates.GetValueOrDefault(term) + index.Bm25.Idf(term) * bag.Counts[t];
+                }
+            }
+        }
+        return [.. query, .. candidates.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).Take(FeedbackTerms).Select(c => c.Key)];
+    }
+
+    /// <summary>
+    /// Fused score of free-standing items (chunks, example inputs). BM25 runs over the items together with the
+    /// conversation's turns: a handful of candidates alone gives meaningless document frequencies.
+    /// </summary>
+    public static float[] Items(
+        IReadOnlyList<TermBag> bags, IReadOnlyList<float[]?> vectors, IReadOnlyList<string> query, float[]? queryVector,
+        ConversationIndex background)
+    {
+        var corpus = new Bm25Index([.. bags, .. Enumerable.Range(0, background.Turns.Count).Select(background.Bag)]);
+        var cosine = new float[corpus.Count];
+        if (queryVector is not null)
+        {
+            Vectors.CosineAll(queryVector, vectors, cosine);
+        }
+        return Fuse(corpus, cosine, query, queryVector is not null)[..bags.Count];
+    }
+
+    private static float[] Cosines(IReadOnlyList<float[]?> vectors, float[]? queryVector)
+    {
+        var cosine = new float[vectors.Count];
+        if (queryVector is not null)
+        {
+            Vectors.CosineAll(queryVector, vectors, cosine);
+        }
+        return cosine;
+    }
+
+    private static float[] Fuse(
+        Bm25Index bm25, float[] cosine, IReadOnlyList<string> query, bool hasVector, IReadOnlyList<float>? weights = null)
+    {
+        var lexical = new float[bm25.Count];
+        var ceiling = bm25.Score(query, lexical, weights);
+        var fused = new float[bm25.Count];
+        // Without a query vector the lexical score stands alone rather than being capped at its weight.
+        Fusion.Linear(lexical, ceiling, cosine, hasVector ? LexicalWeight : 1f, fused);
+        return fused;
+    }
+}

@@ -1,0 +1,115 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+using ConversationService.Context;
+using ConversationService.Relevance;
+using ConversationService.Tokenizers;
+using ConversationService.Tokenizers.Tests;
+
+namespace ConversationService.Tests.Context;
+
+/// <summary>
+/// The LoCoMo evidence-recall protocol (shared/data/locomo/README.md) run in process: each conversation is indexed
+/// as the service indexes it, and every category 1-4 question is asked through the same pure assembly the
+/// context endpoint uses. Recall of a question = share of its evidence turns among the recent and recalled items.
+/// </summary>
+public static class LocomoRecall
+{
+    public static readonly int[] Budgets = [500, 1000, 2000, 4000];
+
+    public sealed record Question(string Text, int Category, string[] Evidence);
+
+    public sealed record Conversation(string File, ConversationIndex Index, int[] Tokens, Question[] Questions);
+
+    public sealed record Result(int Budget, int Category, double Recall, int Tokens);
+
+    private static readonly Lazy<Conversation[]> Data = new(() => Load(TiktokenTokenizer.CreateForModel("gpt-4o")));
+
+    public static Conversation[] Conversations => Data.Value;
+
+    public static List<Result> Run(ContextShares? shares = null, string? summary = null)
+    {
+        var tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
+        var embedder = new LexicalEmbeddingGenerator();
+        var results = new List<Result>();
+        foreach (var conversation in Conversations)
+        {
+            var summaryInput = summary is null ? null : new SummaryInput(summary, conversation.Index.Turns.Count / 2);
+            foreach (var question in conversation.Questions)
+            {
+                var vector = embedder.Embed(question.Text);
+                foreach (var budget in Budgets)
+                {
+                    var input = new ContextInput(budget, null, summaryInput, conversation.Index, conversation.Tokens, question.Text,
+                        vector, [], [], 0, shares ?? ContextShares.Default);
+                    var (window, _) = ContextAssembly.Assemble(input, tokenizer);
+                    var ids = window!.Sections.Where(s => s.Kind is "recent" or "recalled")
+                        .SelectMany(s => s.Items).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+                    var found = question.Evidence.Count(ids.Contains);
+                    results.Add(new Result(budget, question.Category, (double)found / question.Evidence.Length, window.Tokens));
+                }
+            }
+        }
+        return results;
+    }
+
+    public static string Table(IReadOnlyList<Result> results)
+    {
+        var text = new StringBuilder("| budget | all | multi-hop (1) | temporal (2) | open-domain (3) | single-hop (4) | max tokens |\n|---|---|---|---|---|---|---|\n");
+        foreach (var budget in Budgets)
+        {
+            var rows = results.Where(r => r.Budget == budget).ToArray();
+            text.Append(CultureInfo.InvariantCulture, $"| {budget} | {rows.Average(r => r.Recall):F3} |");
+            for (var category = 1; category <= 4; category++)
+            {
+                text.Append(CultureInfo.InvariantCulture, $" {rows.Where(r => r.Category == category).Average(r => r.Recall):F3} |");
+            }
+            text.Append(CultureInfo.InvariantCulture, $" {rows.Max(r => r.Tokens)} |\n");
+        }
+        return text.ToString();
+    }
+
+    public static double Recall(IReadOnlyList<Result> results, int budget) =>
+        results.Where(r => r.Budget == budget).Average(r => r.Recall);
+
+    private static Conversation[] Load(TiktokenTokenizer tokenizer)
+    {
+        var embedder = new LexicalEmbeddingGenerator();
+        var conversations = new List<Conversation>();
+        foreach (var file in Directory.GetFiles(LocomoData.Directory(), "conv-*.json").Order(StringComparer.Ordinal))
+        {
+            var doc = JsonNode.Parse(File.ReadAllText(file))!;
+            var speakerA = doc["speaker_a"]!.GetValue<string>();
+            var turns = new List<IndexedTurn>();
+            for (var s = 1; doc[$"session_{s}"] is JsonArray session; s++)
+            {
+                var occurredAt = ParseDate(doc[$"session_{s}_date_time"]!.GetValue<string>());
+                foreach (var turn in session)
+                {
+                    var speaker = turn!["speaker"]!.GetValue<string>();
+                    var text = turn["text"]!.GetValue<string>();
+                    if (turn["blip_caption"] is { } caption)
+                    {
+                        text += " [shares a photo: " + caption.GetValue<string>() + "]";
+                    }
+                    turns.Add(new IndexedTurn(turn["dia_id"]!.GetValue<string>(), turns.Count + 1,
+                        speaker == speakerA ? "user" : "assistant", speaker.Replace(' ', '_'), text, occurredAt));
+                }
+            }
+            var index = ConversationIndex.Empty.Append(turns, turns.Select(t => (float[]?)embedder.Embed(t.Content)).ToArray());
+            var tokens = turns.Select(t => tokenizer.CountMessageTokens(t.Role, t.Content, t.Name)).ToArray();
+            var questions = doc["qa"]!.AsArray()
+                .Select(q => new Question(q!["question"]!.GetValue<string>(), q["category"]!.GetValue<int>(),
+                    q["evidence"]!.AsArray().Select(e => e!.GetValue<string>()).ToArray()))
+                .Where(q => q.Category is >= 1 and <= 4 && q.Evidence.Length > 0)
+                .ToArray();
+            conversations.Add(new Conversation(Path.GetFileName(file), index, tokens, questions));
+        }
+        return [.. conversations];
+    }
+
+    /// <summary>LoCoMo session times look like "1:56 pm on 8 May, 2023".</summary>
+    public static DateTimeOffset ParseDate(string text) =>
+        new(DateTime.ParseExact(text.ToUpperInvariant().Replace("ON ", "", StringComparison.Ordinal), "h:mm tt d MMMM, yyyy",
+            CultureInfo.InvariantCulture), TimeSpan.Zero);
+}
