@@ -111,9 +111,13 @@ public sealed class ConversationSnapshotsTests(ServiceFixture fixture)
             await command.ExecuteNonQueryAsync();
         }
 
-        var context = (await _api.GetContextAsync(id, "budget=8000")).Expect(HttpStatusCode.OK);
+        // Read through the queries themselves: the context endpoint's ranking index is a cache of its own,
+        // keyed by the immutable turn ids, and would hide what the snapshot layer did.
+        var queries = fixture.Factory.Services.GetRequiredService<ConversationQueries>();
+        var (_, headers) = (await queries.GetConversationWithTurnHeadersAsync("tenant-a", id, CancellationToken.None))!.Value;
+        var contents = await queries.GetContentsAsync("tenant-a", id, [.. headers.Select(h => h.Index)], CancellationToken.None);
 
-        Assert.Equal(["first (rewritten)", "second (rewritten)"], Contents(context));
+        Assert.Equal(["first (rewritten)", "second (rewritten)"], headers.Select(h => contents[h.Index]));
     }
 
     [Fact]
