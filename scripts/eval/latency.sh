@@ -3,7 +3,7 @@
 # against the Release service on loopback. Reuses scripts/eval/run.sh (fresh database, own port and queues,
 # cleanup) with one request at a time, then takes p50/p95/p99 of the client-side latencies after a warm-up.
 # Usage: bash scripts/eval/latency.sh [extra tool options]
-# Env knobs: CONVERSATION (conv-41, 663 turns, 193 questions), BUDGETS (1000,2000), WARMUP (requests
+# Env knobs: CONVERSATION (conv-41: 663 turns, 152 questions asked), BUDGETS (1000,2000), WARMUP (requests
 # left out at the start, 50), plus run.sh's LOCOMO_DIR and SERVICE_PORT.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
