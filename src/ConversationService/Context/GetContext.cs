@@ -71,7 +71,7 @@ public static partial class GetContext
         }
 
         var tenant = user.Tenant();
-        if (await services.Queries.GetConversationWithTurnHeadersAsync(tenant, id, ct) is not var (conversation, headers))
+        if (await services.Queries.GetContextSourcesAsync(tenant, id, ct) is not var (conversation, headers, storedSummary))
         {
             return Problems.NotFound(id);
         }
@@ -92,8 +92,7 @@ public static partial class GetContext
         var available = budget - reserve;
         var systemTokens = ContextAssembly.SystemTokens(conversation.SystemPrompt, tokenizer);
         var fullHistory = ContextAssembly.ReplyPriming + systemTokens + costs.Sum(c => (long)c);
-        // The summary is read only when the history does not fit whole, so short conversations cost no extra query.
-        var summary = fullHistory <= available ? null : await services.Summaries.GetAsync(tenant, id, ct);
+        var summary = fullHistory <= available ? null : storedSummary;
         var queryText = parameters.Query ?? index.Turns.LastOrDefault(t => t.Role == "user")?.Content;
         var queryVector = await services.Vectors.QueryAsync(tenant, id, queryText, ct);
         var knowledge = await KnowledgeAsync(tenant, parameters.Collections, candidates, services, ct);
@@ -251,6 +250,6 @@ public static partial class GetContext
 
 /// <summary>What the context endpoints need from the container.</summary>
 public sealed record ContextServices(
-    ConversationQueries Queries, ConversationIndexCache Indexes, ModelTokenizers Tokenizers, SummaryQueries Summaries,
+    ConversationQueries Queries, ConversationIndexCache Indexes, ModelTokenizers Tokenizers,
     ContextVectors Vectors, KnowledgeQueries Knowledge, ExampleQueries Examples, ContextUsageLog Usage,
     IOptions<LimitsOptions> Limits, TimeProvider Time);

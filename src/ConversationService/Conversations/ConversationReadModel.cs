@@ -1,6 +1,7 @@
 using System.Text.Json;
 using ConversationService.EventStore;
 using ConversationService.Hosting;
+using ConversationService.Summaries;
 using Npgsql;
 
 namespace ConversationService.Conversations;
@@ -224,8 +225,10 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
     /// A snapshot of this replica's last read makes that round trip a probe: the row, the stored turn at the
     /// snapshot's last index (the same version means the same turn, so the snapshot is still a prefix: versions are
     /// never reused in a stream) and only the turns after it, with content, which extend the snapshot.
+    /// The current summary rides in the same round trip (read first, so it never describes turns the row does not
+    /// have); it is for reading a context only, the summarizer reads its own inside its write session.
     /// </summary>
-    public async Task<(ConversationRow Conversation, IReadOnlyList<TurnHeader> Turns)?> GetConversationWithTurnHeadersAsync(
+    public async Task<(ConversationRow Conversation, IReadOnlyList<TurnHeader> Turns, CurrentSummary? Summary)?> GetContextSourcesAsync(
         string tenant, string conversationId, CancellationToken ct)
     {
         var cached = snapshots.Get(tenant, conversationId);
@@ -234,7 +237,7 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
         {
             read = await ReadFromAsync(tenant, conversationId, null, ct); // the snapshot no longer matched
         }
-        if (read is not var (conversation, snapshot))
+        if (read is not var (conversation, snapshot, summary))
         {
             snapshots.Remove(tenant, conversationId);
             return null;
@@ -243,14 +246,14 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
         {
             snapshots.Put(tenant, conversationId, snapshot);
         }
-        return (conversation, Array.AsReadOnly(snapshot.Headers));
+        return (conversation, Array.AsReadOnly(snapshot.Headers), summary);
     }
 
     /// <summary>
     /// Null when the conversation is gone (or, with <paramref name="cached"/>, when the snapshot no longer matches);
     /// otherwise the row and a snapshot of at most its turn count turns, validated now.
     /// </summary>
-    private async Task<(ConversationRow Conversation, ConversationSnapshot Snapshot)?> ReadFromAsync(
+    private async Task<(ConversationRow Conversation, ConversationSnapshot Snapshot, CurrentSummary? Summary)?> ReadFromAsync(
         string tenant, string conversationId, ConversationSnapshot? cached, CancellationToken ct)
     {
         var known = cached?.Count ?? 0;
@@ -259,6 +262,7 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
         {
             BatchCommands =
             {
+                SummaryQueries.BatchCommand(schema.Name, tenant, conversationId),
                 new NpgsqlBatchCommand(
                     $"SELECT {ConversationColumns} FROM {schema.Name}.conversations WHERE tenant_id = $1 AND id = $2")
                 {
@@ -278,6 +282,8 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
         };
         var validatedAt = snapshots.Now();
         await using var reader = await batch.ExecuteReaderAsync(ct);
+        var summary = await SummaryQueries.ReadAsync(reader, ct);
+        await reader.NextResultAsync(ct);
         if (!await reader.ReadAsync(ct))
         {
             return null;
@@ -292,7 +298,7 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
         }
         if (cached is not null && known == conversation.TurnCount)
         {
-            return (conversation, cached with { ValidatedAt = validatedAt });
+            return (conversation, cached with { ValidatedAt = validatedAt }, summary);
         }
         var headers = new List<TurnHeader>(conversation.TurnCount);
         var contents = new List<string>(conversation.TurnCount);
@@ -310,12 +316,12 @@ public sealed class ConversationQueries(NpgsqlDataSource dataSource, DatabaseSch
             lastVersion = reader.GetInt64(6);
             contents.Add(reader.GetString(7));
         }
-        return (conversation, new ConversationSnapshot([.. headers], [.. contents], lastVersion, validatedAt));
+        return (conversation, new ConversationSnapshot([.. headers], [.. contents], lastVersion, validatedAt), summary);
     }
 
     /// <summary>
     /// Content of the given turns, keyed by index; missing indexes are left out. Right after
-    /// <see cref="GetConversationWithTurnHeadersAsync"/> it comes from the snapshot that call validated.
+    /// <see cref="GetContextSourcesAsync"/> it comes from the snapshot that call validated.
     /// </summary>
     public async Task<Dictionary<int, string>> GetContentsAsync(
         string tenant, string conversationId, int[] indexes, CancellationToken ct)

@@ -73,16 +73,24 @@ public sealed class SummaryQueries(NpgsqlDataSource dataSource, DatabaseSchema s
     public async Task<CurrentSummary?> GetAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, string tenant, string conversationId, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(
-            $"""
-            SELECT through_index, summary, summary_tokens, encoding FROM {schema.Name}.conversation_summaries
-            WHERE tenant_id = $1 AND conversation_id = $2
-            """, connection, transaction);
+        await using var command = new NpgsqlCommand(Sql(schema.Name), connection, transaction);
         command.Parameters.Add(new() { Value = tenant });
         command.Parameters.Add(new() { Value = conversationId });
         await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct)
+        return await ReadAsync(reader, ct);
+    }
+
+    /// <summary>The same read as one command of a caller's batch (the context path saves a round trip with it).</summary>
+    public static NpgsqlBatchCommand BatchCommand(string schemaName, string tenant, string conversationId) =>
+        new(Sql(schemaName)) { Parameters = { new() { Value = tenant }, new() { Value = conversationId } } };
+
+    public static async Task<CurrentSummary?> ReadAsync(NpgsqlDataReader reader, CancellationToken ct) =>
+        await reader.ReadAsync(ct)
             ? new CurrentSummary(reader.GetInt32(0), reader.GetString(1), reader.GetInt32(2), reader.GetString(3))
             : null;
-    }
+
+    private static string Sql(string schemaName) => $"""
+        SELECT through_index, summary, summary_tokens, encoding FROM {schemaName}.conversation_summaries
+        WHERE tenant_id = $1 AND conversation_id = $2
+        """;
 }
