@@ -114,7 +114,7 @@ public sealed class ConversationSnapshotsTests(ServiceFixture fixture)
         // Read through the queries themselves: the context endpoint's ranking index is a cache of its own,
         // keyed by the immutable turn ids, and would hide what the snapshot layer did.
         var queries = fixture.Factory.Services.GetRequiredService<ConversationQueries>();
-        var (_, headers) = (await queries.GetConversationWithTurnHeadersAsync("tenant-a", id, CancellationToken.None))!.Value;
+        var (_, headers, _) = (await queries.GetContextSourcesAsync("tenant-a", id, CancellationToken.None))!.Value;
         var contents = await queries.GetContentsAsync("tenant-a", id, [.. headers.Select(h => h.Index)], CancellationToken.None);
 
         Assert.Equal(["first (rewritten)", "second (rewritten)"], headers.Select(h => contents[h.Index]));
