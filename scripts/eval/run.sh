@@ -33,24 +33,14 @@ database="cs_eval_$suffix"
 prefix="eval-$suffix-"
 service_pid=""
 
-# Queues (and the exchanges MassTransit binds to them) that the service declared under its own prefix.
-delete_broker_objects() {
-  local name
-  for name in $(rabbitmqctl -q list_queues name 2>/dev/null | grep "^$prefix" || true); do
-    rabbitmqctl -q delete_queue "$name" >/dev/null 2>&1 || true
-  done
-  for name in $(rabbitmqctl -q list_exchanges name 2>/dev/null | grep "^$prefix" || true); do
-    rabbitmqctl -q eval "rabbit_exchange:delete(rabbit_misc:r(<<\"/\">>, exchange, <<\"$name\">>), false, <<\"eval\">>)." \
-      >/dev/null 2>&1 || true
-  done
-}
+source "$root/scripts/lib/broker.sh"
 cleanup() {
   if [ -n "$service_pid" ]; then
     kill "$service_pid" 2>/dev/null || true
     wait "$service_pid" 2>/dev/null || true
   fi
   dropdb --if-exists --force "$database" 2>/dev/null || true
-  delete_broker_objects
+  delete_broker_prefix "$prefix"
 }
 trap cleanup EXIT
 

@@ -47,22 +47,12 @@ bench_db="cs_load_pgbench_$suffix"; service_db="cs_load_service_$suffix"
 # consumes another instance's commands and the trap can remove exactly what it declared.
 endpoint_prefix="load-$suffix-"
 pids=()
-delete_broker_endpoints() {
-  command -v rabbitmqctl >/dev/null || return 0
-  local name
-  for name in $(rabbitmqctl -q list_queues name 2>/dev/null | grep "^$endpoint_prefix" || true); do
-    rabbitmqctl -q delete_queue "$name" >/dev/null 2>&1 || true
-  done
-  for name in $(rabbitmqctl -q list_exchanges name 2>/dev/null | grep "^$endpoint_prefix" || true); do
-    rabbitmqctl -q eval "rabbit_exchange:delete(rabbit_misc:r(<<\"/\">>, exchange, <<\"$name\">>), false, <<\"load\">>)." \
-      >/dev/null 2>&1 || true
-  done
-}
+source "$root/scripts/lib/broker.sh"
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   for db in "$bench_db" "$service_db"; do dropdb --if-exists --force "$db" 2>/dev/null || true; done
-  delete_broker_endpoints
+  delete_broker_prefix "$endpoint_prefix"
 }
 trap cleanup EXIT
 log() { echo "load: $*"; }
