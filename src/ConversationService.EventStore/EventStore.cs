@@ -31,7 +31,10 @@ public sealed class EventStore
         }
 
         _indexedProjectionNames = [.. AsyncProjections.Where(p => p.TracksIndexedVersion).Select(p => p.Name)];
+        _groupCommit = new GroupCommit(this);
     }
+
+    private readonly GroupCommit _groupCommit;
 
     private readonly string[] _indexedProjectionNames;
 
@@ -165,7 +168,7 @@ public sealed class EventStore
     /// Appends in one round trip for a writer that knows the stream's version from its own last append: BEGIN, a lock
     /// that fails unless the stream is still at <paramref name="knownVersion"/> and not archived, the events, the
     /// inline projections and COMMIT travel together. Null when the stream moved (nothing is stored): open a
-    /// session, read the state and decide again.
+    /// session, read the state and decide again. Concurrent calls share commits (see <see cref="GroupCommit"/>).
     /// </summary>
     public async Task<IReadOnlyList<StoredEvent>?> TryAppendAtVersionAsync(
         string tenantId, string streamId, long knownVersion, IReadOnlyList<object> events, CancellationToken cancellationToken)
@@ -174,18 +177,8 @@ public sealed class EventStore
         ArgumentException.ThrowIfNullOrEmpty(streamId);
         ArgumentNullException.ThrowIfNull(events);
         ArgumentOutOfRangeException.ThrowIfZero(events.Count);
-        await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        try
-        {
-            return await StreamWriteSession.ExecuteAppendAsync(
-                this, connection, transaction, tenantId, streamId, knownVersion, events, archive: false, lockAtVersion: true,
-                cancellationToken);
-        }
-        catch (PostgresException e) when (e.SqlState == Sql.StreamMoved)
-        {
-            return null;
-        }
+        cancellationToken.ThrowIfCancellationRequested();
+        return await _groupCommit.AppendAsync(new PendingAppend(tenantId, streamId, knownVersion, events), cancellationToken);
     }
 
     /// <summary>Events of the stream with version &gt;= <paramref name="fromVersion"/>, in version order.</summary>

@@ -19,6 +19,14 @@ public sealed class EventStoreOptions
     /// and how long it waits after a failure before restarting the projection.
     /// </summary>
     public TimeSpan LockRetryInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Group commit of appends at a known version: how many commits may run at once (each on its own connection),
+    /// and how many appends one commit may carry.
+    /// </summary>
+    public int AppendWriters { get; set; } = 2;
+
+    public int MaxAppendsPerCommit { get; set; } = 64;
 }
 
 internal sealed partial class EventStoreOptionsValidator : IValidateOptions<EventStoreOptions>
@@ -53,6 +61,16 @@ internal sealed partial class EventStoreOptionsValidator : IValidateOptions<Even
         if (options.LockRetryInterval <= TimeSpan.Zero || options.LockRetryInterval > TimeSpan.FromMinutes(10))
         {
             yield return "EventStore:LockRetryInterval must be between 1 ms and 10 minutes (e.g. 00:00:05).";
+        }
+
+        if (options.AppendWriters is < 1 or > 64)
+        {
+            yield return "EventStore:AppendWriters must be between 1 and 64.";
+        }
+
+        if (options.MaxAppendsPerCommit is < 1 or > 1_000)
+        {
+            yield return "EventStore:MaxAppendsPerCommit must be between 1 and 1000.";
         }
     }
 

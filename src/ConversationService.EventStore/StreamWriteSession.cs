@@ -1,5 +1,4 @@
 using Npgsql;
-using NpgsqlTypes;
 
 namespace ConversationService.EventStore;
 
@@ -84,108 +83,20 @@ public sealed class StreamWriteSession : IAsyncDisposable
         }
     }
 
-    private Task<StoredEvent[]> ExecuteAppendAsync(IReadOnlyList<object> events, CancellationToken cancellationToken) =>
-        ExecuteAppendAsync(_store, Connection, Transaction, TenantId, StreamId, Version, events, _archive, lockAtVersion: false,
-            cancellationToken);
-
-    /// <summary>
-    /// Events, stream version and every inline projection go out as one batch: one round trip, COMMIT included.
-    /// With <paramref name="lockAtVersion"/> the batch starts by locking the stream at <paramref name="version"/>
-    /// (see <see cref="Sql.LockStreamAtVersion"/>) instead of relying on a lock taken earlier.
-    /// </summary>
-    internal static async Task<StoredEvent[]> ExecuteAppendAsync(
-        EventStore store, NpgsqlConnection connection, NpgsqlTransaction transaction, string tenantId, string streamId,
-        long version, IReadOnlyList<object> events, bool archive, bool lockAtVersion, CancellationToken cancellationToken)
+    private async Task<StoredEvent[]> ExecuteAppendAsync(IReadOnlyList<object> events, CancellationToken cancellationToken)
     {
-        var sql = store.Sql;
-        var now = store.Time.GetUtcNow();
-        var stored = new StoredEvent[events.Count];
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        if (lockAtVersion)
+        try
         {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(sql.LockStreamAtVersion)
-            {
-                Parameters =
-                {
-                    new NpgsqlParameter<string> { TypedValue = tenantId },
-                    new NpgsqlParameter<string> { TypedValue = streamId },
-                    new NpgsqlParameter<long> { TypedValue = version },
-                    new NpgsqlParameter<long> { TypedValue = version + events.Count },
-                    new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
-                },
-            });
+            return (await AppendCommands.ExecuteAsync(
+                _store, Connection, Transaction, [new PendingAppend(TenantId, StreamId, Version, events)],
+                lockAtVersion: false, _archive, cancellationToken))[0];
         }
-        for (var i = 0; i < events.Count; i++)
+        catch (RejectedAppendException e)
         {
-            var data = events[i] ?? throw new ArgumentException("Events must not be null.", nameof(events));
-            var json = store.Types.Serialize(data, out var type);
-            var id = Guid.CreateVersion7(now);
-            var eventVersion = version + i + 1;
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(sql.InsertEvent)
-            {
-                Parameters =
-                {
-                    new NpgsqlParameter<Guid> { TypedValue = id },
-                    new NpgsqlParameter<string> { TypedValue = tenantId },
-                    new NpgsqlParameter<string> { TypedValue = streamId },
-                    new NpgsqlParameter<long> { TypedValue = eventVersion },
-                    new NpgsqlParameter<string> { TypedValue = type },
-                    new NpgsqlParameter<string> { TypedValue = json, NpgsqlDbType = NpgsqlDbType.Jsonb },
-                    new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
-                },
-            });
-            stored[i] = new StoredEvent(0, id, tenantId, streamId, eventVersion, type, data, now);
+            // The only append here: its caller gets the server's error itself (a unique violation, say).
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.Error);
+            throw;
         }
-
-        if (!lockAtVersion)
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand(sql.UpdateStream)
-            {
-                Parameters =
-                {
-                    new NpgsqlParameter<string> { TypedValue = tenantId },
-                    new NpgsqlParameter<string> { TypedValue = streamId },
-                    new NpgsqlParameter<long> { TypedValue = version + events.Count },
-                    new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
-                    new NpgsqlParameter<bool> { TypedValue = archive },
-                },
-            });
-        }
-
-        if (stored.Length > 0)
-        {
-            var inline = new InlineBatch(batch, store.Options.Schema, tenantId, streamId);
-            foreach (var projection in store.InlineProjections)
-            {
-                projection.Apply(inline, stored);
-            }
-        }
-
-        // COMMIT rides in the same batch: when any earlier command fails the server skips the rest, COMMIT included.
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        if (lockAtVersion)
-        {
-            await reader.NextResultAsync(cancellationToken);
-        }
-        for (var i = 0; i < stored.Length; i++)
-        {
-            if (i > 0)
-            {
-                await reader.NextResultAsync(cancellationToken);
-            }
-
-            await reader.ReadAsync(cancellationToken);
-            stored[i] = stored[i] with { Sequence = reader.GetInt64(0) };
-        }
-
-        // Walks the remaining results so that a failing projection command or the commit surfaces here.
-        while (await reader.NextResultAsync(cancellationToken))
-        {
-        }
-
-        return stored;
     }
 
     private async ValueTask RollbackAsync()

@@ -1,0 +1,149 @@
+using System.Collections.Concurrent;
+using Npgsql;
+
+namespace ConversationService.EventStore;
+
+/// <summary>
+/// Group commit for <see cref="EventStore.TryAppendAtVersionAsync"/>: appends that arrive while earlier ones are being
+/// committed are stored together, in one transaction and one round trip, instead of one each. A commit costs
+/// PostgreSQL (and the client) far more than the few rows of an append, so under concurrent load this multiplies the
+/// appends per second; a lone append still goes out at once. Every caller's append is durable when its task
+/// completes, exactly as with a transaction of its own.
+/// <para>
+/// At most <see cref="EventStoreOptions.AppendWriters"/> commits run at once, each of up to
+/// <see cref="EventStoreOptions.MaxAppendsPerCommit"/> appends and at most one per stream (a second append to a stream
+/// waits for the next commit: both were decided at the version they know, so at most one of them can hold). Streams are
+/// locked in a fixed order, so two concurrent commits never deadlock. An append that fails alone (its stream moved, a
+/// unique violation in its projection) is answered on its own, and the others of its commit are retried without it.
+/// </para>
+/// </summary>
+internal sealed class GroupCommit(EventStore store)
+{
+    private sealed class Waiting(PendingAppend append, CancellationToken cancellationToken)
+    {
+        public PendingAppend Append { get; } = append;
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+        public TaskCompletionSource<IReadOnlyList<StoredEvent>?> Completion { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private readonly ConcurrentQueue<Waiting> _queue = new();
+    private int _writers;
+
+    /// <summary>The stored events, or null when the stream is not at the append's version (nothing stored).</summary>
+    public Task<IReadOnlyList<StoredEvent>?> AppendAsync(PendingAppend append, CancellationToken cancellationToken)
+    {
+        var waiting = new Waiting(append, cancellationToken);
+        _queue.Enqueue(waiting);
+        StartWriterIfNeeded();
+        return waiting.Completion.Task;
+    }
+
+    private void StartWriterIfNeeded()
+    {
+        while (true)
+        {
+            var writers = Volatile.Read(ref _writers);
+            if (writers >= store.Options.AppendWriters || _queue.IsEmpty)
+            {
+                return;
+            }
+            if (Interlocked.CompareExchange(ref _writers, writers + 1, writers) == writers)
+            {
+                _ = Task.Run(WriteAsync);
+                return;
+            }
+        }
+    }
+
+    private async Task WriteAsync()
+    {
+        try
+        {
+            while (TakeGroup() is { Count: > 0 } group)
+            {
+                await CommitAsync(group);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _writers);
+            // An append queued while this writer was leaving may have found every writer busy.
+            StartWriterIfNeeded();
+        }
+    }
+
+    /// <summary>Up to the maximum of queued appends, one per stream, in lock order; later ones stay queued.</summary>
+    private List<Waiting> TakeGroup()
+    {
+        var group = new List<Waiting>();
+        var streams = new HashSet<(string, string)>();
+        var later = new List<Waiting>();
+        while (group.Count < store.Options.MaxAppendsPerCommit && _queue.TryDequeue(out var waiting))
+        {
+            if (waiting.CancellationToken.IsCancellationRequested)
+            {
+                waiting.Completion.TrySetCanceled(waiting.CancellationToken);
+            }
+            else if (streams.Add((waiting.Append.TenantId, waiting.Append.StreamId)))
+            {
+                group.Add(waiting);
+            }
+            else
+            {
+                later.Add(waiting);
+            }
+        }
+        foreach (var waiting in later)
+        {
+            _queue.Enqueue(waiting);
+        }
+        group.Sort((x, y) =>
+            string.CompareOrdinal(x.Append.TenantId, y.Append.TenantId) is var byTenant and not 0
+                ? byTenant
+                : string.CompareOrdinal(x.Append.StreamId, y.Append.StreamId));
+        return group;
+    }
+
+    private async Task CommitAsync(List<Waiting> group)
+    {
+        while (group.Count > 0)
+        {
+            try
+            {
+                await using var connection = await store.DataSource.OpenConnectionAsync(CancellationToken.None);
+                await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+                var stored = await AppendCommands.ExecuteAsync(
+                    store, connection, transaction, [.. group.Select(w => w.Append)], lockAtVersion: true, archive: false,
+                    CancellationToken.None);
+                for (var i = 0; i < group.Count; i++)
+                {
+                    group[i].Completion.TrySetResult(stored[i]);
+                }
+                return;
+            }
+            catch (RejectedAppendException e)
+            {
+                var failed = group[e.Index];
+                if (e.Error.SqlState == Sql.StreamMoved)
+                {
+                    failed.Completion.TrySetResult(null);
+                }
+                else
+                {
+                    failed.Completion.TrySetException(e.Error);
+                }
+                group.RemoveAt(e.Index);
+            }
+            catch (Exception e)
+            {
+                // The connection or the commit failed: whether it committed is unknown, as for any lost COMMIT.
+                foreach (var waiting in group)
+                {
+                    waiting.Completion.TrySetException(e);
+                }
+                return;
+            }
+        }
+    }
+}
