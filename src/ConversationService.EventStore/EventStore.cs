@@ -20,7 +20,7 @@ public sealed class EventStore
         Options = options;
         Types = types;
         InlineProjections = [.. inlineProjections];
-        AsyncProjections = [.. asyncProjections];
+        AsyncProjections = [.. asyncProjections.Where(p => p.Enabled)];
         Time = timeProvider ?? TimeProvider.System;
         Sql = new Sql(options.Schema);
 

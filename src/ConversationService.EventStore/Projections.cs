@@ -63,6 +63,12 @@ public interface IAsyncProjection
     /// </summary>
     bool TracksIndexedVersion => true;
 
+    /// <summary>
+    /// False when the projection has nothing to do in this configuration: the store then leaves it out entirely
+    /// (not run, no DDL, not waited for by indexedVersion).
+    /// </summary>
+    bool Enabled => true;
+
     /// <summary>Idempotent DDL for its tables, or empty.</summary>
     string Ddl(string schema);
 

@@ -218,6 +218,21 @@ public sealed class DaemonTests(PostgresFixture db)
         Assert.Null(await offline.GetIndexedVersionAsync("tenant-b", "s1", default));
     }
 
+    [Fact]
+    public async Task Given_a_disabled_async_projection_Then_it_is_left_out_not_run_not_created_and_not_waited_for()
+    {
+        var schema = PostgresFixture.NewSchema();
+        var store = new EventStore(
+            db.DataSource, new EventStoreOptions { Schema = schema }, Registry(), [], [new Disabled(), new Publisher()]);
+        await store.InitializeAsync(default);
+        await store.AppendAsync(Tenant, "s1", StreamType, Notes("a", "b"), null, default);
+
+        Assert.Equal(["publisher"], store.AsyncProjections.Select(p => p.Name));
+        Assert.Equal(2, await store.GetIndexedVersionAsync(Tenant, "s1", default));
+        Assert.Equal(0L, await db.ScalarAsync<long>(
+            $"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{schema}' AND table_name = 'disabled_rows'"));
+    }
+
     private async Task<(TestHost Host, Recorder Recorder)> StartWithOneHandledEventAsync()
     {
         var host = await db.StartAsync(store => store.AsyncProjection<Recorder>().InlineProjection<Blocker>());
@@ -239,6 +254,15 @@ public sealed class DaemonTests(PostgresFixture db)
         var registry = new EventTypeRegistry();
         Register(registry);
         return registry;
+    }
+
+    private sealed class Disabled : IAsyncProjection
+    {
+        public string Name => "disabled";
+        public bool Enabled => false;
+        public string Ddl(string schema) => $"CREATE TABLE IF NOT EXISTS {schema}.disabled_rows (id int)";
+        public Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("A disabled projection must never run.");
     }
 
     private sealed class Publisher : IAsyncProjection

@@ -61,6 +61,12 @@ public sealed class EmbeddingProjection(
     /// </summary>
     public string Name => "embeddings/" + store.ModelId;
 
+    /// <summary>
+    /// Offline vectors are a function of the text alone, computed in process where they are needed (cheaper than
+    /// reading them back): only a provider's vectors are stored, so offline there is nothing to project.
+    /// </summary>
+    public bool Enabled => !store.IsLocal;
+
     public string Ddl(string schema) => $"""
         CREATE TABLE IF NOT EXISTS {schema}.embeddings (
             tenant_id    text        NOT NULL,
@@ -102,8 +108,8 @@ public sealed class EmbeddingProjection(
     private async Task EmbedMissingAsync(NpgsqlConnection connection, IReadOnlyList<WantedText> wanted, CancellationToken ct)
     {
         var missing = await MissingAsync(connection, wanted, ct);
-        // Provider calls are accounted to a conversation, so they are grouped by one; local embedding records nothing.
-        foreach (var group in missing.GroupBy(m => (m.Tenant, ConversationId: store.IsLocal ? null : m.ConversationId)))
+        // Provider calls are accounted to a conversation, so they are grouped by one.
+        foreach (var group in missing.GroupBy(m => (m.Tenant, m.ConversationId)))
         {
             foreach (var batch in group.Chunk(options.Value.BatchSize))
             {

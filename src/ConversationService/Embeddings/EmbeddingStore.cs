@@ -13,9 +13,10 @@ using NpgsqlTypes;
 namespace ConversationService.Embeddings;
 
 /// <summary>
-/// Vectors of the configured model, L2-normalized, by tenant and content hash: stored in PostgreSQL by
-/// <see cref="EmbeddingProjection"/> (so identical content is embedded once per tenant and model), with a
-/// size-bounded memory cache in front. Returned arrays are shared: callers must not write to them.
+/// Vectors of the configured model, L2-normalized. A provider's are stored by tenant and content hash in PostgreSQL
+/// by <see cref="EmbeddingProjection"/> (so identical content is embedded once per tenant and model), with a
+/// size-bounded memory cache in front; the offline embedder's are computed in process and never stored. Returned
+/// arrays are shared: callers must not write to them.
 /// </summary>
 public sealed class EmbeddingStore : IDisposable
 {
@@ -55,11 +56,16 @@ public sealed class EmbeddingStore : IDisposable
     public static byte[] Hash(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text));
 
     /// <summary>
-    /// Stored vectors of <paramref name="texts"/>, null where the projection has not embedded a text (yet). Reads the
-    /// cache, then PostgreSQL; never calls the provider.
+    /// Vectors of <paramref name="texts"/>. Offline they are computed now (nothing is stored); with a provider they are
+    /// the stored ones, null where the projection has not embedded a text (yet): the cache, then PostgreSQL, never a
+    /// provider call.
     /// </summary>
     public async Task<float[]?[]> GetVectorsAsync(string tenant, IReadOnlyList<string> texts, CancellationToken ct)
     {
+        if (IsLocal)
+        {
+            return texts.Count == 0 ? [] : await EmbedAsync(tenant, null, texts, ct);
+        }
         var vectors = new float[]?[texts.Count];
         var missing = new Dictionary<string, List<int>>(StringComparer.Ordinal);
         var hashes = new List<byte[]>();

@@ -10,8 +10,8 @@ namespace ConversationService.Embeddings;
 public static class EmbeddingsModule
 {
     /// <summary>
-    /// The configured generator (offline by default), the vector store and the projection that fills it from the
-    /// event log. Features add their texts by registering an <see cref="IEmbeddingSource"/>.
+    /// The configured generator (offline by default), the vector store and, with a provider, the projection that fills
+    /// it from the event log. Features add their texts by registering an <see cref="IEmbeddingSource"/>.
     /// </summary>
     public static WebApplicationBuilder AddEmbeddings(this WebApplicationBuilder builder)
     {

@@ -1,49 +1,47 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using ConversationService.Relevance;
 using ConversationService.Tests.Infrastructure;
 
 namespace ConversationService.Tests.Embeddings;
 
-[Collection(ServiceCollection.Name)]
+[Collection(Infrastructure.ServiceCollection.Name)]
 public sealed class OfflineEmbeddingTests(ServiceFixture fixture)
 {
     [Fact]
-    public async Task Given_no_provider_configured_When_turns_are_indexed_Then_vectors_are_the_offline_embedders_and_no_call_is_recorded()
+    public async Task Given_no_provider_configured_When_turns_are_appended_Then_they_count_as_indexed_at_once_and_nothing_is_stored_or_recorded()
     {
         using var api = fixture.Client(apiKey: ServiceFixture.TenantBKey);
         var id = ApiClient.NewId();
         var text = $"Caroline went to the support group {id}.";
 
         (await api.AppendTurnAsync(id, "user", text)).Expect(HttpStatusCode.Created);
-        await EmbeddingProbe.WaitUntilIndexedAsync(api, id);
 
+        // Offline vectors are a function of the text, computed where needed: no projection stores them, so nothing
+        // is left to wait for.
+        var conversation = (await api.GetConversationAsync(id)).Expect(HttpStatusCode.OK).Body;
+        Assert.Equal(conversation["version"]!.GetValue<long>(), conversation["indexedVersion"]!.GetValue<long>());
+        Assert.DoesNotContain(
+            fixture.Factory.Services.GetRequiredService<ConversationService.EventStore.EventStore>().AsyncProjections,
+            p => p.Name.StartsWith("embeddings/", StringComparison.Ordinal));
         var store = fixture.Factory.Store();
         Assert.Equal(LexicalEmbeddingGenerator.ModelId, store.ModelId);
-        var stored = (await store.GetVectorsAsync("tenant-b", [text], default))[0];
-        AssertSameVector(new LexicalEmbeddingGenerator().Embed(text), stored);
-        AssertSameVector(stored, await store.EmbedQueryAsync("tenant-b", id, text, default));
-        // Another tenant never reads tenant b's vectors.
-        Assert.Null((await store.GetVectorsAsync("tenant-a", [text], default))[0]);
+        var vector = (await store.GetVectorsAsync("tenant-b", [text], default))[0];
+        AssertSameVector(new LexicalEmbeddingGenerator().Embed(text), vector);
+        AssertSameVector(vector, await store.EmbedQueryAsync("tenant-b", id, text, default));
         var usage = (await api.GetAsync("/usage?groupBy=callType")).Expect(HttpStatusCode.OK).Body;
         Assert.DoesNotContain(usage["groups"]!.AsArray(), g => g!["key"]!.GetValue<string>() == "embedding");
     }
 
     [Fact]
-    public async Task Given_indexed_turns_When_another_model_is_configured_Then_the_log_is_replayed_into_its_vectors()
+    public async Task Given_other_offline_dimensions_When_configured_Then_vectors_have_them()
     {
-        using var api = fixture.Client();
-        var id = ApiClient.NewId();
-        var text = $"Melanie painted a sunrise over the lake {id}.";
-        (await api.AppendTurnAsync(id, "user", text)).Expect(HttpStatusCode.Created);
-        await EmbeddingProbe.WaitUntilIndexedAsync(api, id);
-
+        var text = "Melanie painted a sunrise over the lake.";
         await using var resized = fixture.CreateFactory(new Dictionary<string, string?> { ["Embeddings:Dimensions"] = "256" });
-        using var resizedApi = new ApiClient(resized.CreateClient());
-        resizedApi.Http.DefaultRequestHeaders.Authorization = new("Bearer", ServiceFixture.TenantAKey);
-        await EmbeddingProbe.WaitUntilIndexedAsync(resizedApi, id);
+        using var client = resized.CreateClient(); // starts the host
 
         var store = resized.Store();
-        Assert.Equal($"{ConversationService.Relevance.LexicalEmbeddingGenerator.ModelId}@256", store.ModelId);
+        Assert.Equal($"{LexicalEmbeddingGenerator.ModelId}@256", store.ModelId);
         AssertSameVector(new LexicalEmbeddingGenerator(256).Embed(text), (await store.GetVectorsAsync("tenant-a", [text], default))[0]);
         Assert.Equal(1024, (await fixture.Factory.Store().GetVectorsAsync("tenant-a", [text], default))[0]!.Length);
     }

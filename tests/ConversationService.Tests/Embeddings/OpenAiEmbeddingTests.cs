@@ -59,6 +59,51 @@ public sealed class OpenAiEmbeddingTests : IDisposable
     }
 
     [Fact]
+    public async Task Given_indexed_turns_When_another_model_is_configured_Then_the_log_is_replayed_into_its_vectors()
+    {
+        var id = ApiClient.NewId();
+        var text = $"Melanie painted a sunrise over the lake {id}.";
+        await PostAsync(id, [text]);
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, id);
+
+        await using var other = _fixture.CreateFactory(new Dictionary<string, string?> { ["Embeddings:Model"] = "text-embedding-3-large" });
+        using var otherApi = new ApiClient(other.CreateClient());
+        otherApi.Http.DefaultRequestHeaders.Authorization = new("Bearer", ServiceFixture.TenantAKey);
+        await EmbeddingProbe.WaitUntilIndexedAsync(otherApi, id);
+
+        Assert.Equal("text-embedding-3-large", other.Store().ModelId);
+        Assert.NotNull((await other.Store().GetVectorsAsync("tenant-a", [text], default))[0]);
+        Assert.Contains(_fixture.Llm.EmbeddingRequests,
+            r => r.Model == "text-embedding-3-large" && r.Body["input"]!.AsArray().Any(i => i!.GetValue<string>() == text));
+    }
+
+    [Fact]
+    public async Task Given_documents_and_examples_When_put_changed_and_deleted_Then_their_stored_vectors_follow()
+    {
+        var store = _fixture.Factory.Store();
+        var collection = ApiClient.NewId("kb");
+        var chunk = $"The lighthouse {Guid.NewGuid():N} was automated in 1987.";
+        var (example, before, after) = (ApiClient.NewId("ex"), $"Old input {Guid.NewGuid():N}", $"New input {Guid.NewGuid():N}");
+        var output = $"Bom dia {Guid.NewGuid():N}";
+
+        (await _api.SendAsync(HttpMethod.Put, $"/collections/{collection}/documents/light", new { text = chunk })).Expect(HttpStatusCode.Created);
+        (await _api.SendAsync(HttpMethod.Put, $"/examples/{example}", new { input = before, output })).Expect(HttpStatusCode.Created);
+        await EmbeddingProbe.WaitForVectorsAsync(store, "tenant-a", [chunk, before]);
+        // Only an example's input is embedded: it is what a query is compared with.
+        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, output));
+
+        (await _api.SendAsync(HttpMethod.Put, $"/examples/{example}", new { input = after, output })).Expect(HttpStatusCode.OK);
+        await EmbeddingProbe.WaitForVectorsAsync(store, "tenant-a", [after]);
+        await EmbeddingProbe.WaitForVectorsAsync(store, "tenant-a", [before], present: false);
+
+        (await _api.SendAsync(HttpMethod.Delete, $"/collections/{collection}/documents/light")).Expect(HttpStatusCode.NoContent);
+        (await _api.SendAsync(HttpMethod.Delete, $"/examples/{example}")).Expect(HttpStatusCode.NoContent);
+        await EmbeddingProbe.WaitForVectorsAsync(store, "tenant-a", [chunk, after], present: false);
+        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, chunk));
+        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, after));
+    }
+
+    [Fact]
     public async Task Given_identical_content_in_two_conversations_When_indexed_Then_it_is_embedded_once_per_tenant()
     {
         var shared = $"The shared sentence {Guid.NewGuid():N} appears twice.";

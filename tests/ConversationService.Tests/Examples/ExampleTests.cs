@@ -1,6 +1,5 @@
 using System.Net;
 using ConversationService.Examples;
-using ConversationService.Tests.Embeddings;
 using ConversationService.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -17,7 +16,7 @@ public sealed class ExampleTests(ServiceFixture fixture) : IDisposable
         (api ?? _api).SendAsync(HttpMethod.Put, $"/examples/{id}", body);
 
     [Fact]
-    public async Task Given_a_new_example_When_put_Then_201_get_returns_it_and_its_input_is_embedded()
+    public async Task Given_a_new_example_When_put_Then_201_and_get_returns_it()
     {
         var id = ApiClient.NewId("ex");
         var input = $"Translate 'good morning' to Portuguese {id}";
@@ -28,26 +27,20 @@ public sealed class ExampleTests(ServiceFixture fixture) : IDisposable
         Assert.Equal(created.ToJsonString(), read.ToJsonString());
         Assert.Equal((id, input, "Bom dia", "translate"), (read["id"]!.GetValue<string>(), read["input"]!.GetValue<string>(),
             read["output"]!.GetValue<string>(), read["task"]!.GetValue<string>()));
-        await EmbeddingProbe.WaitForVectorsAsync(fixture.Factory.Store(), "tenant-a", [input]);
-        // Only the input is embedded: it is what a query is compared with.
-        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(fixture.ConnectionString, "Bom dia"));
     }
 
     [Fact]
-    public async Task Given_an_example_When_put_again_Then_unchanged_stores_nothing_and_a_change_replaces_it_and_its_vector()
+    public async Task Given_an_example_When_put_again_Then_unchanged_stores_nothing_and_a_change_replaces_it()
     {
         var id = ApiClient.NewId("ex");
         var (before, after) = ($"Old input {id}", $"New input {id}");
         var first = (await PutAsync(id, new { input = before, output = "x" })).Expect(HttpStatusCode.Created).Body;
-        await EmbeddingProbe.WaitForVectorsAsync(fixture.Factory.Store(), "tenant-a", [before]);
 
         var same = (await PutAsync(id, new { input = before, output = "x" })).Expect(HttpStatusCode.OK).Body;
         var changed = (await PutAsync(id, new { input = after, output = "y", task = "t2" })).Expect(HttpStatusCode.OK).Body;
 
         Assert.Equal(first["version"]!.GetValue<long>(), same["version"]!.GetValue<long>());
         Assert.Equal(first["version"]!.GetValue<long>() + 1, changed["version"]!.GetValue<long>());
-        await EmbeddingProbe.WaitForVectorsAsync(fixture.Factory.Store(), "tenant-a", [after]);
-        await EmbeddingProbe.WaitForVectorsAsync(fixture.Factory.Store(), "tenant-a", [before], present: false);
         Assert.Equal(new FewShotExample(id, after, "y", "t2"), (await Queries.GetAsync("tenant-a", "t2", default)).Single(e => e.Id == id));
     }
 
@@ -75,20 +68,17 @@ public sealed class ExampleTests(ServiceFixture fixture) : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_deleted_example_Then_it_is_404_gone_from_queries_its_vector_is_dropped_and_the_id_is_free()
+    public async Task Given_a_deleted_example_Then_it_is_404_gone_from_queries_and_the_id_is_free()
     {
         var id = ApiClient.NewId("ex");
         var input = $"Delete me {id}";
         (await PutAsync(id, new { input, output = "gone" })).Expect(HttpStatusCode.Created);
-        await EmbeddingProbe.WaitForVectorsAsync(fixture.Factory.Store(), "tenant-a", [input]);
 
         (await _api.SendAsync(HttpMethod.Delete, $"/examples/{id}")).Expect(HttpStatusCode.NoContent);
 
         (await _api.GetAsync($"/examples/{id}")).ExpectProblem(HttpStatusCode.NotFound);
         (await _api.SendAsync(HttpMethod.Delete, $"/examples/{id}")).ExpectProblem(HttpStatusCode.NotFound);
         Assert.DoesNotContain(await Queries.GetAsync("tenant-a", null, default), e => e.Id == id);
-        await EmbeddingProbe.WaitForVectorsAsync(fixture.Factory.Store(), "tenant-a", [input], present: false);
-        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(fixture.ConnectionString, input));
         (await PutAsync(id, new { input, output = "back" })).Expect(HttpStatusCode.Created);
     }
 

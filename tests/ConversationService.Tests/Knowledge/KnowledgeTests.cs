@@ -1,6 +1,5 @@
 using System.Net;
 using ConversationService.Knowledge;
-using ConversationService.Tests.Embeddings;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Tokenizers;
 using Microsoft.Extensions.DependencyInjection;
@@ -69,17 +68,14 @@ public sealed class KnowledgeTests(ServiceFixture fixture) : IDisposable
         Assert.All(chunks, c => Assert.Equal((_collection, "a"), (c.Collection, c.DocumentId)));
         Assert.All(chunks, c => Assert.Equal(O200k.CountTokens(c.Text), c.Tokens));
         Assert.Equal(LongText("bridges", 30), string.Join(" ", chunks.Select(c => c.Text)));
-        var vectors = await EmbeddingProbe.WaitForVectorsAsync(fixture.Factory.Store(), "tenant-a", [.. chunks.Select(c => c.Text)]);
-        Assert.All(vectors, Assert.NotNull);
         Assert.Equal(2, (await Queries.GetChunksAsync("tenant-a", [_collection, other], default)).Select(c => c.Collection).Distinct().Count());
     }
 
     [Fact]
-    public async Task Given_a_deleted_document_Then_its_text_chunks_and_vectors_are_unreadable_and_the_id_can_be_stored_again()
+    public async Task Given_a_deleted_document_Then_its_text_and_chunks_are_unreadable_and_the_id_can_be_stored_again()
     {
         var text = $"The lighthouse {Guid.NewGuid():N} was automated in 1987.";
         (await PutAsync("light", new { text })).Expect(HttpStatusCode.Created);
-        await EmbeddingProbe.WaitForVectorsAsync(fixture.Factory.Store(), "tenant-a", [text]);
 
         (await _api.SendAsync(HttpMethod.Delete, $"/collections/{_collection}/documents/light")).Expect(HttpStatusCode.NoContent);
 
@@ -87,8 +83,6 @@ public sealed class KnowledgeTests(ServiceFixture fixture) : IDisposable
         (await _api.SendAsync(HttpMethod.Delete, $"/collections/{_collection}/documents/light")).ExpectProblem(HttpStatusCode.NotFound);
         Assert.Empty(await Queries.GetChunksAsync("tenant-a", [_collection], default));
         Assert.Empty((await _api.GetAsync($"/collections/{_collection}/documents")).Body["documents"]!.AsArray());
-        await EmbeddingProbe.WaitForVectorsAsync(fixture.Factory.Store(), "tenant-a", [text], present: false);
-        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(fixture.ConnectionString, text));
         (await PutAsync("light", new { text })).Expect(HttpStatusCode.Created);
     }
 
