@@ -6,173 +6,148 @@ namespace ConversationService.EventStore;
 /// <summary>Events for one stream, to be stored after <see cref="Version"/> (the version the writer knows).</summary>
 internal sealed record PendingAppend(string TenantId, string StreamId, long Version, IReadOnlyList<object> Events);
 
-/// <summary>A command of the append at <see cref="Index"/> failed; the transaction is aborted and nothing is stored.</summary>
-internal sealed class RejectedAppendException(int index, PostgresException error)
-    : Exception($"Append {index} of the batch failed: {error.MessageText}", error)
-{
-    public int Index { get; } = index;
-    public PostgresException Error { get; } = error;
-}
-
 /// <summary>
-/// The commands that store appends: one batch, one round trip, COMMIT included. When any command fails the server
-/// skips the rest, COMMIT included.
+/// The commands that store appends, sent as one batch (one round trip, COMMIT included; when a command fails the
+/// server skips the rest). However many events, the events take one statement.
 /// </summary>
 internal static class AppendCommands
 {
     /// <summary>
-    /// Stores <paramref name="appends"/> (at most one per stream) in the open <paramref name="transaction"/> and commits.
-    /// With <paramref name="lockAtVersion"/> each stream is locked first by <see cref="Sql.LockStreamAtVersion"/>, which
-    /// fails unless it is still at the append's version; otherwise the caller holds the locks already and the stream
-    /// rows are updated (archived set to <paramref name="archive"/>). Locks come first, then every event, then the
-    /// inline projections: the first lock gives the transaction its xid before any seq_id is drawn (see
-    /// <see cref="Gaps"/>). A server error in a command of one append throws <see cref="RejectedAppendException"/>
-    /// naming that append.
+    /// One stream whose row the caller has locked in <paramref name="transaction"/>: the events, the stream's new
+    /// version (and archived flag), the inline projections, COMMIT.
     /// </summary>
-    public static async Task<StoredEvent[][]> ExecuteAsync(
-        EventStore store, NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<PendingAppend> appends,
-        bool lockAtVersion, bool archive, CancellationToken cancellationToken)
+    public static async Task<StoredEvent[]> ExecuteAsync(
+        EventStore store, NpgsqlConnection connection, NpgsqlTransaction transaction, PendingAppend append, bool archive,
+        CancellationToken cancellationToken)
     {
-        var sql = store.Sql;
         var now = store.Time.GetUtcNow();
-        var stored = new StoredEvent[appends.Count][];
         await using var batch = new NpgsqlBatch(connection, transaction);
-        // Which append each command belongs to, in command order (COMMIT belongs to none).
-        var owners = new List<int>();
-        void Add(int append, NpgsqlBatchCommand command)
+        var stored = AddEvents(store, batch, [append], now);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(store.Sql.UpdateStream)
         {
-            batch.BatchCommands.Add(command);
-            owners.Add(append);
-        }
-
-        if (lockAtVersion)
-        {
-            for (var a = 0; a < appends.Count; a++)
+            Parameters =
             {
-                var append = appends[a];
-                Add(a, new NpgsqlBatchCommand(sql.LockStreamAtVersion)
-                {
-                    Parameters =
-                    {
-                        new NpgsqlParameter<string> { TypedValue = append.TenantId },
-                        new NpgsqlParameter<string> { TypedValue = append.StreamId },
-                        new NpgsqlParameter<long> { TypedValue = append.Version },
-                        new NpgsqlParameter<long> { TypedValue = append.Version + append.Events.Count },
-                        new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
-                    },
-                });
+                new NpgsqlParameter<string> { TypedValue = append.TenantId },
+                new NpgsqlParameter<string> { TypedValue = append.StreamId },
+                new NpgsqlParameter<long> { TypedValue = append.Version + append.Events.Count },
+                new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
+                new NpgsqlParameter<bool> { TypedValue = archive },
+            },
+        });
+        if (stored[0].Length > 0)
+        {
+            var inline = new InlineBatch(batch, store.Options.Schema, append.TenantId, append.StreamId);
+            foreach (var projection in store.InlineProjections)
+            {
+                projection.Apply(inline, stored[0]);
             }
         }
+        await CommitAsync(batch, stored, locks: 0, cancellationToken);
+        return stored[0];
+    }
 
+    /// <summary>
+    /// Appends to several streams (at most one each, none empty, in lock order) in the open
+    /// <paramref name="transaction"/>: one lock statement that fails with <see cref="Sql.StreamMoved"/> unless every
+    /// stream is still at its append's version (the error's hint is the 1-based position of the first that is not),
+    /// then every event, then the inline projections, then COMMIT. The lock comes first: it gives the transaction its
+    /// xid before any seq_id is drawn (see <see cref="Gaps"/>).
+    /// </summary>
+    public static async Task<StoredEvent[][]> ExecuteAtVersionsAsync(
+        EventStore store, NpgsqlConnection connection, NpgsqlTransaction transaction, IReadOnlyList<PendingAppend> appends,
+        CancellationToken cancellationToken)
+    {
+        var now = store.Time.GetUtcNow();
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(store.Sql.LockStreamsAtVersions)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter<string[]> { TypedValue = [.. appends.Select(a => a.TenantId)] },
+                new NpgsqlParameter<string[]> { TypedValue = [.. appends.Select(a => a.StreamId)] },
+                new NpgsqlParameter<long[]> { TypedValue = [.. appends.Select(a => a.Version)] },
+                new NpgsqlParameter<long[]> { TypedValue = [.. appends.Select(a => a.Version + a.Events.Count)] },
+                new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
+            },
+        });
+        var stored = AddEvents(store, batch, appends, now);
+        var inline = new InlineBatch(batch, store.Options.Schema, "", "");
+        foreach (var projection in store.InlineProjections)
+        {
+            projection.ApplyMany(inline, stored);
+        }
+        await CommitAsync(batch, stored, locks: 1, cancellationToken);
+        return stored;
+    }
+
+    /// <summary>The one statement inserting every event of <paramref name="appends"/>; their Sequence is filled in later.</summary>
+    private static StoredEvent[][] AddEvents(
+        EventStore store, NpgsqlBatch batch, IReadOnlyList<PendingAppend> appends, DateTimeOffset now)
+    {
+        var count = appends.Sum(a => a.Events.Count);
+        var (ids, tenants, streams, versions, types, data) =
+            (new Guid[count], new string[count], new string[count], new long[count], new string[count], new string[count]);
+        var stored = new StoredEvent[appends.Count][];
+        var row = 0;
         for (var a = 0; a < appends.Count; a++)
         {
             var append = appends[a];
             stored[a] = new StoredEvent[append.Events.Count];
-            for (var i = 0; i < append.Events.Count; i++)
+            for (var i = 0; i < append.Events.Count; i++, row++)
             {
-                var data = append.Events[i] ?? throw new ArgumentException("Events must not be null.", nameof(appends));
-                var json = store.Types.Serialize(data, out var type);
-                var id = Guid.CreateVersion7(now);
-                var version = append.Version + i + 1;
-                Add(a, new NpgsqlBatchCommand(sql.InsertEvent)
+                var payload = append.Events[i] ?? throw new ArgumentException("Events must not be null.", nameof(appends));
+                data[row] = store.Types.Serialize(payload, out types[row]);
+                (ids[row], tenants[row], streams[row], versions[row]) =
+                    (Guid.CreateVersion7(now), append.TenantId, append.StreamId, append.Version + i + 1);
+                stored[a][i] = new StoredEvent(0, ids[row], append.TenantId, append.StreamId, versions[row], types[row], payload, now);
+            }
+        }
+        if (count > 0)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(store.Sql.InsertEvents)
+            {
+                Parameters =
                 {
-                    Parameters =
-                    {
-                        new NpgsqlParameter<Guid> { TypedValue = id },
-                        new NpgsqlParameter<string> { TypedValue = append.TenantId },
-                        new NpgsqlParameter<string> { TypedValue = append.StreamId },
-                        new NpgsqlParameter<long> { TypedValue = version },
-                        new NpgsqlParameter<string> { TypedValue = type },
-                        new NpgsqlParameter<string> { TypedValue = json, NpgsqlDbType = NpgsqlDbType.Jsonb },
-                        new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
-                    },
-                });
-                stored[a][i] = new StoredEvent(0, id, append.TenantId, append.StreamId, version, type, data, now);
-            }
-        }
-
-        if (!lockAtVersion)
-        {
-            for (var a = 0; a < appends.Count; a++)
-            {
-                var append = appends[a];
-                Add(a, new NpgsqlBatchCommand(sql.UpdateStream)
-                {
-                    Parameters =
-                    {
-                        new NpgsqlParameter<string> { TypedValue = append.TenantId },
-                        new NpgsqlParameter<string> { TypedValue = append.StreamId },
-                        new NpgsqlParameter<long> { TypedValue = append.Version + append.Events.Count },
-                        new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
-                        new NpgsqlParameter<bool> { TypedValue = archive },
-                    },
-                });
-            }
-        }
-
-        for (var a = 0; a < appends.Count; a++)
-        {
-            if (stored[a].Length == 0)
-            {
-                continue;
-            }
-            var inline = new InlineBatch(batch, store.Options.Schema, appends[a].TenantId, appends[a].StreamId);
-            foreach (var projection in store.InlineProjections)
-            {
-                projection.Apply(inline, stored[a]);
-            }
-            while (owners.Count < batch.BatchCommands.Count)
-            {
-                owners.Add(a);
-            }
-        }
-
-        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
-        try
-        {
-            await ReadAsync(batch, stored, lockAtVersion ? appends.Count : 0, cancellationToken);
-        }
-        catch (PostgresException e) when (
-            // Every command before the failing one completed (and got its statement type); the server skipped the rest.
-            batch.BatchCommands.TakeWhile((NpgsqlBatchCommand c) => c.StatementType != StatementType.Unknown).Count() is var failed
-            && failed < owners.Count)
-        {
-            throw new RejectedAppendException(owners[failed], e);
+                    new NpgsqlParameter<Guid[]> { TypedValue = ids },
+                    new NpgsqlParameter<string[]> { TypedValue = tenants },
+                    new NpgsqlParameter<string[]> { TypedValue = streams },
+                    new NpgsqlParameter<long[]> { TypedValue = versions },
+                    new NpgsqlParameter<string[]> { TypedValue = types },
+                    new NpgsqlParameter { Value = data, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb },
+                    new NpgsqlParameter<DateTimeOffset> { TypedValue = now },
+                },
+            });
         }
         return stored;
     }
 
-    /// <summary>Reads the sequence numbers of <paramref name="stored"/>, after <paramref name="locks"/> lock results.</summary>
-    private static async Task ReadAsync(NpgsqlBatch batch, StoredEvent[][] stored, int locks, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds COMMIT, runs the batch and fills in the sequence numbers the event insert returned, after
+    /// <paramref name="locks"/> lock results. Every result is read, so a failing projection command or the commit
+    /// surfaces here.
+    /// </summary>
+    private static async Task CommitAsync(NpgsqlBatch batch, StoredEvent[][] stored, int locks, CancellationToken cancellationToken)
     {
-
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        // The reader starts on the first result; every later one is a NextResult away.
-        var onFirst = true;
-        async Task NextAsync()
-        {
-            if (!onFirst)
-            {
-                await reader.NextResultAsync(cancellationToken);
-            }
-            onFirst = false;
-        }
-
         for (var l = 0; l < locks; l++)
         {
-            await NextAsync();
+            await reader.NextResultAsync(cancellationToken);
         }
-        foreach (var events in stored)
+        if (stored.Any(s => s.Length > 0))
         {
-            for (var i = 0; i < events.Length; i++)
+            var positions = new Dictionary<(string, string), StoredEvent[]>();
+            foreach (var events in stored.Where(s => s.Length > 0))
             {
-                await NextAsync();
-                await reader.ReadAsync(cancellationToken);
+                positions[(events[0].TenantId, events[0].StreamId)] = events;
+            }
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var events = positions[(reader.GetString(1), reader.GetString(2))];
+                var i = (int)(reader.GetInt64(3) - events[0].Version);
                 events[i] = events[i] with { Sequence = reader.GetInt64(0) };
             }
         }
-
-        // Walks the remaining results so that a failing projection command or the commit surfaces here.
         while (await reader.NextResultAsync(cancellationToken))
         {
         }

@@ -13,8 +13,9 @@ namespace ConversationService.EventStore;
 /// At most <see cref="EventStoreOptions.AppendWriters"/> commits run at once, each of up to
 /// <see cref="EventStoreOptions.MaxAppendsPerCommit"/> appends and at most one per stream (a second append to a stream
 /// waits for the next commit: both were decided at the version they know, so at most one of them can hold). Streams are
-/// locked in a fixed order, so two concurrent commits never deadlock. An append that fails alone (its stream moved, a
-/// unique violation in its projection) is answered on its own, and the others of its commit are retried without it.
+/// locked in a fixed order, so two concurrent commits never deadlock. An append whose stream moved gets null and the
+/// others are committed without it; when another command fails (a unique violation in a projection, say), each append
+/// is committed alone, so only its caller gets the error.
 /// </para>
 /// </summary>
 internal sealed class GroupCommit(EventStore store)
@@ -113,31 +114,35 @@ internal sealed class GroupCommit(EventStore store)
             {
                 await using var connection = await store.DataSource.OpenConnectionAsync(CancellationToken.None);
                 await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
-                var stored = await AppendCommands.ExecuteAsync(
-                    store, connection, transaction, [.. group.Select(w => w.Append)], lockAtVersion: true, archive: false,
-                    CancellationToken.None);
+                var stored = await AppendCommands.ExecuteAtVersionsAsync(
+                    store, connection, transaction, [.. group.Select(w => w.Append)], CancellationToken.None);
                 for (var i = 0; i < group.Count; i++)
                 {
                     group[i].Completion.TrySetResult(stored[i]);
                 }
                 return;
             }
-            catch (RejectedAppendException e)
+            catch (PostgresException e) when (e.SqlState == Sql.StreamMoved && int.TryParse(e.Hint, out var position)
+                                               && position >= 1 && position <= group.Count)
             {
-                var failed = group[e.Index];
-                if (e.Error.SqlState == Sql.StreamMoved)
+                // Nothing was stored; the others are tried again without the append whose stream moved.
+                group[position - 1].Completion.TrySetResult(null);
+                group.RemoveAt(position - 1);
+            }
+            catch (PostgresException) when (group.Count > 1)
+            {
+                // Some append's own command failed (a unique violation in its projection, say), and a statement over
+                // all of them does not say whose: each is committed alone, so only that caller gets the error.
+                foreach (var waiting in group)
                 {
-                    failed.Completion.TrySetResult(null);
+                    await CommitAsync([waiting]);
                 }
-                else
-                {
-                    failed.Completion.TrySetException(e.Error);
-                }
-                group.RemoveAt(e.Index);
+                return;
             }
             catch (Exception e)
             {
-                // The connection or the commit failed: whether it committed is unknown, as for any lost COMMIT.
+                // The append's own error, or the connection or the commit failed: whether it committed is then
+                // unknown, as for any lost COMMIT.
                 foreach (var waiting in group)
                 {
                     waiting.Completion.TrySetException(e);

@@ -16,6 +16,19 @@ public interface IInlineProjection
     /// drawn by the same batch, after this runs. Versions, ids and timestamps are final.
     /// </summary>
     void Apply(InlineBatch batch, IReadOnlyList<StoredEvent> events);
+
+    /// <summary>
+    /// The appends of several streams committed together (group commit), at most one per stream; the batch's
+    /// <see cref="InlineBatch.TenantId"/> and <see cref="InlineBatch.StreamId"/> are empty, each event carries its own.
+    /// By default each append is applied on its own; a projection may write them all with fewer commands.
+    /// </summary>
+    void ApplyMany(InlineBatch batch, IReadOnlyList<IReadOnlyList<StoredEvent>> appends)
+    {
+        foreach (var events in appends)
+        {
+            Apply(batch.For(events[0].TenantId, events[0].StreamId), events);
+        }
+    }
 }
 
 public sealed class InlineBatch
@@ -33,6 +46,9 @@ public sealed class InlineBatch
     public string Schema { get; }
     public string TenantId { get; }
     public string StreamId { get; }
+
+    /// <summary>The same batch, for the events of one stream.</summary>
+    public InlineBatch For(string tenantId, string streamId) => new(_batch, Schema, tenantId, streamId);
 
     /// <summary>
     /// Adds one SQL command with positional parameters ($1, $2, ...); null becomes SQL NULL. Parameter types come

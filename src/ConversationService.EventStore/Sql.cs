@@ -30,15 +30,18 @@ internal sealed class Sql
                 metadata jsonb,
                 "timestamp" timestamptz NOT NULL,
                 CONSTRAINT uq_events_stream_version UNIQUE (tenant_id, stream_id, version));
-            CREATE OR REPLACE FUNCTION {s}.lock_stream_at_version(
-                p_tenant text, p_id text, p_expected bigint, p_version bigint, p_now timestamptz) RETURNS void
+            CREATE OR REPLACE FUNCTION {s}.lock_streams_at_versions(
+                p_tenants text[], p_ids text[], p_expected bigint[], p_versions bigint[], p_now timestamptz) RETURNS void
             LANGUAGE plpgsql AS $fn$
             BEGIN
-                UPDATE {s}.streams SET version = p_version, updated = p_now
-                WHERE tenant_id = p_tenant AND id = p_id AND version = p_expected AND NOT archived;
-                IF NOT FOUND THEN
-                    RAISE EXCEPTION 'stream % is no longer at version %', p_id, p_expected USING ERRCODE = '{StreamMoved}';
-                END IF;
+                FOR i IN 1 .. cardinality(p_ids) LOOP
+                    UPDATE {s}.streams SET version = p_versions[i], updated = p_now
+                    WHERE tenant_id = p_tenants[i] AND id = p_ids[i] AND version = p_expected[i] AND NOT archived;
+                    IF NOT FOUND THEN
+                        RAISE EXCEPTION 'stream % is no longer at version %', p_ids[i], p_expected[i]
+                            USING ERRCODE = '{StreamMoved}', HINT = i::text;
+                    END IF;
+                END LOOP;
             END
             $fn$;
             CREATE TABLE IF NOT EXISTS {s}.progression (
@@ -47,10 +50,11 @@ internal sealed class Sql
                 updated timestamptz NOT NULL DEFAULT now());
             """;
 
-        // AppendAtVersion's lock: one statement that fails (StreamMoved) unless the stream is where the caller last
-        // left it, so the events that follow in the same batch never land on a stream that moved or was archived.
-        // Being a write it also assigns the xid before any seq_id is drawn, like LockStream.
-        LockStreamAtVersion = $"SELECT {s}.lock_stream_at_version($1, $2, $3, $4, $5)";
+        // The group commit's lock: one statement that locks the streams in the order given and fails (StreamMoved,
+        // with the 1-based position in HINT, which Npgsql does not redact) unless each is where its writer last left
+        // it, so the events that follow in the same batch never land on a stream that moved or was archived. Being a
+        // write it also assigns the xid before any seq_id is drawn, like LockStream.
+        LockStreamsAtVersions = $"SELECT {s}.lock_streams_at_versions($1, $2, $3, $4, $5)";
 
         // The upsert takes the row lock (writers on one stream queue here) and, being a write, assigns the
         // transaction its xid before any events.seq_id value is drawn. The daemon's gap logic depends on that order.
@@ -61,9 +65,13 @@ internal sealed class Sql
             RETURNING st.version, st.archived, (st.xmax = 0) AS is_new
             """;
 
-        InsertEvent = $"""
+        InsertEvents = $"""
             INSERT INTO {s}.events (id, tenant_id, stream_id, version, type, data, "timestamp")
-            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq_id
+            SELECT e.id, e.tenant_id, e.stream_id, e.version, e.type, e.data, $7
+            FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::jsonb[]) WITH ORDINALITY
+                AS e(id, tenant_id, stream_id, version, type, data, n)
+            ORDER BY e.n -- seq_id follows the given order, so a stream's versions follow seq_id
+            RETURNING seq_id, tenant_id, stream_id, version
             """;
 
         UpdateStream = $"UPDATE {s}.streams SET version = $3, updated = $4, archived = $5 WHERE tenant_id = $1 AND id = $2";
@@ -105,8 +113,8 @@ internal sealed class Sql
 
     public string Ddl { get; }
     public string LockStream { get; }
-    public string LockStreamAtVersion { get; }
-    public string InsertEvent { get; }
+    public string LockStreamsAtVersions { get; }
+    public string InsertEvents { get; }
     public string UpdateStream { get; }
     public string ReadStream { get; }
     public string StreamVersion { get; }
@@ -115,7 +123,7 @@ internal sealed class Sql
     public string LoadCheckpoint { get; }
     public string SaveCheckpoint { get; }
 
-    /// <summary>SQLSTATE of lock_stream_at_version when the stream is not at the expected version (or archived).</summary>
+    /// <summary>SQLSTATE of lock_streams_at_versions when a stream is not at the expected version (or archived).</summary>
     public const string StreamMoved = "ES409";
 
     // One key for all event-store DDL in the database (advisory locks are per database): start-ups serialize.

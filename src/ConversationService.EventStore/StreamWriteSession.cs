@@ -83,21 +83,9 @@ public sealed class StreamWriteSession : IAsyncDisposable
         }
     }
 
-    private async Task<StoredEvent[]> ExecuteAppendAsync(IReadOnlyList<object> events, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return (await AppendCommands.ExecuteAsync(
-                _store, Connection, Transaction, [new PendingAppend(TenantId, StreamId, Version, events)],
-                lockAtVersion: false, _archive, cancellationToken))[0];
-        }
-        catch (RejectedAppendException e)
-        {
-            // The only append here: its caller gets the server's error itself (a unique violation, say).
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.Error);
-            throw;
-        }
-    }
+    private Task<StoredEvent[]> ExecuteAppendAsync(IReadOnlyList<object> events, CancellationToken cancellationToken) =>
+        AppendCommands.ExecuteAsync(
+            _store, Connection, Transaction, new PendingAppend(TenantId, StreamId, Version, events), _archive, cancellationToken);
 
     private async ValueTask RollbackAsync()
     {

@@ -103,7 +103,7 @@ public sealed class GroupCommitTests(PostgresFixture db)
         for (var attempt = 0; attempt < 200; attempt++)
         {
             if (await db.ScalarAsync<long>(
-                    $"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%{schema}%lock_stream_at_version%'") > 0)
+                    $"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%{schema}%lock_streams_at_versions%'") > 0)
             {
                 return;
             }

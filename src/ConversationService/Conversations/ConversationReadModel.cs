@@ -59,13 +59,13 @@ public sealed class ConversationProjection : IInlineProjection
 
     public void Apply(InlineBatch batch, IReadOnlyList<StoredEvent> events)
     {
-        var pending = new List<(TurnAppended Turn, long Version)>();
+        var pending = new List<(StoredEvent Stored, TurnAppended Turn)>();
         var deleted = false;
         foreach (var stored in events)
         {
             if (stored.Data is TurnAppended turn)
             {
-                pending.Add((turn, stored.Version));
+                pending.Add((stored, turn));
                 continue;
             }
             switch (stored.Data)
@@ -120,8 +120,48 @@ public sealed class ConversationProjection : IInlineProjection
         }
     }
 
-    // One multi-row insert per append keeps a 1,000-turn batch a single statement.
-    private static void InsertTurns(InlineBatch batch, List<(TurnAppended Turn, long Version)> pending)
+    /// <summary>
+    /// Group commit: appends of nothing but turns (what a chat writes) go in two statements for all conversations, one
+    /// insert of every turn and one update of every conversation's counters; any other append is applied on its own.
+    /// </summary>
+    public void ApplyMany(InlineBatch batch, IReadOnlyList<IReadOnlyList<StoredEvent>> appends)
+    {
+        var turnsOnly = new List<IReadOnlyList<StoredEvent>>(appends.Count);
+        foreach (var events in appends)
+        {
+            if (events.All(e => e.Data is TurnAppended))
+            {
+                turnsOnly.Add(events);
+            }
+            else
+            {
+                Apply(batch.For(events[0].TenantId, events[0].StreamId), events);
+            }
+        }
+        if (turnsOnly.Count == 0)
+        {
+            return;
+        }
+        InsertTurns(batch, [.. turnsOnly.SelectMany(events => events.Select(e => (e, (TurnAppended)e.Data)))]);
+        batch.Add(
+            $"""
+            UPDATE {batch.Schema}.conversations c
+            SET turn_count = c.turn_count + u.turns, total_tokens = c.total_tokens + u.tokens, version = u.version,
+                updated_at = u.updated_at
+            FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bigint[], $6::timestamptz[])
+                AS u(tenant_id, id, turns, tokens, version, updated_at)
+            WHERE c.tenant_id = u.tenant_id AND c.id = u.id
+            """,
+            turnsOnly.Select(events => events[0].TenantId).ToArray(),
+            turnsOnly.Select(events => events[0].StreamId).ToArray(),
+            turnsOnly.Select(events => events.Count).ToArray(),
+            turnsOnly.Select(events => events.Sum(e => (long)((TurnAppended)e.Data).Tokens)).ToArray(),
+            turnsOnly.Select(events => events[^1].Version).ToArray(),
+            turnsOnly.Select(events => events[^1].Timestamp.UtcDateTime).ToArray());
+    }
+
+    // One multi-row insert per append (or per group commit) keeps a 1,000-turn batch a single statement.
+    private static void InsertTurns(InlineBatch batch, List<(StoredEvent Stored, TurnAppended Turn)> pending)
     {
         if (pending.Count == 0)
         {
@@ -131,13 +171,14 @@ public sealed class ConversationProjection : IInlineProjection
             $"""
             INSERT INTO {batch.Schema}.turns
                 (tenant_id, conversation_id, idx, turn_id, role, content, name, occurred_at, tokens, encoding, version, metadata)
-            SELECT $1, $2, t.idx, t.turn_id, t.role, t.content, t.name, t.occurred_at, t.tokens, t.encoding, t.version,
-                   t.metadata::jsonb
-            FROM unnest($3::integer[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
-                        $9::integer[], $10::text[], $11::bigint[], $12::text[])
-                AS t(idx, turn_id, role, content, name, occurred_at, tokens, encoding, version, metadata)
+            SELECT t.tenant_id, t.conversation_id, t.idx, t.turn_id, t.role, t.content, t.name, t.occurred_at, t.tokens,
+                   t.encoding, t.version, t.metadata::jsonb
+            FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[], $7::text[],
+                        $8::timestamptz[], $9::integer[], $10::text[], $11::bigint[], $12::text[])
+                AS t(tenant_id, conversation_id, idx, turn_id, role, content, name, occurred_at, tokens, encoding, version, metadata)
             """,
-            batch.TenantId, batch.StreamId,
+            pending.Select(p => p.Stored.TenantId).ToArray(),
+            pending.Select(p => p.Stored.StreamId).ToArray(),
             pending.Select(p => p.Turn.Index).ToArray(),
             pending.Select(p => p.Turn.TurnId).ToArray(),
             pending.Select(p => p.Turn.Role).ToArray(),
@@ -146,7 +187,7 @@ public sealed class ConversationProjection : IInlineProjection
             pending.Select(p => p.Turn.OccurredAt.UtcDateTime).ToArray(),
             pending.Select(p => p.Turn.Tokens).ToArray(),
             pending.Select(p => p.Turn.Encoding).ToArray(),
-            pending.Select(p => p.Version).ToArray(),
+            pending.Select(p => p.Stored.Version).ToArray(),
             pending.Select(p => p.Turn.Metadata?.GetRawText()).ToArray());
     }
 
