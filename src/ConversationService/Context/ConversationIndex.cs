@@ -69,6 +69,9 @@ public sealed class ConversationIndex
     /// <summary>Positions of the turns that have no vector (the embedding projection has not reached them yet).</summary>
     public int[] MissingVectors() => Enumerable.Range(0, _vectors.Length).Where(i => _vectors[i] is null).ToArray();
 
+    /// <summary>Whether every turn has its vector, so ranking again could not change the answer.</summary>
+    public bool HasAllVectors => Array.TrueForAll(_vectors, v => v is not null);
+
     /// <summary>This index with vectors filled in at <paramref name="positions"/> (null entries stay missing).</summary>
     public ConversationIndex WithVectors(IReadOnlyList<int> positions, IReadOnlyList<float[]?> vectors)
     {

@@ -75,6 +75,14 @@ public static partial class GetContext
         {
             return Problems.NotFound(id);
         }
+        var key = ContextResponseCache.IsCacheable(parameters, candidates) ? new ContextResponseCache.Key(tenant, id, parameters) : null;
+        var stamp = new ContextStamp(conversation.CreatedAt, conversation.Version, storedSummary?.ThroughIndex ?? 0);
+        if (key is not null && services.Responses.Get(key, stamp) is { } replay)
+        {
+            services.Usage.Record(new ContextServed(
+                tenant, id, replay.Model, replay.Tokens, replay.FullHistoryTokens, services.Time.GetUtcNow()));
+            return new ContextReply(replay);
+        }
         var targetModel = parameters.Model ?? conversation.Model;
         if (tokenizer is null && !services.Tokenizers.TryResolve(targetModel, out tokenizer))
         {
@@ -113,9 +121,17 @@ public static partial class GetContext
                 extensions: new Dictionary<string, object?> { ["requiredTokens"] = tooSmall.RequiredTokens });
         }
         services.Usage.Record(new ContextServed(tenant, id, targetModel, window.Tokens, fullHistory, services.Time.GetUtcNow()));
-        return TypedResults.Ok(new Response(
-            id, conversation.Version, targetModel, tokenizer.EncodingName, budget, reserve, window.Tokens,
-            fullHistory, window.Messages, window.Sections));
+        var answer = ContextAnswer.Of(
+            new Response(id, conversation.Version, targetModel, tokenizer.EncodingName, budget, reserve, window.Tokens,
+                fullHistory, window.Messages, window.Sections),
+            fullHistory, services.Responses.Json);
+        // An answer ranked without some vectors (the indexer is behind, or the query could not be embedded) would
+        // change once they arrive, with the same stamp: it is served but not kept.
+        if (key is not null && index.HasAllVectors && (queryVector is not null || string.IsNullOrWhiteSpace(queryText)))
+        {
+            services.Responses.Put(key, stamp, answer);
+        }
+        return new ContextReply(answer);
     }
 
     /// <summary>The caller's candidates and the chunks of the named collections, with their vectors.</summary>
@@ -252,4 +268,4 @@ public static partial class GetContext
 public sealed record ContextServices(
     ConversationQueries Queries, ConversationIndexCache Indexes, ModelTokenizers Tokenizers,
     ContextVectors Vectors, KnowledgeQueries Knowledge, ExampleQueries Examples, ContextUsageLog Usage,
-    IOptions<LimitsOptions> Limits, TimeProvider Time);
+    ContextResponseCache Responses, IOptions<LimitsOptions> Limits, TimeProvider Time);

@@ -1,0 +1,92 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using ConversationService.Hosting;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
+
+namespace ConversationService.Context;
+
+/// <summary>
+/// What a context answer was built from, as the one round trip of every request reads it: the conversation's
+/// incarnation (a deleted and re-created conversation starts anew), its version (turns and settings) and its summary.
+/// A stored summary is only ever replaced by one that covers more turns, so its last index identifies it.
+/// </summary>
+public readonly record struct ContextStamp(DateTimeOffset CreatedAt, long Version, int SummaryThroughIndex);
+
+/// <summary>A serialized context answer and what a replay needs besides the bytes (the usage record, the ETag).</summary>
+public sealed record ContextAnswer(byte[] Body, string ETag, string Model, int Tokens, long FullHistoryTokens)
+{
+    public static ContextAnswer Of(GetContext.Response response, long fullHistoryTokens, JsonSerializerOptions json)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(response, json);
+        var etag = "\"" + Convert.ToHexStringLower(SHA256.HashData(body).AsSpan(0, 16)) + "\"";
+        return new ContextAnswer(body, etag, response.Model, response.Tokens, fullHistoryTokens);
+    }
+}
+
+/// <summary>
+/// Context answers by tenant, conversation and every request parameter, replayed while the conversation's
+/// <see cref="ContextStamp"/> is unchanged: a repeated request then costs the freshness read and no ranking.
+/// Bounded by <see cref="ContextOptions.ResponseCacheMegabytes"/>, least recently used evicted first. Only answers
+/// that depend on nothing but the stamp and the parameters are kept (see <see cref="IsCacheable"/>).
+/// </summary>
+public sealed class ContextResponseCache : IDisposable
+{
+    private readonly MemoryCache? _cache;
+    private long _hits;
+    private long _misses;
+
+    public ContextResponseCache(IOptions<ContextOptions> options, IOptions<HttpJsonOptions> json)
+    {
+        var megabytes = options.Value.ResponseCacheMegabytes;
+        _cache = megabytes == 0 ? null : new MemoryCache(new MemoryCacheOptions { SizeLimit = megabytes * 1_048_576L });
+        Json = json.Value.SerializerOptions;
+    }
+
+    /// <summary>The options minimal APIs serialize with, so a replayed answer has the bytes a fresh one would.</summary>
+    public JsonSerializerOptions Json { get; }
+
+    /// <summary>Answers replayed since start.</summary>
+    public long Hits => Interlocked.Read(ref _hits);
+
+    /// <summary>Cacheable requests that had to be answered afresh since start.</summary>
+    public long Misses => Interlocked.Read(ref _misses);
+
+    /// <summary>
+    /// Knowledge chunks, examples and the caller's candidates change without the conversation's stamp moving, so
+    /// requests that use them are always answered afresh.
+    /// </summary>
+    public static bool IsCacheable(ContextParameters parameters, IReadOnlyList<KnowledgeItem> candidates) =>
+        candidates.Count == 0 && parameters.Collections is null && parameters.Examples is not > 0;
+
+    public ContextAnswer? Get(Key key, ContextStamp stamp)
+    {
+        if (_cache is null)
+        {
+            return null;
+        }
+        if (_cache.TryGetValue(key, out Entry? entry) && entry!.Stamp == stamp)
+        {
+            Interlocked.Increment(ref _hits);
+            return entry.Answer;
+        }
+        Interlocked.Increment(ref _misses);
+        return null;
+    }
+
+    /// <summary>Replaces the key's answer for an older stamp, so a growing conversation holds one entry per request shape.</summary>
+    public void Put(Key key, ContextStamp stamp, ContextAnswer answer) =>
+        _cache?.Set(key, new Entry(stamp, answer), new MemoryCacheEntryOptions { Size = key.Bytes + answer.Body.Length });
+
+    public void Dispose() => _cache?.Dispose();
+
+    public sealed record Key(string Tenant, string ConversationId, ContextParameters Parameters)
+    {
+        /// <summary>Approximate heap size of the key: its strings as UTF-16 plus object overhead.</summary>
+        public long Bytes => 256 + 2L * (Tenant.Length + ConversationId.Length + (Parameters.Query?.Length ?? 0)
+            + (Parameters.Model?.Length ?? 0) + (Parameters.Task?.Length ?? 0));
+    }
+
+    private sealed record Entry(ContextStamp Stamp, ContextAnswer Answer);
+}
