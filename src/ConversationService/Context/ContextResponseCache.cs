@@ -8,11 +8,11 @@ using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 namespace ConversationService.Context;
 
 /// <summary>
-/// What a context answer was built from, as the one round trip of every request reads it: the conversation's
-/// incarnation (a deleted and re-created conversation starts anew), its version (turns and settings) and its summary.
-/// A stored summary is only ever replaced by one that covers more turns, so its last index identifies it.
+/// What a context answer was built from, as the one round trip of every request reads it: the conversation's version
+/// (turns and settings; a deleted id is never used again) and its summary, which lives in a stream of its own and is
+/// only ever replaced by one that covers more turns, so its last index identifies it.
 /// </summary>
-public readonly record struct ContextStamp(DateTimeOffset CreatedAt, long Version, int SummaryThroughIndex);
+public readonly record struct ContextStamp(long Version, int SummaryThroughIndex);
 
 /// <summary>A serialized context answer and what a replay needs besides the bytes (the usage record, the ETag).</summary>
 public sealed record ContextAnswer(byte[] Body, string ETag, string Model, int Tokens, long FullHistoryTokens)

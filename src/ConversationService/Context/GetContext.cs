@@ -76,7 +76,7 @@ public static partial class GetContext
             return Problems.NotFound(id);
         }
         var key = ContextResponseCache.IsCacheable(parameters, candidates) ? new ContextResponseCache.Key(tenant, id, parameters) : null;
-        var stamp = new ContextStamp(conversation.CreatedAt, conversation.Version, storedSummary?.ThroughIndex ?? 0);
+        var stamp = new ContextStamp(conversation.Version, storedSummary?.ThroughIndex ?? 0);
         if (key is not null && services.Responses.Get(key, stamp) is { } replay)
         {
             services.Usage.Record(new ContextServed(
