@@ -3,6 +3,7 @@ using System.Text.Json;
 using ConversationService.Hosting;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
 namespace ConversationService.Context;
@@ -27,21 +28,32 @@ public sealed record ContextAnswer(byte[] Body, string ETag, string Model, int T
 
 /// <summary>
 /// Context answers by tenant, conversation and every request parameter, replayed while the conversation's
-/// <see cref="ContextStamp"/> is unchanged: a repeated request then costs the freshness read and no ranking.
-/// Bounded by <see cref="ContextOptions.ResponseCacheMegabytes"/>, least recently used evicted first. Only answers
-/// that depend on nothing but the stamp and the parameters are kept (see <see cref="IsCacheable"/>).
+/// <see cref="ContextStamp"/> is unchanged. Other replicas write too, so every replay first reads the stamp from
+/// PostgreSQL: one statement of two primary-key lookups, and no ranking. Bounded by
+/// <see cref="ContextOptions.ResponseCacheMegabytes"/>, least recently used evicted first. Only answers that depend on
+/// nothing but the stamp and the parameters are kept (see <see cref="IsCacheable"/>).
 /// </summary>
 public sealed class ContextResponseCache : IDisposable
 {
     private readonly MemoryCache? _cache;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _stampSql;
     private long _hits;
     private long _misses;
 
-    public ContextResponseCache(IOptions<ContextOptions> options, IOptions<HttpJsonOptions> json)
+    public ContextResponseCache(
+        IOptions<ContextOptions> options, IOptions<HttpJsonOptions> json, NpgsqlDataSource dataSource, DatabaseSchema schema)
     {
         var megabytes = options.Value.ResponseCacheMegabytes;
         _cache = megabytes == 0 ? null : new MemoryCache(new MemoryCacheOptions { SizeLimit = megabytes * 1_048_576L });
         Json = json.Value.SerializerOptions;
+        _dataSource = dataSource;
+        _stampSql = $"""
+            SELECT c.version, coalesce(s.through_index, 0)
+            FROM {schema.Name}.conversations c
+            LEFT JOIN {schema.Name}.conversation_summaries s ON s.tenant_id = c.tenant_id AND s.conversation_id = c.id
+            WHERE c.tenant_id = $1 AND c.id = $2
+            """;
     }
 
     /// <summary>The options minimal APIs serialize with, so a replayed answer has the bytes a fresh one would.</summary>
@@ -60,13 +72,17 @@ public sealed class ContextResponseCache : IDisposable
     public static bool IsCacheable(ContextParameters parameters, IReadOnlyList<KnowledgeItem> candidates) =>
         candidates.Count == 0 && parameters.Collections is null && parameters.Examples is not > 0;
 
-    public ContextAnswer? Get(Key key, ContextStamp stamp)
+    /// <summary>
+    /// The kept answer when the conversation's stamp is still the one it was built at; otherwise null, and the caller
+    /// builds the answer from a full read (which also answers 404 for a conversation deleted meanwhile).
+    /// </summary>
+    public async Task<ContextAnswer?> GetAsync(Key key, CancellationToken ct)
     {
         if (_cache is null)
         {
             return null;
         }
-        if (_cache.TryGetValue(key, out Entry? entry) && entry!.Stamp == stamp)
+        if (_cache.TryGetValue(key, out Entry? entry) && await StampAsync(key, ct) == entry!.Stamp)
         {
             Interlocked.Increment(ref _hits);
             return entry.Answer;
@@ -80,6 +96,15 @@ public sealed class ContextResponseCache : IDisposable
         _cache?.Set(key, new Entry(stamp, answer), new MemoryCacheEntryOptions { Size = key.Bytes + answer.Body.Length });
 
     public void Dispose() => _cache?.Dispose();
+
+    private async Task<ContextStamp?> StampAsync(Key key, CancellationToken ct)
+    {
+        await using var command = _dataSource.CreateCommand(_stampSql);
+        command.Parameters.Add(new() { Value = key.Tenant });
+        command.Parameters.Add(new() { Value = key.ConversationId });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? new ContextStamp(reader.GetInt64(0), reader.GetInt32(1)) : null;
+    }
 
     public sealed record Key(string Tenant, string ConversationId, ContextParameters Parameters)
     {
