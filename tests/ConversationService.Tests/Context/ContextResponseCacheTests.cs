@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
 using ConversationService.Context;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Tests.Summaries;
@@ -213,6 +214,35 @@ public sealed class ContextResponseCacheTests(ServiceFixture fixture)
         Assert.Equal(new CacheCounts(0, 0), CacheCounts.Of(off));
         Assert.Equal(first.Text, second.Text);
         Assert.Equal(HttpStatusCode.NotModified, conditional.StatusCode);
+    }
+
+    [Fact]
+    public async Task Given_replayed_answers_When_usage_is_read_Then_every_request_counts_in_the_savings()
+    {
+        // Tenant b: in this fixture it asks for no other context, so its savings are this test's alone.
+        using var tenantB = fixture.Client(ServiceFixture.TenantBKey);
+        var id = ApiClient.NewId();
+        await SummaryProbe.PostTurnsAsync(tenantB, id, 30);
+        var before = Counts;
+
+        var answers = new List<Reply>();
+        for (var i = 0; i < 3; i++)
+        {
+            answers.Add((await tenantB.GetContextAsync(id, "budget=300")).Expect(HttpStatusCode.OK));
+        }
+
+        Assert.Equal(new CacheCounts(2, 1), Counts - before);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        JsonNode savings;
+        do
+        {
+            await Task.Delay(100);
+            savings = (await tenantB.GetAsync("/usage")).Expect(HttpStatusCode.OK).Body["savings"]!;
+        }
+        while (savings["contextRequests"]!.GetValue<long>() < 3 && DateTime.UtcNow < deadline);
+        Assert.Equal(3, savings["contextRequests"]!.GetValue<long>());
+        Assert.Equal(answers.Sum(a => a.Get<long>("tokens")), savings["tokensServed"]!.GetValue<long>());
+        Assert.Equal(answers.Sum(a => a.Get<long>("fullHistoryTokens")), savings["fullHistoryTokens"]!.GetValue<long>());
     }
 
     [Fact]
