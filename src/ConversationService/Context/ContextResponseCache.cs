@@ -78,7 +78,8 @@ public sealed class ContextResponseCache : IDisposable
 
     /// <summary>
     /// The kept answer when the conversation's stamp is still the one it was built at; otherwise null, and the caller
-    /// builds the answer from a full read (which also answers 404 for a conversation deleted meanwhile).
+    /// builds the answer from a full read (which also answers 404 for a conversation deleted meanwhile). Only a key
+    /// with an entry pays for the stamp read, so a stale entry costs its request one extra round trip.
     /// </summary>
     public async Task<ContextAnswer?> GetAsync(Key key, CancellationToken ct)
     {
