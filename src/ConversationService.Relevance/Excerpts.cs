@@ -40,27 +40,24 @@ public static class Excerpts
     /// ellipsis where sentences were left out; the first sentence when none holds a query term. The whole text
     /// when it is a single sentence.
     /// </summary>
-    public static string Best(string text, IReadOnlyDictionary<string, float> queryWeights)
+    public static string Best(SentenceTerms sentences, IReadOnlyDictionary<string, float> queryWeights)
     {
-        var sentences = Sentences(text);
-        if (sentences.Count <= 1)
+        var (text, spans) = (sentences.Text, sentences.Spans);
+        if (spans.Count <= 1)
         {
             return text;
         }
-        var weights = new float[sentences.Count];
-        var terms = new List<string>();
-        for (var s = 0; s < sentences.Count; s++)
+        var weights = new float[spans.Count];
+        for (var s = 0; s < spans.Count; s++)
         {
-            terms.Clear();
-            Terms.Extract(text.AsSpan()[sentences[s]], terms);
-            foreach (var term in terms.Distinct(StringComparer.Ordinal))
+            foreach (var term in sentences.Terms(s))
             {
                 weights[s] += queryWeights.GetValueOrDefault(term);
             }
         }
         var best = weights.Max();
-        var keep = Enumerable.Range(0, sentences.Count).Where(s => best > 0 ? weights[s] >= best * KeepFraction : s == 0).ToArray();
-        if (keep.Length == sentences.Count)
+        var keep = Enumerable.Range(0, spans.Count).Where(s => best > 0 ? weights[s] >= best * KeepFraction : s == 0).ToArray();
+        if (keep.Length == spans.Count)
         {
             return text;
         }
@@ -68,10 +65,10 @@ public static class Excerpts
         var previous = -1;
         foreach (var s in keep)
         {
-            parts.Add((s > previous + 1 ? "… " : "") + text[sentences[s]].Trim());
+            parts.Add((s > previous + 1 ? "… " : "") + text[spans[s]].Trim());
             previous = s;
         }
-        return string.Join(" ", parts) + (previous < sentences.Count - 1 ? " …" : "");
+        return string.Join(" ", parts) + (previous < spans.Count - 1 ? " …" : "");
     }
 
     private static void Add(List<Range> spans, string text, int start, int end)
@@ -80,5 +77,45 @@ public static class Excerpts
         {
             spans.Add(start..end);
         }
+    }
+}
+
+/// <summary>
+/// A text's sentences and the distinct terms of each: the part of an excerpt that does not depend on the query, so a
+/// stored turn is split once, not on every request that considers it.
+/// </summary>
+public sealed class SentenceTerms
+{
+    private readonly string[][] _terms;
+
+    private SentenceTerms(string text, List<Range> spans, string[][] terms)
+    {
+        Text = text;
+        Spans = spans;
+        _terms = terms;
+    }
+
+    public string Text { get; }
+
+    public IReadOnlyList<Range> Spans { get; }
+
+    /// <summary>The distinct terms of sentence <paramref name="sentence"/> in first-seen order (none for a single sentence).</summary>
+    public IReadOnlyList<string> Terms(int sentence) => _terms[sentence];
+
+    public static SentenceTerms Of(string text)
+    {
+        var spans = Excerpts.Sentences(text);
+        var terms = new string[spans.Count][];
+        var extracted = new List<string>();
+        for (var s = 0; s < spans.Count; s++)
+        {
+            extracted.Clear();
+            if (spans.Count > 1)
+            {
+                Relevance.Terms.Extract(text.AsSpan()[spans[s]], extracted);
+            }
+            terms[s] = [.. extracted.Distinct(StringComparer.Ordinal)];
+        }
+        return new SentenceTerms(text, spans, terms);
     }
 }

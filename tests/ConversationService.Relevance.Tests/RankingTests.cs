@@ -132,10 +132,10 @@ public sealed class TextTests
     {
         var weights = new Dictionary<string, float> { ["pottery"] = 3f, ["class"] = 1f };
 
-        var excerpt = Excerpts.Best("We went to the beach. Then I took a pottery class! It rained. [shares a photo: a mug]", weights);
+        var excerpt = Excerpts.Best(SentenceTerms.Of("We went to the beach. Then I took a pottery class! It rained. [shares a photo: a mug]"), weights);
 
         Assert.Equal("… Then I took a pottery class! …", excerpt);
-        Assert.Equal("One sentence only.", Excerpts.Best("One sentence only.", weights));
+        Assert.Equal("One sentence only.", Excerpts.Best(SentenceTerms.Of("One sentence only."), weights));
         Assert.Equal(4, Excerpts.Sentences("A b. C d! E? [shares a photo: x]").Count);
     }
 

@@ -239,7 +239,7 @@ public static class ContextAssembly
             if (cost > ExcerptAbove)
             {
                 // A long turn costs only its sentences that hold the query's terms.
-                line = turn.Speaker + ": " + Excerpts.Best(turn.Content, weights);
+                line = turn.Speaker + ": " + Excerpts.Best(index.Sentences(i), weights);
                 cost = line.Length == turn.Line.Length ? cost : tokenizer.CountTokens("\n" + line);
             }
             lines[i] = line;

@@ -32,12 +32,14 @@ public sealed class ConversationIndex
     private readonly int[] _sessions;
     private readonly string[] _speakers;
     private readonly Dictionary<string, int[]> _lineTokens = new(StringComparer.Ordinal);
+    private readonly SentenceTerms?[] _sentences;
 
-    private ConversationIndex(IndexedTurn[] turns, TermBag[] bags, float[]?[] vectors)
+    private ConversationIndex(IndexedTurn[] turns, TermBag[] bags, float[]?[] vectors, SentenceTerms?[] sentences)
     {
         Turns = turns;
         _bags = bags;
         _vectors = vectors;
+        _sentences = sentences;
         Bm25 = new Bm25Index(bags);
         _speakers = turns.Select(t => Terms.Extract(t.Speaker).FirstOrDefault() ?? "").ToArray();
         _sessions = new int[turns.Length];
@@ -47,7 +49,7 @@ public sealed class ConversationIndex
         }
     }
 
-    public static ConversationIndex Empty { get; } = new([], [], []);
+    public static ConversationIndex Empty { get; } = new([], [], [], []);
 
     public IReadOnlyList<IndexedTurn> Turns { get; }
 
@@ -64,10 +66,14 @@ public sealed class ConversationIndex
 
     /// <summary>This index plus newer turns; <paramref name="vectors"/> holds one vector (or null) per new turn.</summary>
     public ConversationIndex Append(IReadOnlyList<IndexedTurn> turns, IReadOnlyList<float[]?> vectors) =>
-        new([.. Turns, .. turns], [.. _bags, .. turns.Select(BagOf)], [.. _vectors, .. vectors]);
+        new([.. Turns, .. turns], [.. _bags, .. turns.Select(BagOf)], [.. _vectors, .. vectors],
+            [.. _sentences, .. new SentenceTerms?[turns.Count]]);
 
     /// <summary>Positions of the turns that have no vector (the embedding projection has not reached them yet).</summary>
     public int[] MissingVectors() => Enumerable.Range(0, _vectors.Length).Where(i => _vectors[i] is null).ToArray();
+
+    /// <summary>Whether every turn has its vector, so ranking again could not change the answer.</summary>
+    public bool HasAllVectors => Array.TrueForAll(_vectors, v => v is not null);
 
     /// <summary>This index with vectors filled in at <paramref name="positions"/> (null entries stay missing).</summary>
     public ConversationIndex WithVectors(IReadOnlyList<int> positions, IReadOnlyList<float[]?> vectors)
@@ -77,7 +83,7 @@ public sealed class ConversationIndex
         {
             filled[positions[i]] ??= vectors[i];
         }
-        return new ConversationIndex((IndexedTurn[])Turns, _bags, filled);
+        return new ConversationIndex((IndexedTurn[])Turns, _bags, filled, _sentences);
     }
 
     /// <summary>
@@ -86,6 +92,12 @@ public sealed class ConversationIndex
     /// </summary>
     public static TermBag BagOf(IndexedTurn turn) =>
         TermBag.From(Terms.Extract(turn.Speaker + " " + turn.Content + " " + turn.Day));
+
+    /// <summary>
+    /// The turn's sentences and their terms, split on first use: long turns are excerpted by them on every request
+    /// that considers them. Racing requests may both split a turn; either result is the same.
+    /// </summary>
+    public SentenceTerms Sentences(int position) => _sentences[position] ??= SentenceTerms.Of(Turns[position].Content);
 
     /// <summary>Tokens of each turn's line in the given encoding, counted once per turn and encoding, on demand.</summary>
     public int LineTokens(int position, TiktokenTokenizer tokenizer)

@@ -36,7 +36,8 @@ public static partial class GetContext
         + "System prompt and newest user turn are mandatory (422 when they cannot fit; the newest user turn may be cut "
         + "at a token boundary). The query is `query` or else the newest user turn. Shares (0..1 of what the mandatory "
         + "parts leave) cap each section: recentShare 0.10, summaryShare 0.25, knowledgeShare 0.30, examplesShare 0.20; "
-        + "recalled turns take the rest. Material below the relevance threshold is left out even when budget remains.";
+        + "recalled turns take the rest. Material below the relevance threshold is left out even when budget remains. "
+        + "The ETag covers the answer's bytes; a GET with a matching If-None-Match gets 304.";
 
     public static RouteHandlerBuilder MapGetContext(this RouteGroupBuilder group) =>
         group.MapGet("/{id}/context", HandleGetAsync)
@@ -44,6 +45,7 @@ public static partial class GetContext
             .WithSummary("A context window that fits budget - reserve tokens, counted exactly in the model's chat format.")
             .WithDescription(Description)
             .Produces<Response>()
+            .Produces(StatusCodes.Status304NotModified)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
@@ -71,6 +73,13 @@ public static partial class GetContext
         }
 
         var tenant = user.Tenant();
+        var key = ContextResponseCache.IsCacheable(parameters, candidates) ? new ContextResponseCache.Key(tenant, id, parameters) : null;
+        if (key is not null && await services.Responses.GetAsync(key, ct) is { } replay)
+        {
+            services.Usage.Record(new ContextServed(
+                tenant, id, replay.Model, replay.Tokens, replay.FullHistoryTokens, services.Time.GetUtcNow()));
+            return new ContextReply(replay);
+        }
         if (await services.Queries.GetContextSourcesAsync(tenant, id, ct) is not var (conversation, headers, storedSummary))
         {
             return Problems.NotFound(id);
@@ -113,9 +122,17 @@ public static partial class GetContext
                 extensions: new Dictionary<string, object?> { ["requiredTokens"] = tooSmall.RequiredTokens });
         }
         services.Usage.Record(new ContextServed(tenant, id, targetModel, window.Tokens, fullHistory, services.Time.GetUtcNow()));
-        return TypedResults.Ok(new Response(
-            id, conversation.Version, targetModel, tokenizer.EncodingName, budget, reserve, window.Tokens,
-            fullHistory, window.Messages, window.Sections));
+        var answer = ContextAnswer.Of(
+            new Response(id, conversation.Version, targetModel, tokenizer.EncodingName, budget, reserve, window.Tokens,
+                fullHistory, window.Messages, window.Sections),
+            fullHistory, services.Responses.Json);
+        // An answer ranked without some vectors (the indexer is behind, or the query could not be embedded) would
+        // change once they arrive, with the same stamp: it is served but not kept.
+        if (key is not null && index.HasAllVectors && (queryVector is not null || string.IsNullOrWhiteSpace(queryText)))
+        {
+            services.Responses.Put(key, new ContextStamp(conversation.Version, storedSummary?.ThroughIndex ?? 0), answer);
+        }
+        return new ContextReply(answer);
     }
 
     /// <summary>The caller's candidates and the chunks of the named collections, with their vectors.</summary>
@@ -252,4 +269,4 @@ public static partial class GetContext
 public sealed record ContextServices(
     ConversationQueries Queries, ConversationIndexCache Indexes, ModelTokenizers Tokenizers,
     ContextVectors Vectors, KnowledgeQueries Knowledge, ExampleQueries Examples, ContextUsageLog Usage,
-    IOptions<LimitsOptions> Limits, TimeProvider Time);
+    ContextResponseCache Responses, IOptions<LimitsOptions> Limits, TimeProvider Time);

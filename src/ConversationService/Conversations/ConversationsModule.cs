@@ -36,6 +36,7 @@ public static class ConversationsModule
         services.AddSingleton<ModelTokenizers>();
         services.AddSingleton<ConversationIndexCache>();
         services.AddSingleton<ContextVectors>();
+        services.AddSingleton<ContextResponseCache>();
         return builder;
     }
 

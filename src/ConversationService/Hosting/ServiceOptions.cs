@@ -26,6 +26,12 @@ public sealed class ConversationsOptions
     public int SnapshotCacheMegabytes { get; set; } = 64;
 }
 
+public sealed class ContextOptions
+{
+    /// <summary>Memory for serialized context answers, replayed while nothing they depend on changed; 0 turns them off.</summary>
+    public int ResponseCacheMegabytes { get; set; } = 32;
+}
+
 /// <summary>The event-store schema name, validated once so it can be spliced into SQL safely.</summary>
 public sealed record DatabaseSchema(string Name);
 
@@ -60,6 +66,11 @@ public static partial class ServiceOptionsExtensions
                 "Conversations:DefaultModel names an unsupported model; use e.g. 'gpt-4o'.")
             .Validate(o => o.SnapshotCacheMegabytes is >= 0 and <= 65_536,
                 "Conversations:SnapshotCacheMegabytes must be between 0 (off) and 65536.")
+            .ValidateOnStart();
+        services.AddOptions<ContextOptions>()
+            .Bind(builder.Configuration.GetSection("Context"))
+            .Validate(o => o.ResponseCacheMegabytes is >= 0 and <= 65_536,
+                "Context:ResponseCacheMegabytes must be between 0 (off) and 65536.")
             .ValidateOnStart();
 
         var schema = builder.Configuration["EventStore:Schema"] ?? "conversations";

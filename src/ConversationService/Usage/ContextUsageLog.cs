@@ -8,8 +8,10 @@ public sealed record ContextServed(string Tenant, string ConversationId, string 
 
 /// <summary>
 /// What each context response served against the full history, for the savings in GET /usage. The request only
-/// enqueues; a background writer inserts in batches, so the context endpoint gains no database round trip. Under
-/// overload entries are dropped rather than slowing requests down: savings are statistics, not billing.
+/// enqueues; a background writer inserts in batches, so the context endpoint gains no database round trip. A batch
+/// is stored as one row per conversation and model with its request count and token sums (at the time of its last
+/// request): a busy conversation then costs PostgreSQL a row per batch, not per request. Under overload entries are
+/// dropped rather than slowing requests down: savings are statistics, not billing.
 /// </summary>
 public sealed class ContextUsageLog(NpgsqlDataSource dataSource, DatabaseSchema schema, ILogger<ContextUsageLog> logger)
     : BackgroundService
@@ -26,9 +28,12 @@ public sealed class ContextUsageLog(NpgsqlDataSource dataSource, DatabaseSchema 
                 tenant_id           text        NOT NULL,
                 conversation_id     text        NOT NULL,
                 model               text        NOT NULL,
-                tokens_served       integer     NOT NULL,
+                tokens_served       bigint      NOT NULL,
                 full_history_tokens bigint      NOT NULL,
-                at                  timestamptz NOT NULL);
+                at                  timestamptz NOT NULL,
+                requests            integer     NOT NULL DEFAULT 1);
+            ALTER TABLE {schema.Name}.context_usage ADD COLUMN IF NOT EXISTS requests integer NOT NULL DEFAULT 1;
+            ALTER TABLE {schema.Name}.context_usage ALTER COLUMN tokens_served TYPE bigint;
             CREATE INDEX IF NOT EXISTS context_usage_tenant_at ON {schema.Name}.context_usage (tenant_id, at);
             """);
         await command.ExecuteNonQueryAsync(cancellationToken);
@@ -58,17 +63,22 @@ public sealed class ContextUsageLog(NpgsqlDataSource dataSource, DatabaseSchema 
 
     private async Task InsertAsync(List<ContextServed> batch, CancellationToken ct)
     {
+        var rows = batch.GroupBy(b => (b.Tenant, b.ConversationId, b.Model)).Select(g => (
+            g.Key, Requests: g.Count(), Served: g.Sum(b => (long)b.TokensServed), Full: g.Sum(b => b.FullHistoryTokens),
+            At: g.Max(b => b.At))).ToArray();
         await using var command = dataSource.CreateCommand(
             $"""
-            INSERT INTO {schema.Name}.context_usage (tenant_id, conversation_id, model, tokens_served, full_history_tokens, at)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::bigint[], $6::timestamptz[])
+            INSERT INTO {schema.Name}.context_usage
+                (tenant_id, conversation_id, model, tokens_served, full_history_tokens, at, requests)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::timestamptz[], $7::integer[])
             """);
-        command.Parameters.Add(new() { Value = batch.Select(b => b.Tenant).ToArray() });
-        command.Parameters.Add(new() { Value = batch.Select(b => b.ConversationId).ToArray() });
-        command.Parameters.Add(new() { Value = batch.Select(b => b.Model).ToArray() });
-        command.Parameters.Add(new() { Value = batch.Select(b => b.TokensServed).ToArray() });
-        command.Parameters.Add(new() { Value = batch.Select(b => b.FullHistoryTokens).ToArray() });
-        command.Parameters.Add(new() { Value = batch.Select(b => b.At.UtcDateTime).ToArray() });
+        command.Parameters.Add(new() { Value = rows.Select(r => r.Key.Tenant).ToArray() });
+        command.Parameters.Add(new() { Value = rows.Select(r => r.Key.ConversationId).ToArray() });
+        command.Parameters.Add(new() { Value = rows.Select(r => r.Key.Model).ToArray() });
+        command.Parameters.Add(new() { Value = rows.Select(r => r.Served).ToArray() });
+        command.Parameters.Add(new() { Value = rows.Select(r => r.Full).ToArray() });
+        command.Parameters.Add(new() { Value = rows.Select(r => r.At.UtcDateTime).ToArray() });
+        command.Parameters.Add(new() { Value = rows.Select(r => r.Requests).ToArray() });
         await command.ExecuteNonQueryAsync(ct);
     }
 }

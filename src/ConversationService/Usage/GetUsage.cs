@@ -94,7 +94,7 @@ public static class GetUsage
     {
         await using var command = new NpgsqlCommand(
             $"""
-            SELECT model, count(*), sum(tokens_served), sum(full_history_tokens)
+            SELECT model, sum(requests), sum(tokens_served), sum(full_history_tokens)
             FROM {schema.Name}.context_usage WHERE tenant_id = $1 AND at >= $2 AND at < $3
             GROUP BY model
             """, connection);

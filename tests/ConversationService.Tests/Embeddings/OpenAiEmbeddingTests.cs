@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Numerics.Tensors;
+using ConversationService.Tests.Context;
 using ConversationService.Tests.Fakes;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Tests.Summaries;
@@ -239,6 +240,28 @@ public sealed class OpenAiEmbeddingTests : IDisposable
     private async Task PostAsync(string id, IEnumerable<string> texts) =>
         (await _api.AppendAsync(id, new { turns = texts.Select(t => new { role = "user", content = t }).ToArray() }))
             .Expect(HttpStatusCode.Created);
+
+    [Fact]
+    public async Task Given_turns_without_vectors_When_context_repeats_Then_it_is_ranked_afresh_until_they_are_indexed_and_then_replayed()
+    {
+        var id = ApiClient.NewId();
+        _fixture.Llm.Default = new FakeReply.Status(503);
+        await SummaryProbe.PostTurnsAsync(_api, id, 6);
+        var before = CacheCounts.Of(_fixture.Factory);
+
+        (await _api.GetContextAsync(id, "budget=8000")).Expect(HttpStatusCode.OK);
+        (await _api.GetContextAsync(id, "budget=8000")).Expect(HttpStatusCode.OK);
+        // Ranked lexically while the indexer is behind: the same stamp will rank differently once it catches up.
+        var unindexed = CacheCounts.Of(_fixture.Factory) - before;
+        _fixture.Llm.Default = new FakeReply.Answer();
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, id, TimeSpan.FromSeconds(30));
+        var indexed = (await _api.GetContextAsync(id, "budget=8000")).Expect(HttpStatusCode.OK);
+        var replayed = (await _api.GetContextAsync(id, "budget=8000")).Expect(HttpStatusCode.OK);
+
+        Assert.Equal(new CacheCounts(0, 2), unindexed);
+        Assert.Equal(new CacheCounts(1, 3), CacheCounts.Of(_fixture.Factory) - before);
+        Assert.Equal(indexed.Text, replayed.Text);
+    }
 
     public void Dispose() => _api.Dispose();
 }
