@@ -33,15 +33,26 @@ internal sealed class Sql
             CREATE OR REPLACE FUNCTION {s}.lock_streams_at_versions(
                 p_tenants text[], p_ids text[], p_expected bigint[], p_versions bigint[], p_now timestamptz) RETURNS void
             LANGUAGE plpgsql AS $fn$
+            DECLARE
+                v_moved bigint;
             BEGIN
-                FOR i IN 1 .. cardinality(p_ids) LOOP
-                    UPDATE {s}.streams SET version = p_versions[i], updated = p_now
-                    WHERE tenant_id = p_tenants[i] AND id = p_ids[i] AND version = p_expected[i] AND NOT archived;
-                    IF NOT FOUND THEN
-                        RAISE EXCEPTION 'stream % is no longer at version %', p_ids[i], p_expected[i]
-                            USING ERRCODE = '{StreamMoved}', HINT = i::text;
-                    END IF;
-                END LOOP;
+                -- Row locks in (tenant, id) order whatever plan the update gets, so concurrent callers never deadlock.
+                PERFORM 1 FROM {s}.streams s
+                JOIN unnest(p_tenants, p_ids) AS u(tenant_id, id) ON s.tenant_id = u.tenant_id AND s.id = u.id
+                ORDER BY s.tenant_id, s.id
+                FOR UPDATE OF s;
+                WITH updated AS (
+                    UPDATE {s}.streams s SET version = u.version, updated = p_now
+                    FROM unnest(p_tenants, p_ids, p_expected, p_versions) AS u(tenant_id, id, expected, version)
+                    WHERE s.tenant_id = u.tenant_id AND s.id = u.id AND s.version = u.expected AND NOT s.archived
+                    RETURNING s.tenant_id, s.id)
+                SELECT min(u.n) INTO v_moved
+                FROM unnest(p_tenants, p_ids) WITH ORDINALITY AS u(tenant_id, id, n)
+                WHERE NOT EXISTS (SELECT 1 FROM updated d WHERE d.tenant_id = u.tenant_id AND d.id = u.id);
+                IF v_moved IS NOT NULL THEN
+                    RAISE EXCEPTION 'stream % is no longer at version %', p_ids[v_moved], p_expected[v_moved]
+                        USING ERRCODE = '{StreamMoved}', HINT = v_moved::text;
+                END IF;
             END
             $fn$;
             CREATE TABLE IF NOT EXISTS {s}.progression (
