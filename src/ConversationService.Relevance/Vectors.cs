@@ -16,8 +16,13 @@ public static class Vectors
         return denominator > 0 ? TensorPrimitives.Dot(a, b) / denominator : 0f;
     }
 
-    /// <summary>Cosine of <paramref name="query"/> with every item; items without a vector get 0.</summary>
-    public static void CosineAll(ReadOnlySpan<float> query, IReadOnlyList<float[]?> items, Span<float> into)
+    /// <summary>
+    /// Cosine of <paramref name="query"/> with every item; items without a vector get 0. <paramref name="norms"/>, when
+    /// given, holds each item's <see cref="TensorPrimitives.Norm{T}(ReadOnlySpan{T})"/>, computed once by a caller that
+    /// ranks the same items again and again.
+    /// </summary>
+    public static void CosineAll(
+        ReadOnlySpan<float> query, IReadOnlyList<float[]?> items, Span<float> into, IReadOnlyList<float>? norms = null)
     {
         var queryNorm = TensorPrimitives.Norm(query);
         for (var i = 0; i < items.Count; i++)
@@ -28,7 +33,7 @@ public static class Vectors
                 into[i] = 0f;
                 continue;
             }
-            var norm = TensorPrimitives.Norm(item);
+            var norm = norms?[i] ?? TensorPrimitives.Norm(item);
             into[i] = norm > 0 ? TensorPrimitives.Dot(query, item) / (queryNorm * norm) : 0f;
         }
     }

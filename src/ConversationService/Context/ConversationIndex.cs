@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics.Tensors;
 using ConversationService.Relevance;
 using ConversationService.Tokenizers;
 
@@ -33,6 +34,7 @@ public sealed class ConversationIndex
     private readonly string[] _speakers;
     private readonly Dictionary<string, int[]> _lineTokens = new(StringComparer.Ordinal);
     private readonly SentenceTerms?[] _sentences;
+    private float[]? _norms;
 
     private ConversationIndex(IndexedTurn[] turns, TermBag[] bags, float[]?[] vectors, SentenceTerms?[] sentences)
     {
@@ -56,6 +58,9 @@ public sealed class ConversationIndex
     public Bm25Index Bm25 { get; }
 
     public IReadOnlyList<float[]?> Vectors => _vectors;
+
+    /// <summary>The vectors' L2 norms (0 where missing), computed once per index: every ranking divides by them.</summary>
+    public IReadOnlyList<float> Norms => _norms ??= [.. _vectors.Select(v => v is null ? 0f : TensorPrimitives.Norm(v))];
 
     public IReadOnlyList<int> Sessions => _sessions;
 

@@ -50,7 +50,7 @@ public static class Ranking
     public static float[] Turns(ConversationIndex index, IReadOnlyList<string> query, float[]? queryVector)
     {
         var count = index.Turns.Count;
-        var cosine = Cosines(index.Vectors, queryVector);
+        var cosine = Cosines(index.Vectors, queryVector, index.Norms);
         var fused = Fuse(index.Bm25, cosine, query, queryVector is not null);
         {
             var expanded = Feedback(index, query, fused);
@@ -125,12 +125,12 @@ public static class Ranking
         return Fuse(corpus, cosine, query, queryVector is not null)[..bags.Count];
     }
 
-    private static float[] Cosines(IReadOnlyList<float[]?> vectors, float[]? queryVector)
+    private static float[] Cosines(IReadOnlyList<float[]?> vectors, float[]? queryVector, IReadOnlyList<float> norms)
     {
         var cosine = new float[vectors.Count];
         if (queryVector is not null)
         {
-            Vectors.CosineAll(queryVector, vectors, cosine);
+            Vectors.CosineAll(queryVector, vectors, cosine, norms);
         }
         return cosine;
     }
