@@ -87,7 +87,7 @@ public sealed class ContextResponseCache : IDisposable
         {
             return null;
         }
-        if (_cache.TryGetValue(key, out Entry? entry) && await StampAsync(_stamps, key, ct) == entry!.Stamp)
+        if (_cache.TryGetValue(key, out Entry? entry) && await SharedStampAsync(_stamps, (key.Tenant, key.ConversationId), ct) == entry!.Stamp)
         {
             Interlocked.Increment(ref _hits);
             return entry.Answer;
@@ -118,11 +118,74 @@ public sealed class ContextResponseCache : IDisposable
         return NpgsqlDataSource.Create(settings);
     }
 
-    private async Task<ContextStamp?> StampAsync(NpgsqlDataSource stamps, Key key, CancellationToken ct)
+    // Conversations with a stamp read running, and the requests waiting for the read after it.
+    private readonly Dictionary<(string Tenant, string Id), TaskCompletionSource<ContextStamp?>?> _reads = [];
+
+    /// <summary>
+    /// The conversation's stamp, read after this call began. Concurrent requests for one conversation share reads
+    /// (a hot conversation costs PostgreSQL one read per round trip, not one per request), but a request never takes
+    /// the result of a read that may have been sent before it arrived: while one runs, newcomers wait for the next,
+    /// which starts when it ends and serves them all.
+    /// </summary>
+    private async Task<ContextStamp?> SharedStampAsync(NpgsqlDataSource stamps, (string Tenant, string Id) conversation, CancellationToken ct)
+    {
+        TaskCompletionSource<ContextStamp?>? next = null;
+        lock (_reads)
+        {
+            if (_reads.TryGetValue(conversation, out next))
+            {
+                next ??= _reads[conversation] = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            else
+            {
+                _reads[conversation] = null;
+            }
+        }
+        if (next is not null)
+        {
+            return await next.Task.WaitAsync(ct);
+        }
+        try
+        {
+            return await StampAsync(stamps, conversation, ct);
+        }
+        finally
+        {
+            _ = ServeWaitingAsync(stamps, conversation);
+        }
+    }
+
+    /// <summary>One read after another while requests queued up behind the previous one; then the slot is freed.</summary>
+    private async Task ServeWaitingAsync(NpgsqlDataSource stamps, (string Tenant, string Id) conversation)
+    {
+        while (true)
+        {
+            TaskCompletionSource<ContextStamp?>? waiting;
+            lock (_reads)
+            {
+                if ((waiting = _reads[conversation]) is null)
+                {
+                    _reads.Remove(conversation);
+                    return;
+                }
+                _reads[conversation] = null;
+            }
+            try
+            {
+                waiting.SetResult(await StampAsync(stamps, conversation, CancellationToken.None));
+            }
+            catch (Exception e)
+            {
+                waiting.SetException(e);
+            }
+        }
+    }
+
+    private async Task<ContextStamp?> StampAsync(NpgsqlDataSource stamps, (string Tenant, string Id) conversation, CancellationToken ct)
     {
         await using var command = stamps.CreateCommand(_stampSql);
-        command.Parameters.Add(new() { Value = key.Tenant });
-        command.Parameters.Add(new() { Value = key.ConversationId });
+        command.Parameters.Add(new() { Value = conversation.Tenant });
+        command.Parameters.Add(new() { Value = conversation.Id });
         await using var reader = await command.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? new ContextStamp(reader.GetInt64(0), reader.GetInt32(1)) : null;
     }

@@ -58,6 +58,34 @@ public sealed class ContextResponseCacheTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task Given_requests_on_one_conversation_all_the_time_When_a_turn_is_appended_Then_every_request_sent_after_it_sees_it()
+    {
+        var id = await ConversationAsync("You keep minutes.");
+        var before = Counts;
+        using var stop = new CancellationTokenSource();
+        // Readers that keep stamp reads in flight, so requests after each append find one that began before it.
+        var readers = Enumerable.Range(0, 6).Select(_ => Task.Run(async () =>
+        {
+            using var reader = fixture.Client();
+            while (!stop.IsCancellationRequested)
+            {
+                (await reader.GetContextAsync(id, Budget)).Expect(HttpStatusCode.OK);
+            }
+        })).ToArray();
+
+        for (var i = 0; i < 12; i++)
+        {
+            var appended = (await _api.AppendTurnAsync(id, "user", $"Question {i}?")).Expect(HttpStatusCode.Created).Get<long>("version");
+            var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => _api.GetContextAsync(id, Budget)));
+            Assert.All(answers, a => Assert.Equal(appended, a.Expect(HttpStatusCode.OK).Get<long>("version")));
+        }
+        await stop.CancelAsync();
+        await Task.WhenAll(readers);
+
+        Assert.True((Counts - before).Hits > 0);
+    }
+
+    [Fact]
     public async Task Given_a_cached_answer_When_a_turn_is_appended_Then_the_next_answer_is_ranked_afresh()
     {
         var id = await ConversationAsync("You keep minutes.");
