@@ -8,7 +8,8 @@ public sealed record ContextServed(string Tenant, string ConversationId, string 
 
 /// <summary>
 /// What each context response served against the full history, for the savings in GET /usage. The request only
-/// enqueues; a background writer inserts in batches, so the context endpoint gains no database round trip. A batch
+/// enqueues; a background writer inserts in batches, at most one per <see cref="FlushInterval"/> unless they fill
+/// up, so the context endpoint gains no database round trip and PostgreSQL few commits. A batch
 /// is stored as one row per conversation and model with its request count and token sums (at the time of its last
 /// request): a busy conversation then costs PostgreSQL a row per batch, not per request. Under overload entries are
 /// dropped rather than slowing requests down: savings are statistics, not billing.
@@ -57,9 +58,19 @@ public sealed class ContextUsageLog(NpgsqlDataSource dataSource, DatabaseSchema 
             {
                 logger.LogWarning("Dropped {Count} context usage records: {Error}", batch.Count, e.Message);
             }
+            var full = batch.Count == 1_000;
             batch.Clear();
+            if (!full)
+            {
+                // At most a few inserts a second: a busy endpoint then costs PostgreSQL a commit per interval, not one
+                // per insert round trip.
+                await Task.Delay(FlushInterval, stoppingToken);
+            }
         }
     }
+
+    /// <summary>The pause after a batch that did not fill up, so records gather into the next one.</summary>
+    public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(250);
 
     private async Task InsertAsync(List<ContextServed> batch, CancellationToken ct)
     {
