@@ -13,3 +13,14 @@ delete_broker_prefix() {
       >/dev/null 2>&1 || true
   done
 }
+
+# wait_broker_idle PREFIX SECONDS: until the queues under PREFIX hold no message, ready or in work (at most SECONDS),
+# so that background work a phase left behind (summaries, say) does not run during the next measurement.
+wait_broker_idle() {
+  command -v rabbitmqctl >/dev/null || return 0
+  local prefix="$1" waited=0
+  while [ "$waited" -lt "$2" ]; do
+    [ "$(rabbitmqctl -q list_queues name messages 2>/dev/null | awk -v p="$prefix" 'index($1, p) == 1 { n += $2 } END { print n + 0 }')" = 0 ] && return 0
+    sleep 1; waited=$((waited + 1))
+  done
+}

@@ -103,6 +103,8 @@ run_wrk() {
       sleep 0.5; waited=$((waited + 1))
     done
     echo "DRAIN seconds=$(awk -v w="$waited" 'BEGIN { print w / 2 }')" | tee -a "$out/$name.txt"
+    # The summaries those events asked for are work of this phase too, and must not run during the next one.
+    wait_broker_idle "$endpoint_prefix" 120
   fi
   pg_after=$(cpu_seconds $(postgres_pids "${5:-}")); server_after=$(cpu_seconds "$server"); broker_after=$(cpu_seconds $(broker_pids))
   # Where the two cores went: CPU milliseconds per request in the server, in PostgreSQL and in RabbitMQ.
