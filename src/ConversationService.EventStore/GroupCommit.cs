@@ -12,10 +12,10 @@ namespace ConversationService.EventStore;
 /// <para>
 /// At most <see cref="EventStoreOptions.AppendWriters"/> commits run at once, each of up to
 /// <see cref="EventStoreOptions.MaxAppendsPerCommit"/> appends and at most one per stream (a second append to a stream
-/// waits for the next commit: both were decided at the version they know, so at most one of them can hold). Streams are
-/// locked in a fixed order, so two concurrent commits never deadlock. An append whose stream moved gets null and the
-/// others are committed without it; when another command fails (a unique violation in a projection, say), each append
-/// is committed alone, so only its caller gets the error.
+/// waits for the next commit: both were decided at the version they know, so at most one of them can hold). The lock
+/// statement takes the streams' rows in (tenant, id) order, so two concurrent commits never deadlock. An append whose
+/// stream moved gets null and the others are committed without it; when another command fails (a unique violation in
+/// a projection, say), each append is committed alone, so only its caller gets the error.
 /// </para>
 /// </summary>
 internal sealed class GroupCommit(EventStore store)
@@ -74,7 +74,7 @@ internal sealed class GroupCommit(EventStore store)
         }
     }
 
-    /// <summary>Up to the maximum of queued appends, one per stream, in lock order; later ones stay queued.</summary>
+    /// <summary>Up to the maximum of queued appends, one per stream; later ones stay queued.</summary>
     private List<Waiting> TakeGroup()
     {
         var group = new List<Waiting>();
@@ -99,10 +99,6 @@ internal sealed class GroupCommit(EventStore store)
         {
             _queue.Enqueue(waiting);
         }
-        group.Sort((x, y) =>
-            string.CompareOrdinal(x.Append.TenantId, y.Append.TenantId) is var byTenant and not 0
-                ? byTenant
-                : string.CompareOrdinal(x.Append.StreamId, y.Append.StreamId));
         return group;
     }
 

@@ -38,6 +38,8 @@ public sealed class ContextResponseCache : IDisposable
     private readonly MemoryCache? _cache;
     private readonly NpgsqlDataSource? _stamps;
     private readonly string _stampSql;
+    // Conversations with a stamp read running, and the requests waiting for the read after it.
+    private readonly Dictionary<(string Tenant, string Id), TaskCompletionSource<ContextStamp?>?> _reads = [];
     private long _hits;
     private long _misses;
 
@@ -117,9 +119,6 @@ public sealed class ContextResponseCache : IDisposable
         settings.Password ??= new NpgsqlConnectionStringBuilder(configured).Password;
         return NpgsqlDataSource.Create(settings);
     }
-
-    // Conversations with a stamp read running, and the requests waiting for the read after it.
-    private readonly Dictionary<(string Tenant, string Id), TaskCompletionSource<ContextStamp?>?> _reads = [];
 
     /// <summary>
     /// The conversation's stamp, read after this call began. Concurrent requests for one conversation share reads

@@ -107,16 +107,7 @@ public sealed class ConversationProjection : IInlineProjection
         InsertTurns(batch, pending);
         if (events.Count > 0)
         {
-            // Counters, version and timestamp in one statement: an append is then one insert and one update.
-            var last = events[^1];
-            batch.Add(
-                $"""
-                UPDATE {batch.Schema}.conversations
-                SET turn_count = turn_count + $3, total_tokens = total_tokens + $4, version = $5, updated_at = $6
-                WHERE tenant_id = $1 AND id = $2
-                """,
-                batch.TenantId, batch.StreamId, pending.Count, pending.Sum(p => (long)p.Turn.Tokens), last.Version,
-                last.Timestamp.UtcDateTime);
+            UpdateCounters(batch, [(batch.TenantId, batch.StreamId, [.. pending.Select(p => p.Turn)], events[^1])]);
         }
     }
 
@@ -143,6 +134,16 @@ public sealed class ConversationProjection : IInlineProjection
             return;
         }
         InsertTurns(batch, [.. turnsOnly.SelectMany(events => events.Select(e => (e, (TurnAppended)e.Data)))]);
+        UpdateCounters(batch, [.. turnsOnly.Select(events =>
+            (events[0].TenantId, events[0].StreamId, events.Select(e => (TurnAppended)e.Data).ToArray(), events[^1]))]);
+    }
+
+    /// <summary>
+    /// Counters, version and timestamp of each appended-to conversation in one statement, however many: an append is
+    /// then one insert and one update. <c>Last</c> is the append's last event, whatever its kind.
+    /// </summary>
+    private static void UpdateCounters(
+        InlineBatch batch, IReadOnlyList<(string Tenant, string Id, TurnAppended[] Turns, StoredEvent Last)> appends) =>
         batch.Add(
             $"""
             UPDATE {batch.Schema}.conversations c
@@ -152,13 +153,12 @@ public sealed class ConversationProjection : IInlineProjection
                 AS u(tenant_id, id, turns, tokens, version, updated_at)
             WHERE c.tenant_id = u.tenant_id AND c.id = u.id
             """,
-            turnsOnly.Select(events => events[0].TenantId).ToArray(),
-            turnsOnly.Select(events => events[0].StreamId).ToArray(),
-            turnsOnly.Select(events => events.Count).ToArray(),
-            turnsOnly.Select(events => events.Sum(e => (long)((TurnAppended)e.Data).Tokens)).ToArray(),
-            turnsOnly.Select(events => events[^1].Version).ToArray(),
-            turnsOnly.Select(events => events[^1].Timestamp.UtcDateTime).ToArray());
-    }
+            appends.Select(a => a.Tenant).ToArray(),
+            appends.Select(a => a.Id).ToArray(),
+            appends.Select(a => a.Turns.Length).ToArray(),
+            appends.Select(a => a.Turns.Sum(t => (long)t.Tokens)).ToArray(),
+            appends.Select(a => a.Last.Version).ToArray(),
+            appends.Select(a => a.Last.Timestamp.UtcDateTime).ToArray());
 
     // One multi-row insert per append (or per group commit) keeps a 1,000-turn batch a single statement.
     private static void InsertTurns(InlineBatch batch, List<(StoredEvent Stored, TurnAppended Turn)> pending)
