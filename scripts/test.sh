@@ -44,6 +44,13 @@ if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "test: the run failed outside any test (build error, crash or hang); counted as 1 failure"
   failed=1
 fi
+# The console log is long; repeat each failed test and the start of its message at the end.
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  awk '/<UnitTestResult / && /outcome="(Failed|Error|Timeout|Aborted)"/ {
+         match($0, /testName="[^"]*"/); print "FAILED: " substr($0, RSTART + 10, RLENGTH - 11); want = 1 }
+       want && /<Message>/ { msg = $0; sub(/.*<Message>/, "", msg); sub(/<\/Message>.*/, "", msg); print "  " substr(msg, 1, 600); want = 0 }' "$trx"
+done
 summary="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
 echo "$summary"
