@@ -53,6 +53,7 @@ internal sealed class ProjectionRunner(EventStore store, IAsyncProjection projec
                 if (locked)
                 {
                     Log.Started(logger, _name);
+                    projection.Started();
                     await ProcessAsync(connection, stoppingToken);
                 }
             }

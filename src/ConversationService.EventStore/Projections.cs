@@ -88,6 +88,14 @@ public interface IAsyncProjection
     /// <summary>Idempotent DDL for its tables, or empty.</summary>
     string Ddl(string schema);
 
+    /// <summary>
+    /// Called each time this replica takes the projection over, before its first batch: another replica may have run
+    /// it meanwhile, so state kept in memory must be dropped here.
+    /// </summary>
+    void Started()
+    {
+    }
+
     /// <summary>Handles a batch; the checkpoint advances past it only when this returns. Must be idempotent (at-least-once).</summary>
     Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken);
 }

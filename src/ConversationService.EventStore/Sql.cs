@@ -34,25 +34,21 @@ internal sealed class Sql
                 p_tenants text[], p_ids text[], p_expected bigint[], p_versions bigint[], p_now timestamptz) RETURNS void
             LANGUAGE plpgsql AS $fn$
             DECLARE
-                v_moved bigint;
+                v record;
             BEGIN
-                -- Row locks in (tenant, id) order whatever plan the update gets, so concurrent callers never deadlock.
-                PERFORM 1 FROM {s}.streams s
-                JOIN unnest(p_tenants, p_ids) AS u(tenant_id, id) ON s.tenant_id = u.tenant_id AND s.id = u.id
-                ORDER BY s.tenant_id, s.id
-                FOR UPDATE OF s;
-                WITH updated AS (
-                    UPDATE {s}.streams s SET version = u.version, updated = p_now
-                    FROM unnest(p_tenants, p_ids, p_expected, p_versions) AS u(tenant_id, id, expected, version)
-                    WHERE s.tenant_id = u.tenant_id AND s.id = u.id AND s.version = u.expected AND NOT s.archived
-                    RETURNING s.tenant_id, s.id)
-                SELECT min(u.n) INTO v_moved
-                FROM unnest(p_tenants, p_ids) WITH ORDINALITY AS u(tenant_id, id, n)
-                WHERE NOT EXISTS (SELECT 1 FROM updated d WHERE d.tenant_id = u.tenant_id AND d.id = u.id);
-                IF v_moved IS NOT NULL THEN
-                    RAISE EXCEPTION 'stream % is no longer at version %', p_ids[v_moved], p_expected[v_moved]
-                        USING ERRCODE = '{StreamMoved}', HINT = v_moved::text;
-                END IF;
+                -- One primary-key update per stream, taken in (tenant, id) order so concurrent callers never deadlock.
+                -- A loop rather than one set-based statement: planned generically, a join would scan the whole table.
+                FOR v IN SELECT u.tenant_id, u.id, u.expected, u.version, u.n
+                         FROM unnest(p_tenants, p_ids, p_expected, p_versions) WITH ORDINALITY AS u(tenant_id, id, expected, version, n)
+                         ORDER BY u.tenant_id, u.id
+                LOOP
+                    UPDATE {s}.streams SET version = v.version, updated = p_now
+                    WHERE tenant_id = v.tenant_id AND id = v.id AND version = v.expected AND NOT archived;
+                    IF NOT FOUND THEN
+                        RAISE EXCEPTION 'stream % is no longer at version %', v.id, v.expected
+                            USING ERRCODE = '{StreamMoved}', HINT = v.n::text;
+                    END IF;
+                END LOOP;
             END
             $fn$;
             CREATE TABLE IF NOT EXISTS {s}.progression (

@@ -139,26 +139,24 @@ public sealed class ConversationProjection : IInlineProjection
     }
 
     /// <summary>
-    /// Counters, version and timestamp of each appended-to conversation in one statement, however many: an append is
-    /// then one insert and one update. <c>Last</c> is the append's last event, whatever its kind.
+    /// Counters, version and timestamp of each appended-to conversation: one primary-key update each. (One set-based
+    /// update over all of them would be planned generically, once prepared, as a scan of the whole table.)
+    /// <c>Last</c> is the append's last event, whatever its kind.
     /// </summary>
     private static void UpdateCounters(
-        InlineBatch batch, IReadOnlyList<(string Tenant, string Id, TurnAppended[] Turns, StoredEvent Last)> appends) =>
-        batch.Add(
-            $"""
-            UPDATE {batch.Schema}.conversations c
-            SET turn_count = c.turn_count + u.turns, total_tokens = c.total_tokens + u.tokens, version = u.version,
-                updated_at = u.updated_at
-            FROM unnest($1::text[], $2::text[], $3::integer[], $4::bigint[], $5::bigint[], $6::timestamptz[])
-                AS u(tenant_id, id, turns, tokens, version, updated_at)
-            WHERE c.tenant_id = u.tenant_id AND c.id = u.id
-            """,
-            appends.Select(a => a.Tenant).ToArray(),
-            appends.Select(a => a.Id).ToArray(),
-            appends.Select(a => a.Turns.Length).ToArray(),
-            appends.Select(a => a.Turns.Sum(t => (long)t.Tokens)).ToArray(),
-            appends.Select(a => a.Last.Version).ToArray(),
-            appends.Select(a => a.Last.Timestamp.UtcDateTime).ToArray());
+        InlineBatch batch, IReadOnlyList<(string Tenant, string Id, TurnAppended[] Turns, StoredEvent Last)> appends)
+    {
+        foreach (var (tenant, id, turns, last) in appends)
+        {
+            batch.Add(
+                $"""
+                UPDATE {batch.Schema}.conversations
+                SET turn_count = turn_count + $3, total_tokens = total_tokens + $4, version = $5, updated_at = $6
+                WHERE tenant_id = $1 AND id = $2
+                """,
+                tenant, id, turns.Length, turns.Sum(t => (long)t.Tokens), last.Version, last.Timestamp.UtcDateTime);
+        }
+    }
 
     // One multi-row insert per append (or per group commit) keeps a 1,000-turn batch a single statement.
     private static void InsertTurns(InlineBatch batch, List<(StoredEvent Stored, TurnAppended Turn)> pending)
