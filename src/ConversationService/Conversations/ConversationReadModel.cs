@@ -112,8 +112,8 @@ public sealed class ConversationProjection : IInlineProjection
     }
 
     /// <summary>
-    /// Group commit: appends of nothing but turns (what a chat writes) go in two statements for all conversations, one
-    /// insert of every turn and one update of every conversation's counters; any other append is applied on its own.
+    /// Group commit: appends of nothing but turns (what a chat writes) share one insert of every turn, then each
+    /// conversation's counters are updated; any other append is applied on its own.
     /// </summary>
     public void ApplyMany(InlineBatch batch, IReadOnlyList<IReadOnlyList<StoredEvent>> appends)
     {
