@@ -104,7 +104,7 @@ internal sealed class Sql
         // The daemon reads the whole log across tenants (each StoredEvent carries its tenant); it is the one query
         // without a tenant filter. xmin comes from the snapshot the rows were read with.
         ReadLog = $"""
-            SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
+            SELECT (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint), -- once, not per row
                    seq_id, id, tenant_id, stream_id, version, type, data, "timestamp"
             FROM {s}.events WHERE seq_id > $1 ORDER BY seq_id LIMIT $2
             """;

@@ -48,13 +48,12 @@ public sealed class SummaryTrigger(
         {
             return;
         }
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         // A conversation first seen since start-up is read from the read model once, as it is now (this batch's turns
         // included); from then on its turns come from the events alone.
         var unknown = touched.Where(c => !_uncovered.Knows(c)).ToList();
         if (unknown.Count > 0)
         {
-            foreach (var (conversation, covered, turns) in await LoadAsync(connection, unknown, cancellationToken))
+            foreach (var (conversation, covered, turns) in await LoadAsync(unknown, cancellationToken))
             {
                 _uncovered.Load(conversation, covered, turns);
             }
@@ -90,7 +89,7 @@ public sealed class SummaryTrigger(
         var queue = await bus.GetSendEndpoint(new Uri($"queue:{endpoints.Consumer<SummarizeConversationConsumer>()}"));
         var now = time.GetUtcNow();
         await Task.WhenAll(due.Select(d => queue.Send(new SummarizeConversation(d.TenantId, d.ConversationId, d.Through, now), cancellationToken)));
-        await RememberAsync(connection, due, cancellationToken);
+        await RememberAsync(due, cancellationToken);
         foreach (var (tenantId, conversationId, through) in due)
         {
             _uncovered.Covered((tenantId, conversationId), through);
@@ -102,9 +101,9 @@ public sealed class SummaryTrigger(
     /// with their token counts, oldest first. One round trip, however many conversations.
     /// </summary>
     private async Task<List<((string, string) Conversation, int Covered, List<(int Index, int Tokens)> Turns)>> LoadAsync(
-        NpgsqlConnection connection, List<(string TenantId, string StreamId)> conversations, CancellationToken ct)
+        List<(string TenantId, string StreamId)> conversations, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(
+        await using var command = dataSource.CreateCommand(
             $"""
             SELECT c.tenant_id, c.conversation_id, c.covered, t.idx, t.tokens
             FROM (SELECT u.tenant_id, u.conversation_id, GREATEST(
@@ -119,7 +118,7 @@ public sealed class SummaryTrigger(
                 -- The ORDER BY keeps this a per-conversation index range scan: a join the planner could flatten
                 -- into would, with the prepared (generic) plan, scan every turn of every conversation instead.
                 ORDER BY idx) t ON true
-            """, connection);
+            """);
         command.Parameters.Add(new() { Value = conversations.Select(c => c.TenantId).ToArray() });
         command.Parameters.Add(new() { Value = conversations.Select(c => c.StreamId).ToArray() });
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -140,14 +139,14 @@ public sealed class SummaryTrigger(
     }
 
     private async Task RememberAsync(
-        NpgsqlConnection connection, List<(string TenantId, string ConversationId, int Through)> requests, CancellationToken ct)
+        List<(string TenantId, string ConversationId, int Through)> requests, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(
+        await using var command = dataSource.CreateCommand(
             $"""
             INSERT INTO {schema.Name}.summary_requests AS r (tenant_id, conversation_id, through_index)
             SELECT * FROM unnest($1::text[], $2::text[], $3::integer[])
             ON CONFLICT (tenant_id, conversation_id) DO UPDATE SET through_index = GREATEST(r.through_index, excluded.through_index)
-            """, connection);
+            """);
         command.Parameters.Add(new() { Value = requests.Select(r => r.TenantId).ToArray() });
         command.Parameters.Add(new() { Value = requests.Select(r => r.ConversationId).ToArray() });
         command.Parameters.Add(new() { Value = requests.Select(r => r.Through).ToArray() });
