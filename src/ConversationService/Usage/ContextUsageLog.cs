@@ -33,8 +33,21 @@ public sealed class ContextUsageLog(NpgsqlDataSource dataSource, DatabaseSchema 
                 full_history_tokens bigint      NOT NULL,
                 at                  timestamptz NOT NULL,
                 requests            integer     NOT NULL DEFAULT 1);
-            ALTER TABLE {schema.Name}.context_usage ADD COLUMN IF NOT EXISTS requests integer NOT NULL DEFAULT 1;
-            ALTER TABLE {schema.Name}.context_usage ALTER COLUMN tokens_served TYPE bigint;
+            -- Upgrades of tables from earlier versions, only when needed: an ALTER TABLE takes an exclusive lock even
+            -- when it changes nothing, and every replica runs this at start-up.
+            DO $upgrade$
+            BEGIN
+                IF NOT EXISTS (SELECT 1 FROM pg_attribute
+                               WHERE attrelid = '{schema.Name}.context_usage'::regclass AND attname = 'requests') THEN
+                    ALTER TABLE {schema.Name}.context_usage ADD COLUMN IF NOT EXISTS requests integer NOT NULL DEFAULT 1;
+                END IF;
+                IF EXISTS (SELECT 1 FROM pg_attribute
+                           WHERE attrelid = '{schema.Name}.context_usage'::regclass AND attname = 'tokens_served'
+                             AND atttypid <> 'bigint'::regtype) THEN
+                    ALTER TABLE {schema.Name}.context_usage ALTER COLUMN tokens_served TYPE bigint;
+                END IF;
+            END
+            $upgrade$;
             CREATE INDEX IF NOT EXISTS context_usage_tenant_at ON {schema.Name}.context_usage (tenant_id, at);
             """);
         await command.ExecuteNonQueryAsync(cancellationToken);
