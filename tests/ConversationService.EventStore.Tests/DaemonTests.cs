@@ -187,7 +187,9 @@ public sealed class DaemonTests(PostgresFixture db)
         Assert.Equal(100, recorders.Sum(r => r.Handled.Count));
         Assert.Single(recorders, r => r.Handled.Count > 0);
         var activeIsFirst = recorders[0].Handled.Count > 0;
-        var standby = activeIsFirst ? recorders[1] : recorders[0];
+        var (active, standby) = activeIsFirst ? (recorders[0], recorders[1]) : (recorders[1], recorders[0]);
+        Assert.Equal([0], active.StartedAt); // told once, before its first batch
+        Assert.Empty(standby.StartedAt);
 
         await (activeIsFirst ? first : second).StopAsync();
         var later = await second.Store.AppendAsync(Tenant, "s0", StreamType, Notes("after failover"), null, default);
@@ -195,6 +197,7 @@ public sealed class DaemonTests(PostgresFixture db)
         await first.DisposeAsync();
 
         Assert.Equal(later.Select(e => e.Sequence), standby.Handled.Select(e => e.Sequence));
+        Assert.Equal([0], standby.StartedAt);
     }
 
     [Fact]

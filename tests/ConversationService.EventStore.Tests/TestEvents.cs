@@ -61,10 +61,17 @@ public sealed class Recorder : IAsyncProjection
 {
     private readonly ConcurrentQueue<StoredEvent> _handled = new();
 
+    private readonly ConcurrentQueue<int> _startedAt = new();
+
     public string Name => "recorder";
     public IReadOnlyList<StoredEvent> Handled => [.. _handled];
 
+    /// <summary>How many events had been handled each time this replica took the projection over.</summary>
+    public IReadOnlyList<int> StartedAt => [.. _startedAt];
+
     public string Ddl(string schema) => "";
+
+    public void Started() => _startedAt.Enqueue(_handled.Count);
 
     public Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken)
     {
