@@ -49,11 +49,14 @@ public sealed partial class ExtractiveSummarizer : ISummarizer
             }
         }
 
-        var frequency = candidates
-            .SelectMany(c => Words(c.Sentence))
-            .Where(w => w.Length > 3 && !StopWords.Contains(w))
-            .GroupBy(w => w.ToLowerInvariant())
-            .ToDictionary(g => g.Key, g => g.Count());
+        var frequency = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var word in candidates.SelectMany(c => c.Words))
+        {
+            if (word.Text.Length > 3 && !StopWords.Contains(word.Text))
+            {
+                frequency[word.Lower] = frequency.GetValueOrDefault(word.Lower) + 1;
+            }
+        }
 
         var chosen = new List<Candidate>();
         var used = 0;
@@ -74,7 +77,7 @@ public sealed partial class ExtractiveSummarizer : ISummarizer
 
     private static double Score(Candidate candidate, Dictionary<string, int> frequency)
     {
-        var words = Words(candidate.Sentence).ToList();
+        var words = candidate.Words;
         if (words.Count < 3)
         {
             return 0;
@@ -82,7 +85,7 @@ public sealed partial class ExtractiveSummarizer : ISummarizer
         double score = 0;
         for (var i = 0; i < words.Count; i++)
         {
-            var word = words[i];
+            var (word, lower) = words[i];
             if (i > 0 && char.IsUpper(word[0]))
             {
                 score += 2; // a name or a place
@@ -95,7 +98,7 @@ public sealed partial class ExtractiveSummarizer : ISummarizer
             {
                 score += 1.5;
             }
-            if (frequency.TryGetValue(word.ToLowerInvariant(), out var count) && count > 1)
+            if (frequency.TryGetValue(lower, out var count) && count > 1)
             {
                 score += Math.Log(count);
             }
@@ -120,8 +123,17 @@ public sealed partial class ExtractiveSummarizer : ISummarizer
         return colon > 0 && colon < 64 ? line[(colon + 2)..] : line;
     }
 
-    private static IEnumerable<string> Words(string sentence) =>
-        WordPattern().Matches(sentence).Select(m => m.Value);
+    // Each word with its lower-case form, found once per candidate: counting and scoring both need them.
+    private static List<(string Text, string Lower)> WordsOf(string sentence)
+    {
+        var words = new List<(string, string)>();
+        foreach (var match in WordPattern().EnumerateMatches(sentence))
+        {
+            var word = sentence.Substring(match.Index, match.Length);
+            words.Add((word, word.ToLowerInvariant()));
+        }
+        return words;
+    }
 
     [GeneratedRegex(@"(?<=[.!?])\s+|\n+")]
     private static partial Regex SentenceBreak();
@@ -132,5 +144,8 @@ public sealed partial class ExtractiveSummarizer : ISummarizer
     [GeneratedRegex(@"[\p{L}\p{N}][\p{L}\p{N}'’-]*")]
     private static partial Regex WordPattern();
 
-    private sealed record Candidate(int Position, string Line, string Sentence, bool Carried);
+    private sealed record Candidate(int Position, string Line, string Sentence, bool Carried)
+    {
+        public List<(string Text, string Lower)> Words { get; } = WordsOf(Sentence);
+    }
 }
