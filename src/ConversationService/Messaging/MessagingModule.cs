@@ -29,6 +29,9 @@ public static class MessagingModule
 
         services.AddMassTransit(bus =>
         {
+            // MassTransit 8.4 would otherwise report usage to a third-party host after start: a self-hosted service
+            // makes no outbound calls it was not configured for (and the attempt fails, with a warning, offline).
+            bus.DisableUsageTelemetry();
             bus.AddConsumers(typeof(MessagingModule).Assembly);
             consumers?.Invoke(bus);
             // The service's own RabbitMQ check decides readiness (503 when the broker is unreachable); the bus check

@@ -1,5 +1,8 @@
 using System.Net;
 using ConversationService.Tests.Infrastructure;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace ConversationService.Tests.Messaging;
 
@@ -21,6 +24,14 @@ public sealed class BusHealthTests(MessagingFixture fixture)
 
         reply.Expect(HttpStatusCode.OK);
         Assert.Equal("Healthy", reply.Body["checks"]!["masstransit"]!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Given_the_bus_When_configured_Then_it_sends_no_usage_telemetry_to_third_parties()
+    {
+        var options = fixture.Factory.Services.GetRequiredService<IOptions<UsageTelemetryOptions>>().Value;
+
+        Assert.False(options.Enabled);
     }
 
     private static async Task<bool> Delay()
