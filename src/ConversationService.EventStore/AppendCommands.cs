@@ -49,7 +49,7 @@ internal static class AppendCommands
     /// <summary>
     /// Appends to several streams (at most one each, none empty) in the open
     /// <paramref name="transaction"/>: one lock statement that fails with <see cref="Sql.StreamMoved"/> unless every
-    /// stream is still at its append's version (the error's hint is the 1-based position of the first that is not),
+    /// stream is still at its append's version (the error's hint is the 1-based position of one that is not),
     /// then every event, then the inline projections, then COMMIT. The lock comes first: it gives the transaction its
     /// xid before any seq_id is drawn (see <see cref="Gaps"/>).
     /// </summary>

@@ -57,10 +57,10 @@ internal sealed class Sql
                 updated timestamptz NOT NULL DEFAULT now());
             """;
 
-        // The group commit's lock: one statement that locks the streams in the order given and fails (StreamMoved,
-        // with the 1-based position in HINT, which Npgsql does not redact) unless each is where its writer last left
-        // it, so the events that follow in the same batch never land on a stream that moved or was archived. Being a
-        // write it also assigns the xid before any seq_id is drawn, like LockStream.
+        // The group commit's lock: one statement that locks the streams in (tenant, id) order and fails (StreamMoved,
+        // with the stream's 1-based position in the arrays in HINT, which Npgsql does not redact) unless each is where
+        // its writer last left it, so the events that follow in the same batch never land on a stream that moved or was
+        // archived. Being a write it also assigns the xid before any seq_id is drawn, like LockStream.
         LockStreamsAtVersions = $"SELECT {s}.lock_streams_at_versions($1, $2, $3, $4, $5)";
 
         // The upsert takes the row lock (writers on one stream queue here) and, being a write, assigns the
