@@ -55,6 +55,21 @@ public sealed class ConversationProjection : IInlineProjection
             metadata        jsonb       NULL,
             PRIMARY KEY (tenant_id, conversation_id, idx),
             CONSTRAINT {TurnIdConstraint} UNIQUE (tenant_id, conversation_id, turn_id));
+        CREATE OR REPLACE FUNCTION {schema}.add_turn_counters(
+            p_tenants text[], p_ids text[], p_turns integer[], p_tokens bigint[], p_versions bigint[],
+            p_updated timestamptz[]) RETURNS void
+        LANGUAGE plpgsql AS $fn$
+        BEGIN
+            -- One primary-key update per conversation, in (tenant, id) order like the stream locks: a single call
+            -- instead of a statement each, and no set-based join (planned generically, it would scan the table).
+            FOR i IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP
+                UPDATE {schema}.conversations
+                SET turn_count = turn_count + p_turns[i], total_tokens = total_tokens + p_tokens[i],
+                    version = p_versions[i], updated_at = p_updated[i]
+                WHERE tenant_id = p_tenants[i] AND id = p_ids[i];
+            END LOOP;
+        END
+        $fn$;
         """;
 
     public void Apply(InlineBatch batch, IReadOnlyList<StoredEvent> events)
@@ -139,23 +154,21 @@ public sealed class ConversationProjection : IInlineProjection
     }
 
     /// <summary>
-    /// Counters, version and timestamp of each appended-to conversation: one primary-key update each. (One set-based
-    /// update over all of them would be planned generically, once prepared, as a scan of the whole table.)
-    /// <c>Last</c> is the append's last event, whatever its kind.
+    /// Counters, version and timestamp of each appended-to conversation, in one call of <c>add_turn_counters</c>
+    /// (one primary-key update each, in (tenant, id) order). <c>Last</c> is the append's last event, whatever its kind.
     /// </summary>
     private static void UpdateCounters(
         InlineBatch batch, IReadOnlyList<(string Tenant, string Id, TurnAppended[] Turns, StoredEvent Last)> appends)
     {
-        foreach (var (tenant, id, turns, last) in appends)
-        {
-            batch.Add(
-                $"""
-                UPDATE {batch.Schema}.conversations
-                SET turn_count = turn_count + $3, total_tokens = total_tokens + $4, version = $5, updated_at = $6
-                WHERE tenant_id = $1 AND id = $2
-                """,
-                tenant, id, turns.Length, turns.Sum(t => (long)t.Tokens), last.Version, last.Timestamp.UtcDateTime);
-        }
+        var ordered = appends.OrderBy(a => a.Tenant, StringComparer.Ordinal).ThenBy(a => a.Id, StringComparer.Ordinal).ToArray();
+        batch.Add(
+            $"SELECT {batch.Schema}.add_turn_counters($1, $2, $3, $4, $5, $6)",
+            ordered.Select(a => a.Tenant).ToArray(),
+            ordered.Select(a => a.Id).ToArray(),
+            ordered.Select(a => a.Turns.Length).ToArray(),
+            ordered.Select(a => a.Turns.Sum(t => (long)t.Tokens)).ToArray(),
+            ordered.Select(a => a.Last.Version).ToArray(),
+            ordered.Select(a => a.Last.Timestamp.UtcDateTime).ToArray());
     }
 
     // One multi-row insert per append (or per group commit) keeps a 1,000-turn batch a single statement.
