@@ -10,12 +10,42 @@ public sealed class Bm25Index
     public const float K1 = 1.2f;
     public const float B = 0.75f;
 
-    private readonly Dictionary<string, (int Doc, int Count)[]> _postings;
+    /// <summary>The postings of some documents, numbered from 0 within the part.</summary>
+    private sealed record Part(Dictionary<string, (int Doc, int Count)[]> Postings, int[] Lengths, long TotalLength);
+
+    // An index is a sequence of parts (documents numbered on across them); combining indexes reuses their parts.
+    private readonly Part[] _parts;
+    private readonly int[] _offsets;
     private readonly float[] _lengthNorm;
 
-    public Bm25Index(IReadOnlyList<TermBag> documents)
+    public Bm25Index(IReadOnlyList<TermBag> documents) : this([Build(documents)])
     {
-        Count = documents.Count;
+    }
+
+    private Bm25Index(Part[] parts)
+    {
+        _parts = parts;
+        _offsets = new int[parts.Length];
+        long totalLength = 0;
+        for (var p = 0; p < parts.Length; p++)
+        {
+            _offsets[p] = Count;
+            Count += parts[p].Lengths.Length;
+            totalLength += parts[p].TotalLength;
+        }
+        var average = Count == 0 ? 1f : Math.Max(1f, (float)totalLength / Count);
+        _lengthNorm = [.. parts.SelectMany(p => p.Lengths).Select(length => K1 * (1 - B + B * length / average))];
+    }
+
+    /// <summary>
+    /// One index over the documents of <paramref name="indexes"/>, in that order: the same scores as an index built
+    /// from all their term bags, without building postings again (a cached knowledge collection joins a request's
+    /// corpus at the cost of its document count).
+    /// </summary>
+    public static Bm25Index Combine(IReadOnlyList<Bm25Index> indexes) => new([.. indexes.SelectMany(i => i._parts)]);
+
+    private static Part Build(IReadOnlyList<TermBag> documents)
+    {
         var postings = new Dictionary<string, List<(int, int)>>(StringComparer.Ordinal);
         long totalLength = 0;
         for (var d = 0; d < documents.Count; d++)
@@ -31,18 +61,28 @@ public sealed class Bm25Index
                 list.Add((d, bag.Counts[t]));
             }
         }
-        _postings = postings.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
-        var average = documents.Count == 0 ? 1f : Math.Max(1f, (float)totalLength / documents.Count);
-        _lengthNorm = documents.Select(d => K1 * (1 - B + B * d.Length / average)).ToArray();
+        return new Part(
+            postings.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal),
+            [.. documents.Select(d => d.Length)], totalLength);
     }
 
     public int Count { get; }
 
+    /// <summary>How many documents hold <paramref name="term"/>.</summary>
+    private int DocumentFrequency(string term)
+    {
+        var frequency = 0;
+        foreach (var part in _parts)
+        {
+            frequency += part.Postings.TryGetValue(term, out var list) ? list.Length : 0;
+        }
+        return frequency;
+    }
+
     /// <summary>Inverse document frequency, BM25+ style (never negative); 0 for a term no document has.</summary>
-    public float Idf(string term) =>
-        _postings.TryGetValue(term, out var list)
-            ? MathF.Log(1f + (Count - list.Length + 0.5f) / (list.Length + 0.5f))
-            : 0f;
+    public float Idf(string term) => DocumentFrequency(term) is var frequency and > 0
+        ? MathF.Log(1f + (Count - frequency + 0.5f) / (frequency + 0.5f))
+        : 0f;
 
     /// <summary>
     /// BM25 of every document for the query's distinct terms, each weighted by <paramref name="weights"/> when
@@ -64,18 +104,27 @@ public sealed class Bm25Index
             {
                 continue;
             }
-            if (!_postings.TryGetValue(query[q], out var list))
+            var frequency = DocumentFrequency(query[q]);
+            if (frequency == 0)
             {
                 // A term no document has still counts in the ceiling, as the rarest term would: a query that is
                 // mostly about something absent must not look well matched by its one common word.
                 ceiling += weight * MathF.Log(1f + (Count + 0.5f) / 0.5f) * (K1 + 1);
                 continue;
             }
-            var idf = weight * MathF.Log(1f + (Count - list.Length + 0.5f) / (list.Length + 0.5f));
+            var idf = weight * MathF.Log(1f + (Count - frequency + 0.5f) / (frequency + 0.5f));
             ceiling += idf * (K1 + 1);
-            foreach (var (doc, count) in list)
+            for (var p = 0; p < _parts.Length; p++)
             {
-                scores[doc] += idf * count * (K1 + 1) / (count + _lengthNorm[doc]);
+                if (!_parts[p].Postings.TryGetValue(query[q], out var list))
+                {
+                    continue;
+                }
+                foreach (var (doc, count) in list)
+                {
+                    var at = _offsets[p] + doc;
+                    scores[at] += idf * count * (K1 + 1) / (count + _lengthNorm[at]);
+                }
             }
         }
         return ceiling;

@@ -47,6 +47,28 @@ public sealed class Bm25IndexTests
         Assert.Equal(full[0] / 2, half[0], 5);
         Assert.Equal(0f, none[0]);
     }
+
+    [Fact]
+    public void Given_indexes_of_parts_When_combined_Then_scores_ceiling_and_idf_equal_those_of_one_index_over_all_documents()
+    {
+        string[] first = ["the dog barked at the mailman", "a very long sentence about the dog and its many walks in the park"];
+        string[] second = ["pottery class on tuesday", "the cat"];
+        string[] third = ["dog"];
+        var whole = Index([.. first, .. second, .. third]);
+        var combined = Bm25Index.Combine([Index(first), Bm25Index.Combine([Index(second), Index(third)])]);
+        string[] query = ["dog", "pottery", "walk", "absent"];
+        var expected = new float[whole.Count];
+        var actual = new float[combined.Count];
+
+        var expectedCeiling = whole.Score(query, expected, [1f, 0.5f, 1f, 1f]);
+        var actualCeiling = combined.Score(query, actual, [1f, 0.5f, 1f, 1f]);
+
+        Assert.Equal(5, combined.Count);
+        Assert.Equal(expected, actual);
+        Assert.Equal(expectedCeiling, actualCeiling);
+        Assert.All(query, term => Assert.Equal(whole.Idf(term), combined.Idf(term)));
+        Assert.True(actual[4] > 0 && actual[2] > 0 && actual[3] == 0);
+    }
 }
 
 public sealed class VectorsAndFusionTests

@@ -31,11 +31,15 @@ public sealed record ContextShares(double Recent, double Summary, double Knowled
     public static ContextShares Default { get; } = new(0.10, 0.25, 0.30, 0.20);
 }
 
-/// <summary>Everything one context is built from; <see cref="TurnTokens"/> are the turns' message costs in the target encoding.</summary>
+/// <summary>
+/// Everything one context is built from; <see cref="TurnTokens"/> are the turns' message costs in the target encoding.
+/// <see cref="KnowledgeTerms"/>, when given, indexes exactly <see cref="Knowledge"/> (cached collections bring
+/// theirs); otherwise it is built from the texts.
+/// </summary>
 public sealed record ContextInput(
     int Available, string? SystemPrompt, SummaryInput? Summary, ConversationIndex Index, IReadOnlyList<int> TurnTokens,
     string? Query, float[]? QueryVector, IReadOnlyList<KnowledgeItem> Knowledge, IReadOnlyList<ExampleItem> Examples,
-    int ExampleCount, ContextShares Shares);
+    int ExampleCount, ContextShares Shares, Bm25Index? KnowledgeTerms = null);
 
 /// <summary>
 /// Context assembly as a pure function. Order (DESIGN.md "Context assembly"): system prompt, summary, recent turns
@@ -175,7 +179,8 @@ public static class ContextAssembly
         }
         var chunks = input.Knowledge;
         var scores = Ranking.Items(
-            chunks.Select(c => TermBag.Of(c.Text)).ToArray(), chunks.Select(c => c.Vector).ToArray(), query, input.QueryVector, input.Index);
+            input.KnowledgeTerms ?? new Bm25Index([.. chunks.Select(c => TermBag.Of(c.Text))]), chunks.Select(c => c.Vector).ToArray(),
+            query, input.QueryVector, input.Index);
         var candidates = Enumerable.Range(0, chunks.Count).Where(i => scores[i] >= Ranking.ChunkThreshold).ToArray();
         var ordered = Diversity.Mmr(candidates, scores, chunks.Select(c => c.Vector).ToArray(), 0.8f, Ranking.DuplicateSimilarity, candidates.Length);
         var costs = new Dictionary<int, int>();
@@ -197,7 +202,7 @@ public static class ContextAssembly
         var vectors = examples.Select(e => e.Vector).ToArray();
         var scores = input.QueryVector is { } queryVector
             ? vectors.Select(v => v is null ? 0f : Vectors.Cosine(queryVector, v)).ToArray()
-            : Ranking.Items(examples.Select(e => TermBag.Of(e.Input)).ToArray(), vectors, query, null, input.Index);
+            : Ranking.Items(new Bm25Index([.. examples.Select(e => TermBag.Of(e.Input))]), vectors, query, null, input.Index);
         var candidates = Enumerable.Range(0, examples.Count).Where(i => scores[i] >= Ranking.ExampleThreshold).ToArray();
         var ordered = Diversity.Mmr(candidates, scores, vectors, 0.8f, Ranking.DuplicateSimilarity, input.ExampleCount);
         var costs = new Dictionary<int, int>();

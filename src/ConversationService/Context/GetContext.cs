@@ -109,9 +109,10 @@ public static partial class GetContext
         var defaults = ContextShares.Default;
         var input = new ContextInput(
             available, conversation.SystemPrompt, summary is null ? null : new SummaryInput(summary.Text, summary.ThroughIndex),
-            index, costs, queryText, queryVector, knowledge, examples, parameters.Examples ?? 0,
+            index, costs, queryText, queryVector, knowledge.Items, examples, parameters.Examples ?? 0,
             new ContextShares(parameters.RecentShare ?? defaults.Recent, parameters.SummaryShare ?? defaults.Summary,
-                parameters.KnowledgeShare ?? defaults.Knowledge, parameters.ExamplesShare ?? defaults.Examples));
+                parameters.KnowledgeShare ?? defaults.Knowledge, parameters.ExamplesShare ?? defaults.Examples),
+            knowledge.Terms);
         var (window, tooSmall) = ContextAssembly.Assemble(input, tokenizer);
         if (window is null)
         {
@@ -135,18 +136,14 @@ public static partial class GetContext
         return new ContextReply(answer);
     }
 
-    /// <summary>The caller's candidates and the chunks of the named collections, with their vectors.</summary>
-    private static async Task<IReadOnlyList<KnowledgeItem>> KnowledgeAsync(
+    /// <summary>The caller's candidates and the chunks of the named collections, with their vectors and terms.</summary>
+    private static async Task<KnowledgeSet> KnowledgeAsync(
         string tenant, string? collections, IReadOnlyList<KnowledgeItem> candidates, ContextServices services, CancellationToken ct)
     {
-        var items = candidates.Select(c => c with { Vector = services.Vectors.ForCandidate(c.Text) }).ToList();
-        if (collections is not null)
-        {
-            var chunks = await services.Knowledge.GetChunksAsync(tenant, CollectionNames(collections), ct);
-            var vectors = await services.Vectors.ForAsync(tenant, chunks.Select(c => c.Text).ToArray(), ct);
-            items.AddRange(chunks.Select((c, i) => new KnowledgeItem(c.Id, c.Text, vectors[i])));
-        }
-        return items;
+        var given = KnowledgeSet.Of([.. candidates.Select(c => c with { Vector = services.Vectors.ForCandidate(c.Text) })]);
+        return collections is null
+            ? given
+            : KnowledgeSet.Combine([given, await services.Knowledge.GetAsync(tenant, CollectionNames(collections), ct)]);
     }
 
     private static async Task<IReadOnlyList<ExampleItem>> ExamplesAsync(
@@ -268,5 +265,5 @@ public static partial class GetContext
 /// <summary>What the context endpoints need from the container.</summary>
 public sealed record ContextServices(
     ConversationQueries Queries, ConversationIndexCache Indexes, ModelTokenizers Tokenizers,
-    ContextVectors Vectors, KnowledgeQueries Knowledge, ExampleQueries Examples, ContextUsageLog Usage,
+    ContextVectors Vectors, KnowledgeIndexCache Knowledge, ExampleQueries Examples, ContextUsageLog Usage,
     ContextResponseCache Responses, IOptions<LimitsOptions> Limits, TimeProvider Time);

@@ -111,18 +111,19 @@ public static class Ranking
     /// <summary>
     /// Fused score of free-standing items (chunks, example inputs). BM25 runs over the items together with the
     /// conversation's turns: a handful of candidates alone gives meaningless document frequencies.
+    /// <paramref name="items"/> indexes exactly the items, in the order of <paramref name="vectors"/>.
     /// </summary>
     public static float[] Items(
-        IReadOnlyList<TermBag> bags, IReadOnlyList<float[]?> vectors, IReadOnlyList<string> query, float[]? queryVector,
+        Bm25Index items, IReadOnlyList<float[]?> vectors, IReadOnlyList<string> query, float[]? queryVector,
         ConversationIndex background)
     {
-        var corpus = new Bm25Index([.. bags, .. Enumerable.Range(0, background.Turns.Count).Select(background.Bag)]);
+        var corpus = Bm25Index.Combine([items, background.Bm25]);
         var cosine = new float[corpus.Count];
         if (queryVector is not null)
         {
             Vectors.CosineAll(queryVector, vectors, cosine);
         }
-        return Fuse(corpus, cosine, query, queryVector is not null)[..bags.Count];
+        return Fuse(corpus, cosine, query, queryVector is not null)[..items.Count];
     }
 
     private static float[] Cosines(IReadOnlyList<float[]?> vectors, float[]? queryVector, IReadOnlyList<float> norms)

@@ -41,6 +41,11 @@ public sealed class KnowledgeProjection : IInlineProjection
             text        text    NOT NULL,
             tokens      integer NOT NULL,
             PRIMARY KEY (tenant_id, collection, document_id, n));
+        CREATE TABLE IF NOT EXISTS {schema}.knowledge_collections (
+            tenant_id   text   NOT NULL,
+            collection  text   NOT NULL,
+            version     bigint NOT NULL,
+            PRIMARY KEY (tenant_id, collection));
         """;
 
     public void Apply(InlineBatch batch, IReadOnlyList<StoredEvent> events)
@@ -72,16 +77,30 @@ public sealed class KnowledgeProjection : IInlineProjection
                         indexed.Chunks.Select((_, i) => i + 1).ToArray(),
                         indexed.Chunks.Select(c => DocumentStream.ChunkText(indexed, c)).ToArray(),
                         indexed.Chunks.Select(c => c.Tokens).ToArray());
+                    Changed(batch, indexed.Collection);
                     break;
                 case DocumentDeleted deleted:
                     DeleteChunks(batch, deleted.Collection, deleted.DocumentId);
                     batch.Add(
                         $"DELETE FROM {batch.Schema}.knowledge_documents WHERE tenant_id = $1 AND collection = $2 AND document_id = $3",
                         batch.TenantId, deleted.Collection, deleted.DocumentId);
+                    Changed(batch, deleted.Collection);
                     break;
             }
         }
     }
+
+    /// <summary>
+    /// Every change to a collection's chunks moves its version, in the same transaction, so a replica that caches
+    /// the collection (see <c>KnowledgeIndexCache</c>) knows from one small read whether its copy is still current.
+    /// </summary>
+    private static void Changed(InlineBatch batch, string collection) =>
+        batch.Add(
+            $"""
+            INSERT INTO {batch.Schema}.knowledge_collections AS c (tenant_id, collection, version) VALUES ($1, $2, 1)
+            ON CONFLICT (tenant_id, collection) DO UPDATE SET version = c.version + 1
+            """,
+            batch.TenantId, collection);
 
     private static void DeleteChunks(InlineBatch batch, string collection, string documentId) =>
         batch.Add(
@@ -189,6 +208,26 @@ public sealed class KnowledgeQueries(NpgsqlDataSource dataSource, DatabaseSchema
     }
 
     /// <summary>Every chunk of the tenant's <paramref name="collections"/>, by collection, document and position.</summary>
+    /// <summary>
+    /// The version of each named collection that has one (moved by every document change); a collection not yet
+    /// written to since versions were introduced has none and counts as version 0.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long>> GetCollectionVersionsAsync(
+        string tenant, IReadOnlyList<string> collections, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"SELECT collection, version FROM {schema.Name}.knowledge_collections WHERE tenant_id = $1 AND collection = ANY($2)");
+        command.Parameters.Add(new() { Value = tenant });
+        command.Parameters.Add(new() { Value = collections.ToArray() });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (await reader.ReadAsync(ct))
+        {
+            versions[reader.GetString(0)] = reader.GetInt64(1);
+        }
+        return versions;
+    }
+
     public async Task<IReadOnlyList<KnowledgeChunk>> GetChunksAsync(
         string tenant, IReadOnlyList<string> collections, CancellationToken ct)
     {

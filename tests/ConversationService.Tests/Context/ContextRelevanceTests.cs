@@ -183,6 +183,34 @@ public sealed class ContextRelevanceTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task Given_a_collection_already_served_When_its_documents_change_Then_the_next_context_serves_the_change()
+    {
+        var collection = "faq-" + Guid.NewGuid().ToString("N")[..8];
+        async Task PutAsync(string doc, string text) =>
+            Assert.True((await _api.SendAsync(HttpMethod.Put, $"/collections/{collection}/documents/{doc}", new { text })).Status
+                is HttpStatusCode.Created or HttpStatusCode.OK);
+        async Task<JsonNode> ContextAsync(string conversation) =>
+            (await _api.GetContextAsync(conversation, $"budget=2000&collections={collection}")).Expect(HttpStatusCode.OK).Body;
+        await PutAsync("refunds", "Refunds are paid within 14 days of the return reaching our warehouse.");
+        var id = ApiClient.NewId();
+        (await _api.AppendTurnAsync(id, "user", "How many days until refunds are paid?")).Expect(HttpStatusCode.Created);
+        Assert.Contains("14 days", (await ContextAsync(id)).ToJsonString()); // the collection is now held by the replica
+
+        await PutAsync("refunds", "Refunds are paid within 30 days of the return reaching our warehouse.");
+        var replaced = (await ContextAsync(id)).ToJsonString();
+        await PutAsync("express", "Express refunds are paid within 2 days for gold members.");
+        var added = await ContextAsync(id);
+        (await _api.SendAsync(HttpMethod.Delete, $"/collections/{collection}/documents/refunds")).Expect(HttpStatusCode.NoContent);
+        var deleted = await ContextAsync(id);
+
+        Assert.Contains("30 days", replaced);
+        Assert.DoesNotContain("14 days", replaced);
+        Assert.Equal(["express#1", "refunds#1"], Ids(Section(added, "knowledge")).Order(StringComparer.Ordinal));
+        Assert.Equal(["express#1"], Ids(Section(deleted, "knowledge")));
+        Assert.DoesNotContain("30 days", deleted.ToJsonString());
+    }
+
+    [Fact]
     public async Task Given_another_tenants_conversation_When_its_context_is_asked_by_GET_or_POST_Then_404()
     {
         var id = await LongConversationAsync();

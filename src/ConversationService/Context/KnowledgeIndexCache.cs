@@ -1,0 +1,72 @@
+using ConversationService.Knowledge;
+using ConversationService.Relevance;
+using Microsoft.Extensions.Caching.Memory;
+
+namespace ConversationService.Context;
+
+/// <summary>Knowledge items and the BM25 index of exactly those items, in the same order.</summary>
+public sealed record KnowledgeSet(IReadOnlyList<KnowledgeItem> Items, Bm25Index Terms)
+{
+    public static KnowledgeSet Of(IReadOnlyList<KnowledgeItem> items) => new(items, new Bm25Index([.. items.Select(i => TermBag.Of(i.Text))]));
+
+    public static KnowledgeSet Combine(IReadOnlyList<KnowledgeSet> sets) =>
+        new([.. sets.SelectMany(s => s.Items)], Bm25Index.Combine([.. sets.Select(s => s.Terms)]));
+}
+
+/// <summary>
+/// What ranking needs of a knowledge collection (chunk texts, vectors, BM25 postings), held per replica and bounded by
+/// the number of chunks: a context request that names collections reads one version row each instead of every
+/// chunk, and embeds nothing. A collection is read again when its version moved (a document put or deleted through
+/// any replica). With a provider, a collection whose chunks are not all embedded yet is not kept: it is read on each
+/// request until the embedding projection has caught up, and ranked lexically where a vector is missing.
+/// </summary>
+public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors vectors) : IDisposable
+{
+    public const int MaxChunksHeld = 200_000;
+
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = MaxChunksHeld });
+
+    private sealed record Entry(long Version, KnowledgeSet Set);
+
+    /// <summary>The chunks of the named collections, collection by collection (ordinal), each in document and chunk order.</summary>
+    public async Task<KnowledgeSet> GetAsync(string tenant, IReadOnlyList<string> collections, CancellationToken ct)
+    {
+        var names = collections.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        if (names.Length == 0)
+        {
+            return KnowledgeSet.Of([]);
+        }
+        // Versions first: a change that commits between the two reads is at worst loaded under the older version,
+        // and so read again by the next request; chunks are never kept under a version newer than theirs.
+        var versions = await queries.GetCollectionVersionsAsync(tenant, names, ct);
+        var held = new Dictionary<string, KnowledgeSet>(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            if (_cache.TryGetValue((tenant, name), out Entry? entry) && entry!.Version == versions.GetValueOrDefault(name))
+            {
+                held[name] = entry.Set;
+            }
+        }
+        var stale = names.Where(n => !held.ContainsKey(n)).ToArray();
+        if (stale.Length > 0)
+        {
+            var chunks = await queries.GetChunksAsync(tenant, stale, ct);
+            var found = await vectors.ForAsync(tenant, chunks.Select(c => c.Text).ToArray(), ct);
+            foreach (var name in stale)
+            {
+                var set = KnowledgeSet.Of([.. chunks.Select((c, i) => (Chunk: c, Vector: found[i]))
+                    .Where(c => c.Chunk.Collection == name)
+                    .Select(c => new KnowledgeItem(c.Chunk.Id, c.Chunk.Text, c.Vector))]);
+                held[name] = set;
+                if (set.Items.All(i => i.Vector is not null))
+                {
+                    _cache.Set((tenant, name), new Entry(versions.GetValueOrDefault(name), set),
+                        new MemoryCacheEntryOptions { Size = Math.Max(1, set.Items.Count) });
+                }
+            }
+        }
+        return KnowledgeSet.Combine([.. names.Select(n => held[n])]);
+    }
+
+    public void Dispose() => _cache.Dispose();
+}
