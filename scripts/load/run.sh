@@ -3,7 +3,8 @@
 #   (a) pgbench: single-row insert transactions, 32 clients, durable commits (the yardstick for writes)
 #   (b) the service in Release on a spare port with its own database
 #   (c) wrk: single-turn POSTs with unique ids, 32 connections -> turns/s, p50, p99
-#   (d) wrk: GET context?budget=8000 on a seeded 600-turn LoCoMo conversation, 32 connections
+#   (d) wrk: GET context?budget=8000 on a seeded 600-turn LoCoMo conversation, 32 connections (after a VACUUM ANALYZE
+#       and a CHECKPOINT of the service database, so the write phase's leftover background work does not run during it)
 #   (e) wrk: the same GET against bench/ConversationService.LoadBaseline (bare Kestrel, same bytes)
 # and prints a summary table with the ratios and the CPU milliseconds per request spent in the service, in
 # PostgreSQL (background processes and the service database's backends only) and in RabbitMQ; for the POSTs the
@@ -186,6 +187,9 @@ done
 context_bytes=$(wc -c < "$out/context.json")
 log "context response: $context_bytes bytes, $(jq -c '{tokens, fullHistoryTokens, sections: [.sections[] | {kind, tokens, items: (.items | length)}]}' "$out/context.json")"
 export CONTEXT_PATH="$context_path"
+# The write phase leaves PostgreSQL background work behind (autovacuum of the tables it filled, a checkpoint of its
+# WAL); done now, it does not run during the read phase, which the baseline gets without it too.
+vacuumdb -q --analyze "$service_db" && psql -qd "$service_db" -c CHECKPOINT
 run_wrk context "$load_dir/get-context.lua" "http://127.0.0.1:$service_port" "$service_pid" "$service_db" no-drain
 
 # The service stops before the baseline runs, so both get the same idle machine.
