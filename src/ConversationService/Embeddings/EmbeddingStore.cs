@@ -56,15 +56,15 @@ public sealed class EmbeddingStore : IDisposable
     public static byte[] Hash(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text));
 
     /// <summary>
-    /// Vectors of <paramref name="texts"/>. Offline they are computed now (nothing is stored); with a provider they are
-    /// the stored ones, null where the projection has not embedded a text (yet): the cache, then PostgreSQL, never a
-    /// provider call.
+    /// The provider's stored vectors of <paramref name="texts"/>, null where the projection has not embedded a text
+    /// (yet): the cache, then PostgreSQL, never a provider call. Offline nothing is stored: <c>ContextVectors</c>
+    /// computes offline vectors in process, the one place that does.
     /// </summary>
     public async Task<float[]?[]> GetVectorsAsync(string tenant, IReadOnlyList<string> texts, CancellationToken ct)
     {
         if (IsLocal)
         {
-            return texts.Count == 0 ? [] : await EmbedAsync(tenant, null, texts, ct);
+            throw new InvalidOperationException("Offline vectors are not stored; ContextVectors computes them in process.");
         }
         var vectors = new float[]?[texts.Count];
         var missing = new Dictionary<string, List<int>>(StringComparer.Ordinal);

@@ -14,6 +14,10 @@ public static class EmbeddingProbe
     public static EmbeddingStore Store(this WebApplicationFactory<Program> factory) =>
         factory.Services.GetRequiredService<EmbeddingStore>();
 
+    /// <summary>The vectors the context endpoint ranks with (offline: computed in process).</summary>
+    public static ConversationService.Context.ContextVectors Vectors(this WebApplicationFactory<Program> factory) =>
+        factory.Services.GetRequiredService<ConversationService.Context.ContextVectors>();
+
     /// <summary>Polls GET /conversations/{id} until indexedVersion equals version; returns that version.</summary>
     public static async Task<long> WaitUntilIndexedAsync(ApiClient api, string id, TimeSpan? timeout = null)
     {

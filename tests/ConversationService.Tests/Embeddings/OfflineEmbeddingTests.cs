@@ -26,7 +26,7 @@ public sealed class OfflineEmbeddingTests(ServiceFixture fixture)
             p => p.Name.StartsWith("embeddings/", StringComparison.Ordinal));
         var store = fixture.Factory.Store();
         Assert.Equal(LexicalEmbeddingGenerator.ModelId, store.ModelId);
-        var vector = (await store.GetVectorsAsync("tenant-b", [text], default))[0];
+        var vector = (await fixture.Factory.Vectors().ForAsync("tenant-b", [text], default))[0];
         AssertSameVector(new LexicalEmbeddingGenerator().Embed(text), vector);
         AssertSameVector(vector, await store.EmbedQueryAsync("tenant-b", id, text, default));
         var usage = (await api.GetAsync("/usage?groupBy=callType")).Expect(HttpStatusCode.OK).Body;
@@ -42,8 +42,9 @@ public sealed class OfflineEmbeddingTests(ServiceFixture fixture)
 
         var store = resized.Store();
         Assert.Equal($"{LexicalEmbeddingGenerator.ModelId}@256", store.ModelId);
-        AssertSameVector(new LexicalEmbeddingGenerator(256).Embed(text), (await store.GetVectorsAsync("tenant-a", [text], default))[0]);
-        Assert.Equal(1024, (await fixture.Factory.Store().GetVectorsAsync("tenant-a", [text], default))[0]!.Length);
+        AssertSameVector(new LexicalEmbeddingGenerator(256).Embed(text), (await resized.Vectors().ForAsync("tenant-a", [text], default))[0]);
+        AssertSameVector(new LexicalEmbeddingGenerator(256).Embed(text), await store.EmbedQueryAsync("tenant-a", "c", text, default));
+        Assert.Equal(1024, (await fixture.Factory.Vectors().ForAsync("tenant-a", [text], default))[0]!.Length);
     }
 
     [Theory]
