@@ -9,6 +9,15 @@ namespace ConversationService.EventStore;
 public sealed record StoredEvent(
     long Sequence, Guid Id, string TenantId, string StreamId, long Version, string Type, object Data, DateTimeOffset Timestamp);
 
+/// <summary>
+/// An event that carries personal content (texts, names, metadata): <see cref="Erased"/> is the same fact without it.
+/// <see cref="StreamWriteSession.EraseContentAsync"/> rewrites stored events to that form when their subject is deleted.
+/// </summary>
+public interface IErasable
+{
+    object Erased();
+}
+
 /// <summary>Thrown when the stream's version is not the expected one.</summary>
 public sealed class ConcurrencyException(string streamId, long expected, long actual)
     : Exception($"Stream '{streamId}' is at version {actual}, expected {expected}.")

@@ -83,6 +83,18 @@ internal sealed class Sql
 
         UpdateStream = $"UPDATE {s}.streams SET version = $3, updated = $4, archived = $5 WHERE tenant_id = $1 AND id = $2";
 
+        ReadStreamsData = $"""
+            SELECT stream_id, version, type, data FROM {s}.events
+            WHERE tenant_id = $1 AND stream_id = ANY($2) ORDER BY stream_id, version
+            """;
+
+        // The new data indexed by version (a stream's versions are 1..n), NULL where an event stays as it is: one
+        // statement per stream that only ever touches that stream's rows, through the (tenant, stream, version) index.
+        RewriteStreamData = $"""
+            UPDATE {s}.events SET data = ($3::jsonb[])[version::int]
+            WHERE tenant_id = $1 AND stream_id = $2 AND version <= cardinality($3::jsonb[]) AND ($3::jsonb[])[version::int] IS NOT NULL
+            """;
+
         ReadStream = $"""
             SELECT seq_id, id, version, type, data, "timestamp" FROM {s}.events
             WHERE tenant_id = $1 AND stream_id = $2 AND version >= $3 ORDER BY version
@@ -124,6 +136,8 @@ internal sealed class Sql
     public string InsertEvents { get; }
     public string UpdateStream { get; }
     public string ReadStream { get; }
+    public string ReadStreamsData { get; }
+    public string RewriteStreamData { get; }
     public string StreamVersion { get; }
     public string IndexedVersion { get; }
     public string ReadLog { get; }

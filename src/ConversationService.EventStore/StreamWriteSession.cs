@@ -44,6 +44,47 @@ public sealed class StreamWriteSession : IAsyncDisposable
     public void MarkArchived(bool archived = true) => _archive = archived;
 
     /// <summary>
+    /// Rewrites every stored <see cref="IErasable"/> event of this stream and of <paramref name="relatedStreams"/> (same
+    /// tenant) to its erased form, in this session's transaction: when the append that follows commits, the log still
+    /// holds every event (kinds, versions, sequence numbers) but no longer the content. For deletions: the events'
+    /// subject is gone, so the log must not keep what the read models no longer show. A related stream must be one
+    /// that only this stream's writers append to (a conversation's summaries, say), so its rows do not change meanwhile.
+    /// </summary>
+    public async Task EraseContentAsync(IReadOnlyList<string> relatedStreams, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_completed, this);
+        var rewrites = new Dictionary<string, List<(long Version, string Json)>>(StringComparer.Ordinal);
+        await using (var read = new NpgsqlCommand(_store.Sql.ReadStreamsData, Connection, Transaction))
+        {
+            read.Parameters.Add(new NpgsqlParameter<string> { TypedValue = TenantId });
+            read.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [StreamId, .. relatedStreams] });
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                if (_store.Types.Deserialize(reader.GetString(2), reader.GetString(3)) is IErasable erasable)
+                {
+                    var json = _store.Types.Serialize(erasable.Erased(), out _);
+                    (rewrites.TryGetValue(reader.GetString(0), out var list) ? list : rewrites[reader.GetString(0)] = [])
+                        .Add((reader.GetInt64(1), json));
+                }
+            }
+        }
+        foreach (var (streamId, events) in rewrites)
+        {
+            var data = new string?[events.Max(e => e.Version)];
+            foreach (var (version, json) in events)
+            {
+                data[version - 1] = json;
+            }
+            await using var rewrite = new NpgsqlCommand(_store.Sql.RewriteStreamData, Connection, Transaction);
+            rewrite.Parameters.Add(new NpgsqlParameter<string> { TypedValue = TenantId });
+            rewrite.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
+            rewrite.Parameters.Add(new NpgsqlParameter { Value = data, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb });
+            await rewrite.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
     /// Appends events, runs inline projections, commits. Throws <see cref="ConcurrencyException"/> when
     /// <paramref name="expectedVersion"/> is given and differs from <see cref="Version"/>.
     /// Returns the stored events with their versions and sequence numbers. Any failure rolls everything back

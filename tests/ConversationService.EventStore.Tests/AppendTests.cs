@@ -100,6 +100,34 @@ public sealed class AppendTests(PostgresFixture db)
     }
 
     [Fact]
+    public async Task Given_erasable_events_When_a_session_erases_and_commits_Then_only_its_tenants_named_streams_lose_their_content()
+    {
+        await using var host = await db.StartAsync();
+        var before = await host.Store.AppendAsync(Tenant, "s", StreamType, [new Noted("plain"), new Secret("a"), new Secret("b")], null, default);
+        await host.Store.AppendAsync(Tenant, "s-related", StreamType, [new Secret("c")], null, default);
+        await host.Store.AppendAsync("tenant-b", "s", StreamType, [new Secret("other tenant")], null, default);
+        await host.Store.AppendAsync(Tenant, "unrelated", StreamType, [new Secret("keep")], null, default);
+        await using (var abandoned = await host.Store.OpenForWritingAsync(Tenant, "s", StreamType, default))
+        {
+            await abandoned.EraseContentAsync(["s-related"], default); // rolled back with the session
+        }
+        Assert.Equal(new Secret("a"), (await host.Store.ReadStreamAsync(Tenant, "s", 2, default))[0].Data);
+
+        await using (var session = await host.Store.OpenForWritingAsync(Tenant, "s", StreamType, default))
+        {
+            await session.EraseContentAsync(["s-related"], default);
+            await session.AppendAndCommitAsync(Notes("deleted"), null, default);
+        }
+
+        var erased = await host.Store.ReadStreamAsync(Tenant, "s", 0, default);
+        Assert.Equal([new Noted("plain"), new Secret(""), new Secret(""), new Noted("deleted")], erased.Select(e => e.Data));
+        Assert.Equal(before.Select(e => (e.Sequence, e.Id, e.Version)), erased.Take(3).Select(e => (e.Sequence, e.Id, e.Version)));
+        Assert.Equal([new Secret("")], (await host.Store.ReadStreamAsync(Tenant, "s-related", 0, default)).Select(e => e.Data));
+        Assert.Equal([new Secret("other tenant")], (await host.Store.ReadStreamAsync("tenant-b", "s", 0, default)).Select(e => e.Data));
+        Assert.Equal([new Secret("keep")], (await host.Store.ReadStreamAsync(Tenant, "unrelated", 0, default)).Select(e => e.Data));
+    }
+
+    [Fact]
     public async Task Given_open_session_When_disposed_without_commit_Then_nothing_is_written()
     {
         await using var host = await db.StartAsync();

@@ -9,13 +9,19 @@ public sealed record Blocked(long LockKey, bool Fail);
 
 public sealed record TurnAppended(string TurnId);
 
+/// <summary>Content that a deletion erases.</summary>
+public sealed record Secret(string Text) : IErasable
+{
+    public object Erased() => this with { Text = "" };
+}
+
 public static class TestEvents
 {
     public const string StreamType = "test";
     public const string Tenant = "tenant-a";
 
     public static void Register(EventTypeRegistry registry) =>
-        registry.Register<Noted>().Register<Blocked>().Register<TurnAppended>();
+        registry.Register<Noted>().Register<Blocked>().Register<TurnAppended>().Register<Secret>();
 
     public static object[] Notes(params string[] texts) => [.. texts.Select(t => new Noted(t))];
 }

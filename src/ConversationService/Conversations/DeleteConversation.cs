@@ -3,7 +3,10 @@ using ConversationService.Hosting;
 
 namespace ConversationService.Conversations;
 
-/// <summary>DELETE /conversations/{id}: the read model rows go, the stream is archived, every endpoint then 404s.</summary>
+/// <summary>
+/// DELETE /conversations/{id}: the read model rows go, the stream is archived, every endpoint then 404s, and the
+/// content of its events and of its summaries' events is erased from the log in the same transaction.
+/// </summary>
 public static class DeleteConversation
 {
     public static RouteHandlerBuilder MapDeleteConversation(this RouteGroupBuilder group) =>
@@ -32,6 +35,7 @@ public static class DeleteConversation
             }
             // Archived streams answer 404 to every later write, so the id cannot be revived with the old history.
             session.MarkArchived();
+            await session.EraseContentAsync([Summaries.SummaryStream.Id(id)], ct);
             await session.AppendAndCommitAsync([new ConversationDeleted(time.GetUtcNow())], null, ct);
             // Other replicas find out at their next probe; this one frees the memory and the content now.
             snapshots.Remove(tenant, id);

@@ -3,7 +3,10 @@ using ConversationService.Hosting;
 
 namespace ConversationService.Examples;
 
-/// <summary>DELETE /examples/{exampleId}: the example and (asynchronously) its vector go; the id may be stored again.</summary>
+/// <summary>
+/// DELETE /examples/{exampleId}: the example and (asynchronously) its vector go, its texts are erased from the log in
+/// the same transaction; the id may be stored again.
+/// </summary>
 public static class DeleteExample
 {
     public static RouteHandlerBuilder MapDeleteExample(this RouteGroupBuilder group) =>
@@ -27,6 +30,7 @@ public static class DeleteExample
         {
             return ExampleInput.NotFound(exampleId);
         }
+        await session.EraseContentAsync([], ct);
         await session.AppendAndCommitAsync([new ExampleDeleted(exampleId, time.GetUtcNow())], null, ct);
         return TypedResults.NoContent();
     }

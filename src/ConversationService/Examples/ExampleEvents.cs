@@ -1,8 +1,13 @@
+using ConversationService.EventStore;
+
 namespace ConversationService.Examples;
 
 // Facts about one few-shot example (a stream per example). Stored as JSON, so fields are only ever added.
 
-public sealed record ExampleSaved(string ExampleId, string Input, string Output, string? Task, DateTimeOffset SavedAt);
+public sealed record ExampleSaved(string ExampleId, string Input, string Output, string? Task, DateTimeOffset SavedAt) : IErasable
+{
+    public object Erased() => this with { Input = "", Output = "" };
+}
 
 public sealed record ExampleDeleted(string ExampleId, DateTimeOffset DeletedAt);
 

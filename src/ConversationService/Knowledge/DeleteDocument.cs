@@ -3,7 +3,10 @@ using ConversationService.Hosting;
 
 namespace ConversationService.Knowledge;
 
-/// <summary>DELETE /collections/{collection}/documents/{docId}: its text, chunks and (asynchronously) vectors go.</summary>
+/// <summary>
+/// DELETE /collections/{collection}/documents/{docId}: its text, chunks and (asynchronously) vectors go, and the text
+/// of every version is erased from the log in the same transaction.
+/// </summary>
 public static class DeleteDocument
 {
     public static RouteHandlerBuilder MapDeleteDocument(this RouteGroupBuilder group) =>
@@ -28,6 +31,7 @@ public static class DeleteDocument
         {
             return KnowledgeInput.NotFound(collection, docId);
         }
+        await session.EraseContentAsync([], ct);
         await session.AppendAndCommitAsync([new DocumentDeleted(collection, docId, time.GetUtcNow())], null, ct);
         return TypedResults.NoContent();
     }

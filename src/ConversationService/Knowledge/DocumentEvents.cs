@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ConversationService.EventStore;
 
 namespace ConversationService.Knowledge;
 
@@ -7,7 +8,11 @@ namespace ConversationService.Knowledge;
 /// <summary>The document's text as of now, and how it was chunked (ranges of <see cref="Text"/>, o200k tokens).</summary>
 public sealed record DocumentIndexed(
     string Collection, string DocumentId, string Text, JsonElement? Metadata, int Tokens,
-    IReadOnlyList<DocumentChunk> Chunks, DateTimeOffset IndexedAt);
+    IReadOnlyList<DocumentChunk> Chunks, DateTimeOffset IndexedAt) : IErasable
+{
+    /// <summary>No text, so no chunks (they are ranges of the text).</summary>
+    public object Erased() => this with { Text = "", Metadata = null, Chunks = [] };
+}
 
 public sealed record DocumentDeleted(string Collection, string DocumentId, DateTimeOffset DeletedAt);
 

@@ -1,3 +1,4 @@
+using ConversationService.EventStore;
 using ConversationService.Usage;
 
 namespace ConversationService.Summaries;
@@ -8,7 +9,11 @@ namespace ConversationService.Summaries;
 /// </summary>
 public sealed record ConversationSummarized(
     int FromIndex, int ThroughIndex, string Summary, int SummaryTokens, string Encoding, string Model,
-    LlmUsage Usage, decimal CostUsd, DateTimeOffset SummarizedAt);
+    LlmUsage Usage, decimal CostUsd, DateTimeOffset SummarizedAt) : IErasable
+{
+    /// <summary>The text goes; model, usage and cost stay, as the usage report counts them.</summary>
+    public object Erased() => this with { Summary = "" };
+}
 
 /// <summary>
 /// Summaries live in a stream of their own next to the conversation's: a background summary must not move the

@@ -2,10 +2,14 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Numerics.Tensors;
+using ConversationService.Conversations;
+using ConversationService.Embeddings;
+using ConversationService.EventStore;
 using ConversationService.Tests.Context;
 using ConversationService.Tests.Fakes;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Tests.Summaries;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ConversationService.Tests.Embeddings;
 
@@ -102,6 +106,26 @@ public sealed class OpenAiEmbeddingTests : IDisposable
         await EmbeddingProbe.WaitForVectorsAsync(store, "tenant-a", [chunk, after], present: false);
         Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, chunk));
         Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, after));
+    }
+
+    [Fact]
+    public async Task Given_turns_erased_by_a_deletion_When_the_projection_reads_them_Then_no_empty_text_is_sent()
+    {
+        // A deletion erases the turns' content in the log; a projection that reaches them only then (behind, or
+        // replaying for a new model) must not ask the provider to embed what is left: an empty text, which it rejects.
+        var id = ApiClient.NewId();
+        var live = $"A live turn {id}.";
+        var erased = (TurnAppended)new TurnAppended("t1", 1, "user", $"Erased {id}.", "Ann", DateTimeOffset.UtcNow, 5, "o200k_base", null).Erased();
+        var projection = _fixture.Factory.Services.GetRequiredService<EmbeddingProjection>();
+        var sequence = 0L;
+        StoredEvent Stored(object data) =>
+            new(++sequence, Guid.NewGuid(), "tenant-a", id, sequence, "turn_appended", data, DateTimeOffset.UtcNow);
+
+        await projection.HandleAsync([Stored(erased), Stored(erased with { Index = 2, Content = live })], default);
+
+        Assert.Equal("", erased.Content);
+        Assert.DoesNotContain(_fixture.Llm.EmbeddedTexts, string.IsNullOrEmpty);
+        Assert.Contains(live, _fixture.Llm.EmbeddedTexts);
     }
 
     [Fact]
