@@ -1,6 +1,8 @@
 using ConversationService.Knowledge;
 using ConversationService.Relevance;
+using ConversationService.Hosting;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
 
 namespace ConversationService.Context;
 
@@ -14,17 +16,18 @@ public sealed record KnowledgeSet(IReadOnlyList<KnowledgeItem> Items, Bm25Index 
 }
 
 /// <summary>
-/// What ranking needs of a knowledge collection (chunk texts, vectors, BM25 postings), held per replica and bounded by
-/// the number of chunks: a context request that names collections reads one version row each instead of every
+/// What ranking needs of a knowledge collection (chunk texts, vectors, BM25 postings), held per replica within
+/// <see cref="ContextOptions.KnowledgeCacheMegabytes"/> (least recently used evicted first): a context request that names collections reads one version row each instead of every
 /// chunk, and embeds nothing. A collection is read again when its version moved (a document put or deleted through
 /// any replica). With a provider, a collection whose chunks are not all embedded yet is not kept: it is read on each
 /// request until the embedding projection has caught up, and ranked lexically where a vector is missing.
 /// </summary>
-public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors vectors) : IDisposable
+public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors vectors, IOptions<ContextOptions> options)
+    : IDisposable
 {
-    public const int MaxChunksHeld = 200_000;
-
-    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = MaxChunksHeld });
+    private readonly MemoryCache? _cache = options.Value.KnowledgeCacheMegabytes > 0
+        ? new(new MemoryCacheOptions { SizeLimit = options.Value.KnowledgeCacheMegabytes * 1_048_576L })
+        : null;
 
     private sealed record Entry(long Version, KnowledgeSet Set);
 
@@ -42,7 +45,7 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
         var held = new Dictionary<string, KnowledgeSet>(StringComparer.Ordinal);
         foreach (var name in names)
         {
-            if (_cache.TryGetValue((tenant, name), out Entry? entry) && entry!.Version == versions.GetValueOrDefault(name))
+            if (_cache is not null && _cache.TryGetValue((tenant, name), out Entry? entry) && entry!.Version == versions.GetValueOrDefault(name))
             {
                 held[name] = entry.Set;
             }
@@ -58,15 +61,19 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
                     .Where(c => c.Chunk.Collection == name)
                     .Select(c => new KnowledgeItem(c.Chunk.Id, c.Chunk.Text, c.Vector))]);
                 held[name] = set;
-                if (set.Items.All(i => i.Vector is not null))
+                if (_cache is not null && set.Items.All(i => i.Vector is not null))
                 {
                     _cache.Set((tenant, name), new Entry(versions.GetValueOrDefault(name), set),
-                        new MemoryCacheEntryOptions { Size = Math.Max(1, set.Items.Count) });
+                        new MemoryCacheEntryOptions { Size = ApproximateBytes(set) });
                 }
             }
         }
         return KnowledgeSet.Combine([.. names.Select(n => held[n])]);
     }
 
-    public void Dispose() => _cache.Dispose();
+    /// <summary>The text twice (the string, and about as much again in its postings), the vector, and some overhead.</summary>
+    private static long ApproximateBytes(KnowledgeSet set) =>
+        1_024 + set.Items.Sum(i => 4L * i.Text.Length + 4L * (i.Vector?.Length ?? 0) + 128);
+
+    public void Dispose() => _cache?.Dispose();
 }

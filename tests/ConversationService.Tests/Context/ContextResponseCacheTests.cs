@@ -269,14 +269,16 @@ public sealed class ContextResponseCacheTests(ServiceFixture fixture)
         Assert.Equal(answers.Sum(a => a.Get<long>("fullHistoryTokens")), savings["fullHistoryTokens"]!.GetValue<long>());
     }
 
-    [Fact]
-    public void Given_a_negative_cache_size_When_starting_Then_it_refuses_with_a_message_naming_the_setting()
+    [Theory]
+    [InlineData("Context:ResponseCacheMegabytes")]
+    [InlineData("Context:KnowledgeCacheMegabytes")]
+    public void Given_a_negative_cache_size_When_starting_Then_it_refuses_with_a_message_naming_the_setting(string setting)
     {
-        using var factory = fixture.CreateFactory(new Dictionary<string, string?> { ["Context:ResponseCacheMegabytes"] = "-1" });
+        using var factory = fixture.CreateFactory(new Dictionary<string, string?> { [setting] = "-1" });
 
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
 
-        Assert.Contains("Context:ResponseCacheMegabytes", error.ToString());
+        Assert.Contains(setting, error.ToString());
     }
 
     /// <summary>The same request by GET and by POST: both are 404, never a kept answer.</summary>
