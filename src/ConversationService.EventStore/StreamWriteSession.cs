@@ -1,4 +1,5 @@
 using Npgsql;
+using NpgsqlTypes;
 
 namespace ConversationService.EventStore;
 
@@ -79,7 +80,7 @@ public sealed class StreamWriteSession : IAsyncDisposable
             await using var rewrite = new NpgsqlCommand(_store.Sql.RewriteStreamData, Connection, Transaction);
             rewrite.Parameters.Add(new NpgsqlParameter<string> { TypedValue = TenantId });
             rewrite.Parameters.Add(new NpgsqlParameter<string> { TypedValue = streamId });
-            rewrite.Parameters.Add(new NpgsqlParameter { Value = data, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Jsonb });
+            rewrite.Parameters.Add(new NpgsqlParameter { Value = data, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
             await rewrite.ExecuteNonQueryAsync(cancellationToken);
         }
     }

@@ -1,6 +1,6 @@
+using ConversationService.Hosting;
 using ConversationService.Knowledge;
 using ConversationService.Relevance;
-using ConversationService.Hosting;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 
@@ -9,7 +9,8 @@ namespace ConversationService.Context;
 /// <summary>Knowledge items and the BM25 index of exactly those items, in the same order.</summary>
 public sealed record KnowledgeSet(IReadOnlyList<KnowledgeItem> Items, Bm25Index Terms)
 {
-    public static KnowledgeSet Of(IReadOnlyList<KnowledgeItem> items) => new(items, new Bm25Index([.. items.Select(i => TermBag.Of(i.Text))]));
+    public static KnowledgeSet Of(IReadOnlyList<KnowledgeItem> items) =>
+        new(items, new Bm25Index([.. items.Select(i => TermBag.Of(i.Text))]));
 
     public static KnowledgeSet Combine(IReadOnlyList<KnowledgeSet> sets) =>
         new([.. sets.SelectMany(s => s.Items)], Bm25Index.Combine([.. sets.Select(s => s.Terms)]));
@@ -17,8 +18,8 @@ public sealed record KnowledgeSet(IReadOnlyList<KnowledgeItem> Items, Bm25Index 
 
 /// <summary>
 /// What ranking needs of a knowledge collection (chunk texts, vectors, BM25 postings), held per replica within
-/// <see cref="ContextOptions.KnowledgeCacheMegabytes"/> (least recently used evicted first): a context request that names collections reads one version row each instead of every
-/// chunk, and embeds nothing. A collection is read again when its version moved (a document put or deleted through
+/// <see cref="ContextOptions.KnowledgeCacheMegabytes"/> (least recently used evicted first): a context request that
+/// names collections reads one version row each instead of every chunk, and embeds nothing. A collection is read again when its version moved (a document put or deleted through
 /// any replica). With a provider, a collection whose chunks are not all embedded yet is not kept: it is read on each
 /// request until the embedding projection has caught up, and ranked lexically where a vector is missing.
 /// </summary>
@@ -45,7 +46,8 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
         var held = new Dictionary<string, KnowledgeSet>(StringComparer.Ordinal);
         foreach (var name in names)
         {
-            if (_cache is not null && _cache.TryGetValue((tenant, name), out Entry? entry) && entry!.Version == versions.GetValueOrDefault(name))
+            if (_cache is not null && _cache.TryGetValue((tenant, name), out Entry? entry)
+                && entry!.Version == versions.GetValueOrDefault(name))
             {
                 held[name] = entry.Set;
             }
