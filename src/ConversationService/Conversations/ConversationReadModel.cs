@@ -19,8 +19,8 @@ public sealed record TurnHeader(string Id, int Index, string Role, string? Name,
 
 /// <summary>
 /// The conversation read model, kept by an inline projection inside the append transaction, so a reader never
-/// sees a turn without its conversation's counters. Deleting a conversation deletes its rows: content is then
-/// unreadable through the API even though the event log keeps the facts.
+/// sees a turn without its conversation's counters. Deleting a conversation deletes its rows, and the delete erases
+/// the content of its events (see DeleteConversation): the log keeps the facts, not the texts.
 /// </summary>
 public sealed class ConversationProjection : IInlineProjection
 {

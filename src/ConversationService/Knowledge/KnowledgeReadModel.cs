@@ -15,8 +15,8 @@ public sealed record DocumentSummary(string Id, int Tokens, int ChunkCount, Date
 public sealed record KnowledgeChunk(string Id, string Collection, string DocumentId, string Text, int Tokens);
 
 /// <summary>
-/// Documents and their chunks, kept by an inline projection in the append transaction. A delete removes the rows,
-/// so the content is unreadable through the API although the event log keeps the facts.
+/// Documents and their chunks, kept by an inline projection in the append transaction. A delete removes the rows and
+/// erases the text from the document's events (see DeleteDocument): the log keeps the facts, not the text.
 /// </summary>
 public sealed class KnowledgeProjection : IInlineProjection
 {
