@@ -12,7 +12,7 @@ public static class DeleteConversation
     public static RouteHandlerBuilder MapDeleteConversation(this RouteGroupBuilder group) =>
         group.MapDelete("/{id}", HandleAsync)
             .WithName("DeleteConversation")
-            .WithSummary("Delete a conversation; its content is no longer readable through any endpoint.")
+            .WithSummary("Delete a conversation; its content is no longer readable through any endpoint and is erased from the event log.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound);
 

@@ -12,7 +12,7 @@ public static class DeleteExample
     public static RouteHandlerBuilder MapDeleteExample(this RouteGroupBuilder group) =>
         group.MapDelete("/{exampleId}", HandleAsync)
             .WithName("DeleteExample")
-            .WithSummary("Delete a few-shot example; it is no longer returned anywhere.")
+            .WithSummary("Delete a few-shot example; it is no longer returned anywhere and its texts are erased from the event log.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);

@@ -12,7 +12,7 @@ public static class DeleteDocument
     public static RouteHandlerBuilder MapDeleteDocument(this RouteGroupBuilder group) =>
         group.MapDelete("/{collection}/documents/{docId}", HandleAsync)
             .WithName("DeleteDocument")
-            .WithSummary("Delete a knowledge document; its chunks are no longer returned anywhere. The same id may be stored again.")
+            .WithSummary("Delete a knowledge document; its chunks are no longer returned anywhere and its text is erased from the event log. The same id may be stored again.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound);
