@@ -108,4 +108,25 @@ public static class ServiceFixtureQueries
         command.Parameters.Add(new NpgsqlParameter { Value = conversationId });
         return (long)(await command.ExecuteScalarAsync())!;
     }
+
+    /// <summary>The stored events of the given streams (any tenant), by stream id (ordinal) and version.</summary>
+    public static async Task<List<(string Stream, long Version, string Type, string Data)>> StoredEventsAsync(
+        string connectionString, params string[] streamIds)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT stream_id, version, type, data::text FROM conversations.events
+            WHERE stream_id = ANY($1) ORDER BY stream_id COLLATE "C", version
+            """, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = streamIds });
+        await using var reader = await command.ExecuteReaderAsync();
+        var events = new List<(string, long, string, string)>();
+        while (await reader.ReadAsync())
+        {
+            events.Add((reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3)));
+        }
+        return events;
+    }
 }

@@ -3,7 +3,6 @@ using ConversationService.Knowledge;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Tokenizers;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 
 namespace ConversationService.Tests.Knowledge;
 
@@ -84,27 +83,10 @@ public sealed class KnowledgeTests(ServiceFixture fixture) : IDisposable
         (await _api.SendAsync(HttpMethod.Delete, $"/collections/{_collection}/documents/light")).ExpectProblem(HttpStatusCode.NotFound);
         Assert.Empty(await Queries.GetChunksAsync("tenant-a", [_collection], default));
         Assert.Empty((await _api.GetAsync($"/collections/{_collection}/documents")).Body["documents"]!.AsArray());
-        var log = await LogAsync(DocumentStream.Id(_collection, "light"));
+        var log = await ServiceFixtureQueries.StoredEventsAsync(fixture.ConnectionString, DocumentStream.Id(_collection, "light"));
         Assert.Equal(["document_indexed", "document_deleted"], log.Select(e => e.Type));
         Assert.All(log, e => Assert.DoesNotContain("lighthouse", e.Data, StringComparison.Ordinal));
         (await PutAsync("light", new { text })).Expect(HttpStatusCode.Created);
-    }
-
-    /// <summary>The stream's events as stored (any tenant), in version order.</summary>
-    private async Task<List<(string Type, string Data)>> LogAsync(string streamId)
-    {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            "SELECT type, data::text FROM conversations.events WHERE stream_id = $1 ORDER BY version", connection);
-        command.Parameters.Add(new() { Value = streamId });
-        await using var reader = await command.ExecuteReaderAsync();
-        var events = new List<(string, string)>();
-        while (await reader.ReadAsync())
-        {
-            events.Add((reader.GetString(0), reader.GetString(1)));
-        }
-        return events;
     }
 
     [Fact]

@@ -4,7 +4,6 @@ using ConversationService.Contracts;
 using ConversationService.Summaries;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Tests.Messaging;
-using Npgsql;
 
 namespace ConversationService.Tests.Summaries;
 
@@ -153,12 +152,12 @@ public sealed class SummaryTests(MessagingFixture fixture)
         (await api.AppendAsync(id, new { turns })).Expect(HttpStatusCode.Created);
         await SummaryProbe.SendAsync(fixture.Factory, id, 6);
         Assert.Contains(secret, (await SummaryProbe.WaitForSummariesAsync(fixture.ConnectionString, id, 1)).Single().Text);
-        var before = await EventsAsync(id);
+        var before = await ServiceFixtureQueries.StoredEventsAsync(fixture.ConnectionString, id, SummaryStream.Id(id));
         Assert.Contains(before, e => e.Data.Contains(secret, StringComparison.Ordinal));
 
         (await api.DeleteConversationAsync(id)).Expect(HttpStatusCode.NoContent);
 
-        var after = await EventsAsync(id);
+        var after = await ServiceFixtureQueries.StoredEventsAsync(fixture.ConnectionString, id, SummaryStream.Id(id));
         var deleted = (id, before.Where(e => e.Stream == id).Max(e => e.Version) + 1, "conversation_deleted");
         Assert.Equal(
             before.Select(e => (e.Stream, e.Version, e.Type)).Append(deleted).OrderBy(e => e.Item1, StringComparer.Ordinal).ThenBy(e => e.Item2),
@@ -167,24 +166,6 @@ public sealed class SummaryTests(MessagingFixture fixture)
         var turn = JsonNode.Parse(after.First(e => e.Type == "turn_appended").Data)!;
         Assert.Equal(("", 1), (turn["content"]!.GetValue<string>(), turn["index"]!.GetValue<int>()));
         Assert.True(turn["tokens"]!.GetValue<int>() > 0);
-    }
-
-    /// <summary>Every event of the conversation's stream and of its summary stream, in the order of the log.</summary>
-    private async Task<List<(string Stream, long Version, string Type, string Data)>> EventsAsync(string id)
-    {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            "SELECT stream_id, version, type, data::text FROM conversations.events WHERE stream_id = ANY($1) ORDER BY stream_id COLLATE \"C\", version",
-            connection);
-        command.Parameters.Add(new() { Value = new[] { id, SummaryStream.Id(id) } });
-        await using var reader = await command.ExecuteReaderAsync();
-        var events = new List<(string, long, string, string)>();
-        while (await reader.ReadAsync())
-        {
-            events.Add((reader.GetString(0), reader.GetInt64(1), reader.GetString(2), reader.GetString(3)));
-        }
-        return events;
     }
 
     private Task SendAsync(SummarizeConversation command) =>
