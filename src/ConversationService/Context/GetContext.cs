@@ -153,9 +153,7 @@ public static partial class GetContext
         {
             return [];
         }
-        var examples = await services.Examples.GetAsync(tenant, parameters.Task, ct);
-        var vectors = await services.Vectors.ForAsync(tenant, examples.Select(e => e.Input).ToArray(), ct);
-        return examples.Select((e, i) => new ExampleItem(e.Id, e.Input, e.Output, vectors[i])).ToArray();
+        return await services.Examples.GetAsync(tenant, parameters.Task, ct);
     }
 
     public static List<FieldError> Validate(ContextParameters p, LimitsOptions limits)
@@ -265,5 +263,5 @@ public static partial class GetContext
 /// <summary>What the context endpoints need from the container.</summary>
 public sealed record ContextServices(
     ConversationQueries Queries, ConversationIndexCache Indexes, ModelTokenizers Tokenizers,
-    ContextVectors Vectors, KnowledgeIndexCache Knowledge, ExampleQueries Examples, ContextUsageLog Usage,
+    ContextVectors Vectors, KnowledgeIndexCache Knowledge, ExampleIndexCache Examples, ContextUsageLog Usage,
     ContextResponseCache Responses, IOptions<LimitsOptions> Limits, TimeProvider Time);

@@ -1,8 +1,6 @@
-using ConversationService.Hosting;
 using ConversationService.Knowledge;
 using ConversationService.Relevance;
 using Microsoft.Extensions.Caching.Memory;
-using Microsoft.Extensions.Options;
 
 namespace ConversationService.Context;
 
@@ -17,18 +15,14 @@ public sealed record KnowledgeSet(IReadOnlyList<KnowledgeItem> Items, Bm25Index 
 }
 
 /// <summary>
-/// What ranking needs of a knowledge collection (chunk texts, vectors, BM25 postings), held per replica within
-/// <see cref="ContextOptions.KnowledgeCacheMegabytes"/> (least recently used evicted first): a context request that
-/// names collections reads one version row each instead of every chunk, and embeds nothing. A collection is read again when its version moved (a document put or deleted through
+/// What ranking needs of a knowledge collection (chunk texts, vectors, BM25 postings), held in the
+/// <see cref="LibraryCache"/>: a context request that names collections reads one version row each instead of every chunk, and embeds nothing. A collection is read again when its version moved (a document put or deleted through
 /// any replica). With a provider, a collection whose chunks are not all embedded yet is not kept: it is read on each
 /// request until the embedding projection has caught up, and ranked lexically where a vector is missing.
 /// </summary>
-public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors vectors, IOptions<ContextOptions> options)
-    : IDisposable
+public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors vectors, LibraryCache cache)
 {
-    private readonly MemoryCache? _cache = options.Value.KnowledgeCacheMegabytes > 0
-        ? new(new MemoryCacheOptions { SizeLimit = options.Value.KnowledgeCacheMegabytes * 1_048_576L })
-        : null;
+    private readonly MemoryCache? _cache = cache.Memory;
 
     private sealed record Entry(long Version, KnowledgeSet Set);
 
@@ -46,7 +40,7 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
         var held = new Dictionary<string, KnowledgeSet>(StringComparer.Ordinal);
         foreach (var name in names)
         {
-            if (_cache is not null && _cache.TryGetValue((tenant, name), out Entry? entry)
+            if (_cache is not null && _cache.TryGetValue(("knowledge", tenant, name), out Entry? entry)
                 && entry!.Version == versions.GetValueOrDefault(name))
             {
                 held[name] = entry.Set;
@@ -65,7 +59,7 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
                 held[name] = set;
                 if (_cache is not null && set.Items.All(i => i.Vector is not null))
                 {
-                    _cache.Set((tenant, name), new Entry(versions.GetValueOrDefault(name), set),
+                    _cache.Set(("knowledge", tenant, name), new Entry(versions.GetValueOrDefault(name), set),
                         new MemoryCacheEntryOptions { Size = ApproximateBytes(set) });
                 }
             }
@@ -75,7 +69,5 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
 
     /// <summary>The text twice (the string, and about as much again in its postings), the vector, and some overhead.</summary>
     private static long ApproximateBytes(KnowledgeSet set) =>
-        1_024 + set.Items.Sum(i => 4L * i.Text.Length + 4L * (i.Vector?.Length ?? 0) + 128);
-
-    public void Dispose() => _cache?.Dispose();
+        1_024 + set.Items.Sum(i => 2 * LibraryCache.Bytes(i.Text) + LibraryCache.Bytes(i.Vector) + 128);
 }

@@ -26,6 +26,9 @@ public sealed class ExampleProjection : IInlineProjection
             updated_at timestamptz NOT NULL,
             PRIMARY KEY (tenant_id, id));
         CREATE INDEX IF NOT EXISTS examples_task ON {schema}.examples (tenant_id, task);
+        CREATE TABLE IF NOT EXISTS {schema}.example_libraries (
+            tenant_id text   PRIMARY KEY,
+            version   bigint NOT NULL);
         """;
 
     public void Apply(InlineBatch batch, IReadOnlyList<StoredEvent> events)
@@ -45,13 +48,27 @@ public sealed class ExampleProjection : IInlineProjection
                         """,
                         batch.TenantId, saved.ExampleId, saved.Input, saved.Output, saved.Task, stored.Version,
                         saved.SavedAt.UtcDateTime);
+                    Changed(batch);
                     break;
                 case ExampleDeleted deleted:
                     batch.Add($"DELETE FROM {batch.Schema}.examples WHERE tenant_id = $1 AND id = $2", batch.TenantId, deleted.ExampleId);
+                    Changed(batch);
                     break;
             }
         }
     }
+
+    /// <summary>
+    /// Every change to a tenant's examples moves its library version, in the same transaction, so a replica that
+    /// caches them (see <c>ExampleIndexCache</c>) knows from one small read whether its copy is still current.
+    /// </summary>
+    private static void Changed(InlineBatch batch) =>
+        batch.Add(
+            $"""
+            INSERT INTO {batch.Schema}.example_libraries AS l (tenant_id, version) VALUES ($1, 1)
+            ON CONFLICT (tenant_id) DO UPDATE SET version = l.version + 1
+            """,
+            batch.TenantId);
 }
 
 /// <summary>An example is chosen by the similarity of its input to the query, so the input is what gets embedded.</summary>
@@ -71,6 +88,14 @@ public sealed class ExampleQueries(NpgsqlDataSource dataSource, DatabaseSchema s
     private const string Columns = "id, input, output, task, version, created_at, updated_at";
 
     /// <summary>The tenant's examples, only those of <paramref name="task"/> when one is given, by id.</summary>
+    /// <summary>The version of the tenant's examples (moved by every change); 0 when none was written since versions exist.</summary>
+    public async Task<long> GetLibraryVersionAsync(string tenant, CancellationToken ct)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT version FROM {schema.Name}.example_libraries WHERE tenant_id = $1");
+        command.Parameters.Add(new() { Value = tenant });
+        return await command.ExecuteScalarAsync(ct) is long version ? version : 0;
+    }
+
     public async Task<IReadOnlyList<FewShotExample>> GetAsync(string tenant, string? task, CancellationToken ct) =>
         [.. (await ListAsync(tenant, task, null, int.MaxValue, ct)).Select(r => new FewShotExample(r.Id, r.Input, r.Output, r.Task))];
 

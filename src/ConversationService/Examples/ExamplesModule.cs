@@ -16,6 +16,7 @@ public static class ExamplesModule
         services.AddSingleton<IInlineProjection>(provider => provider.GetRequiredService<ExampleProjection>());
         services.AddSingleton<IEmbeddingSource, ExampleEmbeddingSource>();
         services.AddSingleton<ExampleQueries>();
+        services.AddSingleton<Context.ExampleIndexCache>();
         return builder;
     }
 

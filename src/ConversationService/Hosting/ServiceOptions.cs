@@ -31,8 +31,11 @@ public sealed class ContextOptions
     /// <summary>Memory for serialized context answers, replayed while nothing they depend on changed; 0 turns them off.</summary>
     public int ResponseCacheMegabytes { get; set; } = 32;
 
-    /// <summary>Memory for knowledge collections (chunks, vectors, BM25 postings) that context requests name; 0 turns it off.</summary>
-    public int KnowledgeCacheMegabytes { get; set; } = 256;
+    /// <summary>
+    /// Memory for the libraries that context requests draw on: knowledge collections (chunks, vectors, BM25 postings)
+    /// and few-shot examples (with their vectors); 0 turns it off.
+    /// </summary>
+    public int LibraryCacheMegabytes { get; set; } = 256;
 }
 
 /// <summary>The event-store schema name, validated once so it can be spliced into SQL safely.</summary>
@@ -74,8 +77,8 @@ public static partial class ServiceOptionsExtensions
             .Bind(builder.Configuration.GetSection("Context"))
             .Validate(o => o.ResponseCacheMegabytes is >= 0 and <= 65_536,
                 "Context:ResponseCacheMegabytes must be between 0 (off) and 65536.")
-            .Validate(o => o.KnowledgeCacheMegabytes is >= 0 and <= 65_536,
-                "Context:KnowledgeCacheMegabytes must be between 0 (off) and 65536.")
+            .Validate(o => o.LibraryCacheMegabytes is >= 0 and <= 65_536,
+                "Context:LibraryCacheMegabytes must be between 0 (off) and 65536.")
             .ValidateOnStart();
 
         var schema = builder.Configuration["EventStore:Schema"] ?? "conversations";

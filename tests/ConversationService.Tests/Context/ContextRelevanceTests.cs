@@ -183,6 +183,32 @@ public sealed class ContextRelevanceTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task Given_examples_already_served_When_they_change_Then_the_next_context_serves_the_change()
+    {
+        var task = "greet-" + Guid.NewGuid().ToString("N")[..8];
+        async Task PutAsync(string example, string input, string output) =>
+            Assert.True((await _api.SendAsync(HttpMethod.Put, $"/examples/{example}", new { input, output, task })).Status
+                is HttpStatusCode.Created or HttpStatusCode.OK);
+        async Task<JsonNode> ContextAsync(string conversation) =>
+            (await _api.GetContextAsync(conversation, $"budget=2000&examples=3&task={task}")).Expect(HttpStatusCode.OK).Body;
+        await PutAsync($"{task}-1", "Translate good morning to Portuguese", "Bom dia");
+        var id = ApiClient.NewId();
+        (await _api.AppendTurnAsync(id, "user", "Translate good morning to Portuguese, please")).Expect(HttpStatusCode.Created);
+        Assert.Contains("Bom dia", (await ContextAsync(id)).ToJsonString()); // the tenant's examples are now held
+
+        await PutAsync($"{task}-1", "Translate good morning to Portuguese", "Bom dia!");
+        var replaced = (await ContextAsync(id)).ToJsonString();
+        await PutAsync($"{task}-2", "Translate good morning to Spanish", "Buenos dias");
+        var added = await ContextAsync(id);
+        (await _api.SendAsync(HttpMethod.Delete, $"/examples/{task}-1")).Expect(HttpStatusCode.NoContent);
+        var deleted = await ContextAsync(id);
+
+        Assert.Contains("Bom dia!", replaced);
+        Assert.Equal([$"{task}-1", $"{task}-2"], Ids(Section(added, "examples")).Order(StringComparer.Ordinal));
+        Assert.Equal([$"{task}-2"], Ids(Section(deleted, "examples")));
+    }
+
+    [Fact]
     public async Task Given_a_collection_already_served_When_its_documents_change_Then_the_next_context_serves_the_change()
     {
         var collection = "faq-" + Guid.NewGuid().ToString("N")[..8];

@@ -271,7 +271,7 @@ public sealed class ContextResponseCacheTests(ServiceFixture fixture)
 
     [Theory]
     [InlineData("Context:ResponseCacheMegabytes")]
-    [InlineData("Context:KnowledgeCacheMegabytes")]
+    [InlineData("Context:LibraryCacheMegabytes")]
     public void Given_a_negative_cache_size_When_starting_Then_it_refuses_with_a_message_naming_the_setting(string setting)
     {
         using var factory = fixture.CreateFactory(new Dictionary<string, string?> { [setting] = "-1" });
