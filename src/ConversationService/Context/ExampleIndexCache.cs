@@ -1,5 +1,4 @@
 using ConversationService.Examples;
-using Microsoft.Extensions.Caching.Memory;
 
 namespace ConversationService.Context;
 
@@ -11,29 +10,20 @@ namespace ConversationService.Context;
 /// </summary>
 public sealed class ExampleIndexCache(ExampleQueries queries, ContextVectors vectors, LibraryCache cache)
 {
-    private sealed record Entry(long Version, ExampleItem[] Items);
-
     /// <summary>The tenant's examples of <paramref name="task"/> (all when null), by id.</summary>
     public async Task<IReadOnlyList<ExampleItem>> GetAsync(string tenant, string? task, CancellationToken ct)
     {
         var key = ("examples", tenant, task);
-        // The version first: a change committed between the two reads is at worst kept under the older version, and
-        // so read again by the next request.
         var version = await queries.GetLibraryVersionAsync(tenant, ct);
-        if (cache.Memory is { } memory && memory.TryGetValue(key, out Entry? entry) && entry!.Version == version)
+        if (cache.TryGet(key, version, out ExampleItem[] held))
         {
-            return entry.Items;
+            return held;
         }
         var examples = await queries.GetAsync(tenant, task, ct);
         var found = await vectors.ForAsync(tenant, [.. examples.Select(e => e.Input)], ct);
         ExampleItem[] items = [.. examples.Select((e, i) => new ExampleItem(e.Id, e.Input, e.Output, found[i]))];
-        if (cache.Memory is not null && items.All(i => i.Vector is not null))
-        {
-            cache.Memory.Set(key, new Entry(version, items), new MemoryCacheEntryOptions
-            {
-                Size = 1_024 + items.Sum(i => LibraryCache.Bytes(i.Input) + LibraryCache.Bytes(i.Output) + LibraryCache.Bytes(i.Vector) + 128),
-            });
-        }
+        cache.Keep(key, version, items, complete: items.All(i => i.Vector is not null),
+            bytes: 1_024 + items.Sum(i => LibraryCache.Bytes(i.Input) + LibraryCache.Bytes(i.Output) + LibraryCache.Bytes(i.Vector) + 128));
         return items;
     }
 }

@@ -1,6 +1,5 @@
 using ConversationService.Knowledge;
 using ConversationService.Relevance;
-using Microsoft.Extensions.Caching.Memory;
 
 namespace ConversationService.Context;
 
@@ -16,16 +15,13 @@ public sealed record KnowledgeSet(IReadOnlyList<KnowledgeItem> Items, Bm25Index 
 
 /// <summary>
 /// What ranking needs of a knowledge collection (chunk texts, vectors, BM25 postings), held in the
-/// <see cref="LibraryCache"/>: a context request that names collections reads one version row each instead of every chunk, and embeds nothing. A collection is read again when its version moved (a document put or deleted through
+/// <see cref="LibraryCache"/>: a context request that names collections reads one version row each instead of every
+/// chunk, and embeds nothing. A collection is read again when its version moved (a document put or deleted through
 /// any replica). With a provider, a collection whose chunks are not all embedded yet is not kept: it is read on each
 /// request until the embedding projection has caught up, and ranked lexically where a vector is missing.
 /// </summary>
 public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors vectors, LibraryCache cache)
 {
-    private readonly MemoryCache? _cache = cache.Memory;
-
-    private sealed record Entry(long Version, KnowledgeSet Set);
-
     /// <summary>The chunks of the named collections, collection by collection (ordinal), each in document and chunk order.</summary>
     public async Task<KnowledgeSet> GetAsync(string tenant, IReadOnlyList<string> collections, CancellationToken ct)
     {
@@ -34,16 +30,13 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
         {
             return KnowledgeSet.Of([]);
         }
-        // Versions first: a change that commits between the two reads is at worst loaded under the older version,
-        // and so read again by the next request; chunks are never kept under a version newer than theirs.
         var versions = await queries.GetCollectionVersionsAsync(tenant, names, ct);
         var held = new Dictionary<string, KnowledgeSet>(StringComparer.Ordinal);
         foreach (var name in names)
         {
-            if (_cache is not null && _cache.TryGetValue(("knowledge", tenant, name), out Entry? entry)
-                && entry!.Version == versions.GetValueOrDefault(name))
+            if (cache.TryGet(("knowledge", tenant, name), versions.GetValueOrDefault(name), out KnowledgeSet set))
             {
-                held[name] = entry.Set;
+                held[name] = set;
             }
         }
         var stale = names.Where(n => !held.ContainsKey(n)).ToArray();
@@ -57,11 +50,8 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
                     .Where(c => c.Chunk.Collection == name)
                     .Select(c => new KnowledgeItem(c.Chunk.Id, c.Chunk.Text, c.Vector))]);
                 held[name] = set;
-                if (_cache is not null && set.Items.All(i => i.Vector is not null))
-                {
-                    _cache.Set(("knowledge", tenant, name), new Entry(versions.GetValueOrDefault(name), set),
-                        new MemoryCacheEntryOptions { Size = ApproximateBytes(set) });
-                }
+                cache.Keep(("knowledge", tenant, name), versions.GetValueOrDefault(name), set,
+                    complete: set.Items.All(i => i.Vector is not null), bytes: ApproximateBytes(set));
             }
         }
         return KnowledgeSet.Combine([.. names.Select(n => held[n])]);
