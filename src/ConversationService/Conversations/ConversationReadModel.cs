@@ -59,14 +59,20 @@ public sealed class ConversationProjection : IInlineProjection
             p_tenants text[], p_ids text[], p_turns integer[], p_tokens bigint[], p_versions bigint[],
             p_updated timestamptz[]) RETURNS void
         LANGUAGE plpgsql AS $fn$
+        DECLARE
+            c record;
         BEGIN
-            -- One primary-key update per conversation, in (tenant, id) order like the stream locks: a single call
-            -- instead of a statement each, and no set-based join (planned generically, it would scan the table).
-            FOR i IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP
+            -- One primary-key update per conversation, in (tenant, id) order like lock_streams_at_versions: a single
+            -- call instead of a statement each, and no set-based join (planned generically, it would scan the table).
+            FOR c IN SELECT u.tenant_id, u.id, u.turns, u.tokens, u.version, u.updated_at
+                     FROM unnest(p_tenants, p_ids, p_turns, p_tokens, p_versions, p_updated)
+                         AS u(tenant_id, id, turns, tokens, version, updated_at)
+                     ORDER BY u.tenant_id, u.id
+            LOOP
                 UPDATE {schema}.conversations
-                SET turn_count = turn_count + p_turns[i], total_tokens = total_tokens + p_tokens[i],
-                    version = p_versions[i], updated_at = p_updated[i]
-                WHERE tenant_id = p_tenants[i] AND id = p_ids[i];
+                SET turn_count = turn_count + c.turns, total_tokens = total_tokens + c.tokens,
+                    version = c.version, updated_at = c.updated_at
+                WHERE tenant_id = c.tenant_id AND id = c.id;
             END LOOP;
         END
         $fn$;
@@ -158,18 +164,15 @@ public sealed class ConversationProjection : IInlineProjection
     /// (one primary-key update each, in (tenant, id) order). <c>Last</c> is the append's last event, whatever its kind.
     /// </summary>
     private static void UpdateCounters(
-        InlineBatch batch, IReadOnlyList<(string Tenant, string Id, TurnAppended[] Turns, StoredEvent Last)> appends)
-    {
-        var ordered = appends.OrderBy(a => a.Tenant, StringComparer.Ordinal).ThenBy(a => a.Id, StringComparer.Ordinal).ToArray();
+        InlineBatch batch, IReadOnlyList<(string Tenant, string Id, TurnAppended[] Turns, StoredEvent Last)> appends) =>
         batch.Add(
             $"SELECT {batch.Schema}.add_turn_counters($1, $2, $3, $4, $5, $6)",
-            ordered.Select(a => a.Tenant).ToArray(),
-            ordered.Select(a => a.Id).ToArray(),
-            ordered.Select(a => a.Turns.Length).ToArray(),
-            ordered.Select(a => a.Turns.Sum(t => (long)t.Tokens)).ToArray(),
-            ordered.Select(a => a.Last.Version).ToArray(),
-            ordered.Select(a => a.Last.Timestamp.UtcDateTime).ToArray());
-    }
+            appends.Select(a => a.Tenant).ToArray(),
+            appends.Select(a => a.Id).ToArray(),
+            appends.Select(a => a.Turns.Length).ToArray(),
+            appends.Select(a => a.Turns.Sum(t => (long)t.Tokens)).ToArray(),
+            appends.Select(a => a.Last.Version).ToArray(),
+            appends.Select(a => a.Last.Timestamp.UtcDateTime).ToArray());
 
     // One multi-row insert per append (or per group commit) keeps a 1,000-turn batch a single statement.
     private static void InsertTurns(InlineBatch batch, List<(StoredEvent Stored, TurnAppended Turn)> pending)
