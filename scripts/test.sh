@@ -44,12 +44,20 @@ if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "test: the run failed outside any test (build error, crash or hang); counted as 1 failure"
   failed=1
 fi
-# The console log is long; repeat each failed test and the start of its message at the end.
+# The console log is long; repeat each failed test, its message and stack trace at the end.
 for trx in "$results"/*.trx; do
   [ -f "$trx" ] || continue
   awk '/<UnitTestResult / && /outcome="(Failed|Error|Timeout|Aborted)"/ {
-         match($0, /testName="[^"]*"/); print "FAILED: " substr($0, RSTART + 10, RLENGTH - 11); want = 1 }
-       want && /<Message>/ { msg = $0; sub(/.*<Message>/, "", msg); sub(/<\/Message>.*/, "", msg); print "  " substr(msg, 1, 600); want = 0 }' "$trx"
+         match($0, /testName="[^"]*"/); print "FAILED: " substr($0, RSTART + 10, RLENGTH - 11); want = 1; info = "" }
+       want { info = info $0 "\n" }
+       # The message and the top of the stack trace, up to 30 lines: enough to tell what was thrown.
+       want && /<\/UnitTestResult>/ {
+         want = 0
+         if (!match(info, /<ErrorInfo>.*<\/ErrorInfo>/)) next
+         info = substr(info, RSTART, RLENGTH); gsub(/<[^>]*>/, "\n", info)
+         n = split(info, lines, "\n"); shown = 0
+         for (i = 1; i <= n && shown < 30; i++) if (lines[i] ~ /[^ ]/) { print "  " substr(lines[i], 1, 300); shown++ }
+       }' "$trx"
 done
 summary="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"

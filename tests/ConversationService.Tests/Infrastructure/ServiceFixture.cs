@@ -40,25 +40,35 @@ public sealed class ServiceFixture : IAsyncLifetime
     }
 
     /// <summary>A factory over the same database with tenant A's key and extra settings, which win.</summary>
-    public WebApplicationFactory<Program> CreateFactory(
-        IReadOnlyDictionary<string, string?> settings, string environment = "Testing", bool withKeys = true) =>
+    public WebApplicationFactory<Program> CreateFactory(IReadOnlyDictionary<string, string?> settings) =>
         new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
-            web.UseEnvironment(environment);
-            web.ConfigureAppConfiguration(config => config
-                .AddInMemoryCollection(new Dictionary<string, string?>
-                {
-                    ["ConnectionStrings:Postgres"] = ConnectionString,
-                    ["ConnectionStrings:RabbitMq"] = RabbitMq,
-                    // Queues of their own, so this run's hosts never consume another run's (or fixture's) commands.
-                    ["Messaging:EndpointPrefix"] = EndpointPrefix,
-                    ["Logging:LogLevel:Default"] = "Warning",
-                })
-                .AddInMemoryCollection(withKeys
-                    ? new Dictionary<string, string?> { ["Auth:ApiKeys:0:Key"] = TenantAKey, ["Auth:ApiKeys:0:Tenant"] = "tenant-a" }
-                    : [])
-                .AddInMemoryCollection(settings));
+            web.UseEnvironment("Testing");
+            web.ConfigureAppConfiguration(config => config.AddInMemoryCollection(StartSettings(settings)));
         });
+
+    /// <summary>Every setting a <see cref="CreateFactory"/> instance gets; <paramref name="settings"/> win.</summary>
+    public Dictionary<string, string?> StartSettings(IReadOnlyDictionary<string, string?> settings, bool withKeys = true)
+    {
+        var all = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = ConnectionString,
+            ["ConnectionStrings:RabbitMq"] = RabbitMq,
+            // Queues of their own, so this run's hosts never consume another run's (or fixture's) commands.
+            ["Messaging:EndpointPrefix"] = EndpointPrefix,
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        if (withKeys)
+        {
+            all["Auth:ApiKeys:0:Key"] = TenantAKey;
+            all["Auth:ApiKeys:0:Tenant"] = "tenant-a";
+        }
+        foreach (var (key, value) in settings)
+        {
+            all[key] = value;
+        }
+        return all;
+    }
 
     public ApiClient Client(string? apiKey = TenantAKey)
     {

@@ -36,38 +36,38 @@ public class MessagingFixture : IAsyncLifetime
         using var client = Factory.CreateClient();
     }
 
-    /// <summary>Another instance over the same database and queues (later settings override earlier ones).</summary>
-    public WebApplicationFactory<Program> CreateFactory(IReadOnlyDictionary<string, string?>? settings = null)
+    /// <summary>Every setting an instance gets: the defaults, then <see cref="Settings"/>, then <paramref name="settings"/>.</summary>
+    public Dictionary<string, string?> StartSettings(IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var effective = new Dictionary<string, string?>
+        var all = new Dictionary<string, string?>
         {
+            ["ConnectionStrings:Postgres"] = ConnectionString,
             ["ConnectionStrings:RabbitMq"] = ServiceFixture.RabbitMq,
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Auth:ApiKeys:0:Key"] = ServiceFixture.TenantAKey,
+            ["Auth:ApiKeys:0:Tenant"] = "tenant-a",
+            ["Auth:ApiKeys:1:Key"] = ServiceFixture.TenantBKey,
+            ["Auth:ApiKeys:1:Tenant"] = "tenant-b",
             ["Messaging:EndpointPrefix"] = EndpointPrefix,
+            ["EventStore:PollInterval"] = "00:00:00.050",
+            ["EventStore:LockRetryInterval"] = "00:00:00.500",
         };
         foreach (var (key, value) in Settings.Concat(settings ?? new Dictionary<string, string?>()))
         {
-            effective[key] = value;
+            all[key] = value;
         }
-        _endpoints.Add((effective["ConnectionStrings:RabbitMq"]!, effective["Messaging:EndpointPrefix"]!));
+        return all;
+    }
+
+    /// <summary>Another instance over the same database and queues (later settings override earlier ones).</summary>
+    public WebApplicationFactory<Program> CreateFactory(IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        var all = StartSettings(settings);
+        _endpoints.Add((all["ConnectionStrings:RabbitMq"]!, all["Messaging:EndpointPrefix"]!));
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
             web.UseEnvironment("Testing");
-            web.ConfigureAppConfiguration(config => config
-                .AddInMemoryCollection(new Dictionary<string, string?>
-                {
-                    ["ConnectionStrings:Postgres"] = ConnectionString,
-                    ["ConnectionStrings:RabbitMq"] = ServiceFixture.RabbitMq,
-                    ["Logging:LogLevel:Default"] = "Warning",
-                    ["Auth:ApiKeys:0:Key"] = ServiceFixture.TenantAKey,
-                    ["Auth:ApiKeys:0:Tenant"] = "tenant-a",
-                    ["Auth:ApiKeys:1:Key"] = ServiceFixture.TenantBKey,
-                    ["Auth:ApiKeys:1:Tenant"] = "tenant-b",
-                    ["Messaging:EndpointPrefix"] = EndpointPrefix,
-                    ["EventStore:PollInterval"] = "00:00:00.050",
-                    ["EventStore:LockRetryInterval"] = "00:00:00.500",
-                })
-                .AddInMemoryCollection(Settings)
-                .AddInMemoryCollection(settings ?? new Dictionary<string, string?>()));
+            web.ConfigureAppConfiguration(config => config.AddInMemoryCollection(all));
         });
         _factories.Add(factory);
         return factory;
