@@ -3,6 +3,7 @@ using System.Net;
 using ConversationService.Tests.Fakes;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Tests.Messaging;
+using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace ConversationService.Tests.Summaries;
 
@@ -47,12 +48,19 @@ public sealed class LlmSummaryTests : IDisposable
 {
     private readonly LlmFixture _fixture;
     private readonly ApiClient _api;
+    // The instance that consumes this test's summary commands: one per test (started on first use), so its LLM
+    // pipeline starts with the breaker closed and no failures sampled, whatever the tests before it did.
+    private readonly WebApplicationFactory<Program> _summarizer;
 
     public LlmSummaryTests(LlmFixture fixture)
     {
         _fixture = fixture;
         _fixture.Llm.Reset();
         _api = fixture.Client();
+        _summarizer = fixture.CreateFactory(new Dictionary<string, string?>
+        {
+            ["Messaging:EndpointPrefix"] = $"{fixture.EndpointPrefix}{Guid.NewGuid():N}"[..24] + "-",
+        });
     }
 
     [Fact]
@@ -62,7 +70,7 @@ public sealed class LlmSummaryTests : IDisposable
         await SummaryProbe.PostTurnsAsync(_api, id, 10);
         _fixture.Llm.Enqueue(new FakeReply.Answer("Alice moved the review to room 104.", PromptTokens: 1_000, CachedTokens: 200, CompletionTokens: 50));
 
-        await SummaryProbe.SendAsync(_fixture.Factory, id, 6);
+        await SummaryProbe.SendAsync(_summarizer, id, 6);
 
         var summary = Assert.Single(await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1));
         Assert.Equal(("gpt-4.1-nano", "Alice moved the review to room 104."), (summary.Model, summary.Text));
@@ -90,7 +98,7 @@ public sealed class LlmSummaryTests : IDisposable
         await SummaryProbe.PostTurnsAsync(_api, id, 10);
         _fixture.Llm.Enqueue(new FakeReply.Status(429, RetryAfter: "1"));
 
-        await SummaryProbe.SendAsync(_fixture.Factory, id, 6);
+        await SummaryProbe.SendAsync(_summarizer, id, 6);
 
         var summary = Assert.Single(await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1));
         Assert.Equal("gpt-4.1-nano", summary.Model);
@@ -108,7 +116,7 @@ public sealed class LlmSummaryTests : IDisposable
         await SummaryProbe.PostTurnsAsync(_api, id, 10);
         _fixture.Llm.Enqueue(new FakeReply.Never());
 
-        await SummaryProbe.SendAsync(_fixture.Factory, id, 6);
+        await SummaryProbe.SendAsync(_summarizer, id, 6);
 
         var summary = Assert.Single(await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1));
         Assert.Equal("gpt-4.1-nano", summary.Model);
@@ -124,7 +132,7 @@ public sealed class LlmSummaryTests : IDisposable
         await SummaryProbe.PostTurnsAsync(_api, id, 10);
         _fixture.Llm.Enqueue(new FakeReply.Answer(Content: ""));
 
-        await SummaryProbe.SendAsync(_fixture.Factory, id, 6);
+        await SummaryProbe.SendAsync(_summarizer, id, 6);
 
         var summary = Assert.Single(await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1));
         Assert.Equal("gpt-4o-mini", summary.Model);
@@ -137,10 +145,10 @@ public sealed class LlmSummaryTests : IDisposable
         var id = ApiClient.NewId();
         await SummaryProbe.PostTurnsAsync(_api, id, 10);
         _fixture.Llm.Default = new FakeReply.Status(500);
-        var errorQueue = SummaryProbe.QueueOf(_fixture.Factory) + "_error";
+        var errorQueue = SummaryProbe.QueueOf(_summarizer) + "_error";
         var watch = Stopwatch.StartNew();
 
-        await SummaryProbe.SendAsync(_fixture.Factory, id, 6);
+        await SummaryProbe.SendAsync(_summarizer, id, 6);
 
         var fault = await ErrorQueue.WaitForFaultAsync(errorQueue, id);
         Assert.NotNull(fault);
@@ -197,7 +205,6 @@ public sealed class LlmSummaryTests : IDisposable
     public void Dispose()
     {
         _api.Dispose();
-        // A failing test leaves the breaker open; the next test must not inherit it.
-        Thread.Sleep(LlmFixture.BreakDuration + TimeSpan.FromMilliseconds(100));
+        _summarizer.Dispose();
     }
 }
