@@ -1,11 +1,9 @@
 using System.ClientModel;
-using System.ClientModel.Primitives;
 using System.Text;
 using ConversationService.Summaries;
 using ConversationService.Tokenizers;
 using ConversationService.Usage;
 using Microsoft.Extensions.AI;
-using OpenAI;
 using OpenAI.Embeddings;
 using Polly;
 
@@ -32,13 +30,7 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         _client = new EmbeddingClient(
             model,
             new ApiKeyCredential(llm.ApiKey ?? throw new InvalidOperationException("Llm:ApiKey is not set.")),
-            new OpenAIClientOptions
-            {
-                Endpoint = new Uri(llm.Endpoint),
-                // Retries belong to the Polly pipeline, which also honours Retry-After and feeds the circuit breaker.
-                RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
-                NetworkTimeout = llm.RequestTimeout,
-            });
+            LlmResilience.ClientOptions(llm));
         _settings = new OpenAI.Embeddings.EmbeddingGenerationOptions { Dimensions = options.Dimensions };
         // A breaker of its own: an embedding outage must not stop summaries, nor the other way round.
         _pipeline = LlmResilience.Build(llm, time);

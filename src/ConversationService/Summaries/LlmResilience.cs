@@ -1,6 +1,8 @@
 using System.ClientModel;
+using System.ClientModel.Primitives;
 using System.Globalization;
 using ConversationService.Usage;
+using OpenAI;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
@@ -48,6 +50,19 @@ public static class LlmResilience
             .AddTimeout(options.RequestTimeout)
             .Build();
     }
+
+    /// <summary>
+    /// Options for an OpenAI client whose calls run inside <see cref="Build"/>'s pipeline. The SDK does not retry:
+    /// the pipeline does, honours Retry-After and feeds the breaker. The SDK's network timeout is only a backstop,
+    /// twice Llm:RequestTimeout. Were it equal, it would race the pipeline's per-attempt timeout, and when it won the
+    /// attempt would end in a cancellation that is neither retried nor counted by the breaker.
+    /// </summary>
+    public static OpenAIClientOptions ClientOptions(LlmOptions options) => new()
+    {
+        Endpoint = new Uri(options.Endpoint),
+        RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+        NetworkTimeout = options.RequestTimeout * 2,
+    };
 
     /// <summary>429, 408 and 5xx are worth another try, unless the provider asks to wait longer than we will.</summary>
     public static bool IsTransient(ClientResultException e, TimeSpan maxRetryAfter) =>

@@ -1,5 +1,4 @@
 using System.ClientModel;
-using System.ClientModel.Primitives;
 using TiktokenTokenizer = ConversationService.Tokenizers.TiktokenTokenizer;
 using ConversationService.Usage;
 using Microsoft.Extensions.Options;
@@ -31,13 +30,7 @@ public sealed class LlmSummarizer : ISummarizer
         _logger = logger;
         _client = new OpenAIClient(
             new ApiKeyCredential(_options.ApiKey ?? throw new InvalidOperationException("Llm:ApiKey is not set.")),
-            new OpenAIClientOptions
-            {
-                Endpoint = new Uri(_options.Endpoint),
-                // Retries belong to the Polly pipeline, which also honours Retry-After and feeds the circuit breaker.
-                RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
-                NetworkTimeout = _options.RequestTimeout,
-            });
+            LlmResilience.ClientOptions(_options));
         _pipeline = LlmResilience.Build(_options, time);
     }
 
