@@ -87,7 +87,6 @@ public sealed class ExampleQueries(NpgsqlDataSource dataSource, DatabaseSchema s
 {
     private const string Columns = "id, input, output, task, version, created_at, updated_at";
 
-    /// <summary>The tenant's examples, only those of <paramref name="task"/> when one is given, by id.</summary>
     /// <summary>The version of the tenant's examples (moved by every change); 0 when none was written since versions exist.</summary>
     public async Task<long> GetLibraryVersionAsync(string tenant, CancellationToken ct)
     {
@@ -96,6 +95,7 @@ public sealed class ExampleQueries(NpgsqlDataSource dataSource, DatabaseSchema s
         return await command.ExecuteScalarAsync(ct) is long version ? version : 0;
     }
 
+    /// <summary>The tenant's examples, only those of <paramref name="task"/> when one is given, by id.</summary>
     public async Task<IReadOnlyList<FewShotExample>> GetAsync(string tenant, string? task, CancellationToken ct) =>
         [.. (await ListAsync(tenant, task, null, int.MaxValue, ct)).Select(r => new FewShotExample(r.Id, r.Input, r.Output, r.Task))];
 
