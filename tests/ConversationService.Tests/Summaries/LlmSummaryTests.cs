@@ -12,8 +12,6 @@ public class LlmFixture : MessagingFixture
 {
     public FakeOpenAiServer Llm { get; private set; } = null!;
 
-    public static readonly TimeSpan BreakDuration = TimeSpan.FromMilliseconds(500);
-
     protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Llm:Endpoint"] = Llm.Endpoint,
@@ -21,7 +19,7 @@ public class LlmFixture : MessagingFixture
         ["Llm:MaxRetries"] = "2",
         ["Llm:RetryBaseDelay"] = "00:00:00.050",
         ["Llm:RequestTimeout"] = "00:00:02",
-        ["Llm:BreakDuration"] = BreakDuration.ToString(),
+        ["Llm:BreakDuration"] = "00:00:00.500",
     };
 
     public override async Task InitializeAsync()
