@@ -6,6 +6,9 @@
 #   (d) wrk: GET context?budget=8000 on a seeded 600-turn LoCoMo conversation, 32 connections (after a VACUUM ANALYZE
 #       and a CHECKPOINT of the service database, so the write phase's leftover background work does not run during it)
 #   (e) wrk: the same GET against bench/ConversationService.LoadBaseline (bare Kestrel, same bytes)
+#   (f) wrk: the same POSTs against that bare Kestrel, each storing its content as one row of pgbench's table: one
+#       INSERT transaction per request, then the requests that arrive together in one INSERT (references, no target:
+#       what the HTTP front of a durable write costs on this machine, without and with group commit)
 # and prints a summary table with the issue's ratios and the CPU milliseconds per request spent in the service, in
 # PostgreSQL (background processes and the service database's backends only) and in RabbitMQ; for the POSTs the
 # CPU is counted until the daemon has published and processed every event. The service gets its own database and
@@ -131,7 +134,6 @@ INSERT INTO turns (conversation, content) VALUES ('conversation-' || :c, 'I went
 SQL
 "$pg_bin/pgbench" -n -M prepared -c "$connections" -j "$threads" -T "$duration_s" -f "$out/insert.sql" "$bench_db" | tee "$out/pgbench.txt"
 pgbench_tps=$(sed -n 's/^tps = \([0-9]*\.[0-9]\).*/\1/p' "$out/pgbench.txt" | head -n 1)
-dropdb --force "$bench_db"
 
 # (b) the service, Release, its own database, production-like logging.
 createdb "$service_db"
@@ -198,16 +200,26 @@ kill "$service_pid"; wait "$service_pid" 2>/dev/null || true
 # (e) bare Kestrel returning the captured context bytes.
 log "starting the bare Kestrel baseline on 127.0.0.1:$baseline_port"
 PAYLOAD_FILE="$out/context.json" ASPNETCORE_URLS="http://127.0.0.1:$baseline_port" \
+  POSTGRES="Host=localhost;Port=$pg_port;Username=postgres;Password=$PGPASSWORD;Database=$bench_db" \
   dotnet bench/ConversationService.LoadBaseline/bin/Release/net10.0/ConversationService.LoadBaseline.dll > "$out/baseline.log" 2>&1 &
 baseline_pid=$!; pids+=("$baseline_pid")
 wait_ready "http://127.0.0.1:$baseline_port/health/ready" 60 || { log "baseline not ready"; exit 1; }
 run_wrk baseline "$load_dir/get-context.lua" "http://127.0.0.1:$baseline_port" "$baseline_pid"
+# (f) into pgbench's table, with its database's backends counted as PostgreSQL's CPU.
+for mode in single grouped; do
+  PATH_PREFIX="/$mode" RUN_ID="b$mode$suffix" run_wrk "baseline-post-$mode" "$load_dir/post-turn.lua" \
+    "http://127.0.0.1:$baseline_port" "$baseline_pid" "$bench_db" no-drain
+done
 
 post_rps=$(field "$out/post-turn.txt" rps); post_p50=$(field "$out/post-turn.txt" p50_ms); post_p99=$(field "$out/post-turn.txt" p99_ms)
 post_err=$(field "$out/post-turn.txt" errors)
 ctx_rps=$(field "$out/context.txt" rps); ctx_p50=$(field "$out/context.txt" p50_ms); ctx_p99=$(field "$out/context.txt" p99_ms)
 ctx_err=$(field "$out/context.txt" errors)
 base_rps=$(field "$out/baseline.txt" rps); base_p99=$(field "$out/baseline.txt" p99_ms)
+bare_post() { # mode -> "N req/s (p50 .., p99 ..) | reference | R x pgbench"
+  local f="$out/baseline-post-$1.txt"
+  echo "$(field "$f" rps) req/s (p50 $(field "$f" p50_ms) ms, p99 $(field "$f" p99_ms) ms, errors $(field "$f" errors)) | reference | $(awk -v a="$(field "$f" rps)" -v b="$pgbench_tps" 'BEGIN { printf "%.2f", a / b }') x pgbench"
+}
 verdict() { awk -v ok="$1" 'BEGIN { print (ok ? "PASS" : "FAIL") }'; }
 ratio_w=$(awk -v a="$post_rps" -v b="$pgbench_tps" 'BEGIN { printf "%.2f", a / b }')
 ratio_c=$(awk -v a="$ctx_rps" -v b="$base_rps" 'BEGIN { printf "%.2f", a / b }')
@@ -222,8 +234,10 @@ ratio_c=$(awk -v a="$ctx_rps" -v b="$base_rps" 'BEGIN { printf "%.2f", a / b }')
   echo "| POST one turn, $connections connections | $post_rps turns/s (p50 $post_p50 ms, p99 $post_p99 ms, errors $post_err) | >= 0.50 x pgbench | $ratio_w x: $(verdict "$(awk -v r="$ratio_w" 'BEGIN{print (r >= 0.5)}')") |"
   echo "| GET context, $seed_turns turns, budget $budget | $ctx_rps req/s (p50 $ctx_p50 ms, p99 $ctx_p99 ms, errors $ctx_err) | p99 <= 10 ms | $(verdict "$(awk -v p="$ctx_p99" 'BEGIN{print (p <= 10)}')") |"
   echo "| bare Kestrel, same $context_bytes-byte payload | $base_rps req/s (p99 $base_p99 ms) | context >= 0.25 x this | $ratio_c x: $(verdict "$(awk -v r="$ratio_c" 'BEGIN{print (r >= 0.25)}')") |"
+  echo "| bare Kestrel POST, one INSERT transaction each | $(bare_post single) |"
+  echo "| bare Kestrel POST, concurrent ones in one INSERT | $(bare_post grouped) |"
   echo
-  for name in post-turn context baseline; do
+  for name in post-turn context baseline baseline-post-single baseline-post-grouped; do
     echo "CPU per request, $name$(sed -n 's/^DRAIN seconds=\(.*\)/ (until the daemon caught up, \1 s after the run)/p' "$out/$name.txt"): server $(cpu_of "$out/$name.txt" server_ms_per_req) ms, PostgreSQL $(cpu_of "$out/$name.txt" postgres_ms_per_req) ms, RabbitMQ $(cpu_of "$out/$name.txt" broker_ms_per_req) ms"
   done
   echo
