@@ -5,13 +5,14 @@
 #   (c) wrk: single-turn POSTs with unique ids, 32 connections -> turns/s, p50, p99
 #   (d) wrk: GET context?budget=8000 on a seeded 600-turn LoCoMo conversation, 32 connections (after a VACUUM ANALYZE
 #       and a CHECKPOINT of the service database, so the write phase's leftover background work does not run during it)
-#   (e) wrk: the same GET against bench/ConversationService.LoadBaseline (bare Kestrel, same bytes)
-#   (f) wrk: the same POSTs against that bare Kestrel, each storing its content as one row of pgbench's table: one
+#   (e) wrk: the POSTs of (c) again on a fresh database with the daemon held back: the request path alone (reference)
+#   (f) wrk: the same GET as (d) against bench/ConversationService.LoadBaseline (bare Kestrel, same bytes)
+#   (g) wrk: the POSTs of (c) against that bare Kestrel, each storing its content as one row of pgbench's table: one
 #       INSERT transaction per request, then the requests that arrive together in one INSERT (references, no target:
 #       what the HTTP front of a durable write costs on this machine, without and with group commit)
 # and prints a summary table with the issue's ratios and the CPU milliseconds per request spent in the service, in
-# PostgreSQL (background processes and the service database's backends only) and in RabbitMQ; for the POSTs the
-# CPU is counted until the daemon has published and processed every event. The service gets its own database and
+# PostgreSQL (background processes and the service database's backends only) and in RabbitMQ; for the POSTs of (c)
+# the CPU is counted until the daemon has published and processed every event. The service gets its own database and
 # queue prefix; both are removed on exit. Needs root (deps.sh), PostgreSQL, RabbitMQ, wrk, jq.
 # Env knobs: DURATION_SECONDS (20), WARMUP_SECONDS (5), CONNECTIONS (32), THREADS (2), SERVICE_PORT (5181),
 # BASELINE_PORT (5182), LOCOMO_DIR (../shared/data/locomo), SEED_TURNS (600), BUDGET (8000).
@@ -46,7 +47,7 @@ load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 out="$root/artifacts/load/$stamp"
 mkdir -p "$out"
 suffix=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
-bench_db="cs_load_pgbench_$suffix"; service_db="cs_load_service_$suffix"
+bench_db="cs_load_pgbench_$suffix"; service_db="cs_load_service_$suffix"; request_path_db="cs_load_request_path_$suffix"
 # The service's consumer queues (and MassTransit's exchanges of the same names) carry this prefix, so the run never
 # consumes another instance's commands and the trap can remove exactly what it declared.
 endpoint_prefix="load-$suffix-"
@@ -55,7 +56,7 @@ source "$root/scripts/lib/broker.sh"
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  for db in "$bench_db" "$service_db"; do dropdb --if-exists --force "$db" 2>/dev/null || true; done
+  for db in "$bench_db" "$service_db" "$request_path_db"; do dropdb --if-exists --force "$db" 2>/dev/null || true; done
   delete_broker_prefix "$endpoint_prefix"
 }
 trap cleanup EXIT
@@ -136,17 +137,21 @@ SQL
 pgbench_tps=$(sed -n 's/^tps = \([0-9]*\.[0-9]\).*/\1/p' "$out/pgbench.txt" | head -n 1)
 
 # (b) the service, Release, its own database, production-like logging.
-createdb "$service_db"
 api_key="load-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-log "starting the service on 127.0.0.1:$service_port (database $service_db)"
-ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$service_port" \
-  ConnectionStrings__Postgres="Host=localhost;Port=$pg_port;Username=postgres;Password=$PGPASSWORD;Database=$service_db" \
-  ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/" Messaging__EndpointPrefix="$endpoint_prefix" \
-  Auth__ApiKeys__0__Key="$api_key" Auth__ApiKeys__0__Tenant=load \
-  Logging__LogLevel__Default=Warning \
-  dotnet src/ConversationService/bin/Release/net10.0/ConversationService.dll > "$out/service.log" 2>&1 &
-service_pid=$!; pids+=("$service_pid")
-wait_ready "http://127.0.0.1:$service_port/health/ready" 90 || { log "service not ready"; tail -30 "$out/service.log"; exit 1; }
+start_service() { # database log [NAME=value ...]: creates the database, starts the service on it, sets service_pid
+  local db=$1 log_file=$2; shift 2
+  createdb "$db"
+  log "starting the service on 127.0.0.1:$service_port (database $db${*:+, $*})"
+  env ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$service_port" \
+    ConnectionStrings__Postgres="Host=localhost;Port=$pg_port;Username=postgres;Password=$PGPASSWORD;Database=$db" \
+    ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/" Messaging__EndpointPrefix="$endpoint_prefix" \
+    Auth__ApiKeys__0__Key="$api_key" Auth__ApiKeys__0__Tenant=load \
+    Logging__LogLevel__Default=Warning "$@" \
+    dotnet src/ConversationService/bin/Release/net10.0/ConversationService.dll > "$log_file" 2>&1 &
+  service_pid=$!; pids+=("$service_pid")
+  wait_ready "http://127.0.0.1:$service_port/health/ready" 90 || { log "service not ready"; tail -30 "$log_file"; exit 1; }
+}
+start_service "$service_db" "$out/service.log"
 
 # Realistic turn texts, read at run time from LoCoMo (never copied into the repository).
 jq -c '. as $c | [keys[] | select(test("^session_[0-9]+$"))] | sort_by(ltrimstr("session_") | tonumber)[]
@@ -197,7 +202,14 @@ run_wrk context "$load_dir/get-context.lua" "http://127.0.0.1:$service_port" "$s
 # The service stops before the baseline runs, so both get the same idle machine.
 kill "$service_pid"; wait "$service_pid" 2>/dev/null || true
 
-# (e) bare Kestrel returning the captured context bytes.
+# (e) the POSTs again on a fresh database with the daemon held back (it polls once at start, then every 10 minutes):
+# the request path alone, a reference beside (c), which pays for publishing and summaries as they happen.
+start_service "$request_path_db" "$out/service-request-path.log" EventStore__PollInterval=00:10:00
+RUN_ID="q$suffix" run_wrk post-turn-request-path "$load_dir/post-turn.lua" "http://127.0.0.1:$service_port" \
+  "$service_pid" "$request_path_db" no-drain
+kill "$service_pid"; wait "$service_pid" 2>/dev/null || true
+
+# (f) bare Kestrel returning the captured context bytes.
 log "starting the bare Kestrel baseline on 127.0.0.1:$baseline_port"
 PAYLOAD_FILE="$out/context.json" ASPNETCORE_URLS="http://127.0.0.1:$baseline_port" \
   POSTGRES="Host=localhost;Port=$pg_port;Username=postgres;Password=$PGPASSWORD;Database=$bench_db" \
@@ -205,7 +217,7 @@ PAYLOAD_FILE="$out/context.json" ASPNETCORE_URLS="http://127.0.0.1:$baseline_por
 baseline_pid=$!; pids+=("$baseline_pid")
 wait_ready "http://127.0.0.1:$baseline_port/health/ready" 60 || { log "baseline not ready"; exit 1; }
 run_wrk baseline "$load_dir/get-context.lua" "http://127.0.0.1:$baseline_port" "$baseline_pid"
-# (f) into pgbench's table, with its database's backends counted as PostgreSQL's CPU.
+# (g) into pgbench's table, with its database's backends counted as PostgreSQL's CPU.
 for mode in single grouped; do
   PATH_PREFIX="/$mode" RUN_ID="b$mode$suffix" run_wrk "baseline-post-$mode" "$load_dir/post-turn.lua" \
     "http://127.0.0.1:$baseline_port" "$baseline_pid" "$bench_db" no-drain
@@ -216,8 +228,8 @@ post_err=$(field "$out/post-turn.txt" errors)
 ctx_rps=$(field "$out/context.txt" rps); ctx_p50=$(field "$out/context.txt" p50_ms); ctx_p99=$(field "$out/context.txt" p99_ms)
 ctx_err=$(field "$out/context.txt" errors)
 base_rps=$(field "$out/baseline.txt" rps); base_p99=$(field "$out/baseline.txt" p99_ms)
-bare_post() { # mode -> "N req/s (p50 .., p99 ..) | reference | R x pgbench"
-  local f="$out/baseline-post-$1.txt"
+reference() { # result name -> "N req/s (p50 .., p99 .., errors ..) | reference | R x pgbench"
+  local f="$out/$1.txt"
   echo "$(field "$f" rps) req/s (p50 $(field "$f" p50_ms) ms, p99 $(field "$f" p99_ms) ms, errors $(field "$f" errors)) | reference | $(awk -v a="$(field "$f" rps)" -v b="$pgbench_tps" 'BEGIN { printf "%.2f", a / b }') x pgbench"
 }
 verdict() { awk -v ok="$1" 'BEGIN { print (ok ? "PASS" : "FAIL") }'; }
@@ -234,10 +246,11 @@ ratio_c=$(awk -v a="$ctx_rps" -v b="$base_rps" 'BEGIN { printf "%.2f", a / b }')
   echo "| POST one turn, $connections connections | $post_rps turns/s (p50 $post_p50 ms, p99 $post_p99 ms, errors $post_err) | >= 0.50 x pgbench | $ratio_w x: $(verdict "$(awk -v r="$ratio_w" 'BEGIN{print (r >= 0.5)}')") |"
   echo "| GET context, $seed_turns turns, budget $budget | $ctx_rps req/s (p50 $ctx_p50 ms, p99 $ctx_p99 ms, errors $ctx_err) | p99 <= 10 ms | $(verdict "$(awk -v p="$ctx_p99" 'BEGIN{print (p <= 10)}')") |"
   echo "| bare Kestrel, same $context_bytes-byte payload | $base_rps req/s (p99 $base_p99 ms) | context >= 0.25 x this | $ratio_c x: $(verdict "$(awk -v r="$ratio_c" 'BEGIN{print (r >= 0.25)}')") |"
-  echo "| bare Kestrel POST, one INSERT transaction each | $(bare_post single) |"
-  echo "| bare Kestrel POST, concurrent ones in one INSERT | $(bare_post grouped) |"
+  echo "| POST one turn, request path alone (daemon held back) | $(reference post-turn-request-path) |"
+  echo "| bare Kestrel POST, one INSERT transaction each | $(reference baseline-post-single) |"
+  echo "| bare Kestrel POST, concurrent ones in one INSERT | $(reference baseline-post-grouped) |"
   echo
-  for name in post-turn context baseline baseline-post-single baseline-post-grouped; do
+  for name in post-turn post-turn-request-path context baseline baseline-post-single baseline-post-grouped; do
     echo "CPU per request, $name$(sed -n 's/^DRAIN seconds=\(.*\)/ (until the daemon caught up, \1 s after the run)/p' "$out/$name.txt"): server $(cpu_of "$out/$name.txt" server_ms_per_req) ms, PostgreSQL $(cpu_of "$out/$name.txt" postgres_ms_per_req) ms, RabbitMQ $(cpu_of "$out/$name.txt" broker_ms_per_req) ms"
   done
   echo
