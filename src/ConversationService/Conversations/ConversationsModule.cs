@@ -36,6 +36,8 @@ public static class ConversationsModule
         services.AddSingleton<ModelTokenizers>();
         services.AddSingleton<ConversationIndexCache>();
         services.AddSingleton<ContextVectors>();
+        // Shared by the knowledge and example caches, so registered with the other shared context services.
+        services.AddSingleton<LibraryCache>();
         services.AddSingleton<ContextResponseCache>();
         return builder;
     }

@@ -16,7 +16,6 @@ public static class KnowledgeModule
         services.AddSingleton<IInlineProjection>(provider => provider.GetRequiredService<KnowledgeProjection>());
         services.AddSingleton<IEmbeddingSource, KnowledgeEmbeddingSource>();
         services.AddSingleton<KnowledgeQueries>();
-        services.AddSingleton<Context.LibraryCache>();
         services.AddSingleton<Context.KnowledgeIndexCache>();
         return builder;
     }
