@@ -151,6 +151,7 @@ start_service() { # database log [NAME=value ...]: creates the database, starts 
   service_pid=$!; pids+=("$service_pid")
   wait_ready "http://127.0.0.1:$service_port/health/ready" 90 || { log "service not ready"; tail -30 "$log_file"; exit 1; }
 }
+stop_service() { kill "$service_pid"; wait "$service_pid" 2>/dev/null || true; }
 start_service "$service_db" "$out/service.log"
 
 # Realistic turn texts, read at run time from LoCoMo (never copied into the repository).
@@ -200,14 +201,14 @@ vacuumdb -q --analyze "$service_db" && psql -qd "$service_db" -c CHECKPOINT
 run_wrk context "$load_dir/get-context.lua" "http://127.0.0.1:$service_port" "$service_pid" "$service_db" no-drain
 
 # The service stops before the baseline runs, so both get the same idle machine.
-kill "$service_pid"; wait "$service_pid" 2>/dev/null || true
+stop_service
 
 # (e) the POSTs again on a fresh database with the daemon held back (it polls once at start, then every 10 minutes):
 # the request path alone, a reference beside (c), which pays for publishing and summaries as they happen.
 start_service "$request_path_db" "$out/service-request-path.log" EventStore__PollInterval=00:10:00
 RUN_ID="q$suffix" run_wrk post-turn-request-path "$load_dir/post-turn.lua" "http://127.0.0.1:$service_port" \
   "$service_pid" "$request_path_db" no-drain
-kill "$service_pid"; wait "$service_pid" 2>/dev/null || true
+stop_service
 
 # (f) bare Kestrel returning the captured context bytes.
 log "starting the bare Kestrel baseline on 127.0.0.1:$baseline_port"
