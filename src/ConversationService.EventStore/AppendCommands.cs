@@ -3,8 +3,26 @@ using NpgsqlTypes;
 
 namespace ConversationService.EventStore;
 
-/// <summary>Events for one stream, to be stored after <see cref="Version"/> (the version the writer knows).</summary>
-internal sealed record PendingAppend(string TenantId, string StreamId, long Version, IReadOnlyList<object> Events);
+/// <summary>
+/// Events for one stream, to be stored after <see cref="Version"/> (the version the writer knows), with their stored
+/// type names and JSON. Serializing when the append is created makes an event that cannot be serialized fail its
+/// own caller, never a group commit it would have joined.
+/// </summary>
+internal sealed record PendingAppend(
+    string TenantId, string StreamId, long Version, IReadOnlyList<object> Events, string[] Types, string[] Data)
+{
+    public static PendingAppend Create(
+        EventTypeRegistry registry, string tenantId, string streamId, long version, IReadOnlyList<object> events)
+    {
+        var (types, data) = (new string[events.Count], new string[events.Count]);
+        for (var i = 0; i < events.Count; i++)
+        {
+            var payload = events[i] ?? throw new ArgumentException("Events must not be null.", nameof(events));
+            data[i] = registry.Serialize(payload, out types[i]);
+        }
+        return new(tenantId, streamId, version, events, types, data);
+    }
+}
 
 /// <summary>
 /// The commands that store appends, sent as one batch (one round trip, COMMIT included; when a command fails the
@@ -95,11 +113,11 @@ internal static class AppendCommands
             stored[a] = new StoredEvent[append.Events.Count];
             for (var i = 0; i < append.Events.Count; i++, row++)
             {
-                var payload = append.Events[i] ?? throw new ArgumentException("Events must not be null.", nameof(appends));
-                data[row] = store.Types.Serialize(payload, out types[row]);
+                (data[row], types[row]) = (append.Data[i], append.Types[i]);
                 (ids[row], tenants[row], streams[row], versions[row]) =
                     (Guid.CreateVersion7(now), append.TenantId, append.StreamId, append.Version + i + 1);
-                stored[a][i] = new StoredEvent(0, ids[row], append.TenantId, append.StreamId, versions[row], types[row], payload, now);
+                stored[a][i] = new StoredEvent(
+                    0, ids[row], append.TenantId, append.StreamId, versions[row], types[row], append.Events[i], now);
             }
         }
         if (count > 0)

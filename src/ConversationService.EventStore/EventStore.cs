@@ -178,7 +178,8 @@ public sealed class EventStore
         ArgumentNullException.ThrowIfNull(events);
         ArgumentOutOfRangeException.ThrowIfZero(events.Count);
         cancellationToken.ThrowIfCancellationRequested();
-        return await _groupCommit.AppendAsync(new PendingAppend(tenantId, streamId, knownVersion, events), cancellationToken);
+        return await _groupCommit.AppendAsync(
+            PendingAppend.Create(Types, tenantId, streamId, knownVersion, events), cancellationToken);
     }
 
     /// <summary>Events of the stream with version &gt;= <paramref name="fromVersion"/>, in version order.</summary>

@@ -102,14 +102,25 @@ internal sealed class GroupCommit(EventStore store)
         return group;
     }
 
+    /// <summary>
+    /// Whether nothing of the group can have been committed: PostgreSQL reported an error (the transaction ended with
+    /// it), or the exception came from building or binding the batch, before anything was sent. Only a failure of the
+    /// connection itself (an <see cref="NpgsqlException"/> that is not a server error) leaves the outcome unknown.
+    /// </summary>
+    private static bool RolledBack(Exception e) => e is PostgresException or not NpgsqlException;
+
     private async Task CommitAsync(List<Waiting> group)
     {
         while (group.Count > 0)
         {
+            // A connection that cannot be had fails every member alike; trying them one by one would only press
+            // harder on a server that is refusing connections.
+            var connected = false;
             try
             {
                 await using var connection = await store.DataSource.OpenConnectionAsync(CancellationToken.None);
                 await using var transaction = await connection.BeginTransactionAsync(CancellationToken.None);
+                connected = true;
                 var stored = await AppendCommands.ExecuteAtVersionsAsync(
                     store, connection, transaction, [.. group.Select(w => w.Append)], CancellationToken.None);
                 for (var i = 0; i < group.Count; i++)
@@ -125,10 +136,11 @@ internal sealed class GroupCommit(EventStore store)
                 group[position - 1].Completion.TrySetResult(null);
                 group.RemoveAt(position - 1);
             }
-            catch (PostgresException) when (group.Count > 1)
+            catch (Exception e) when (connected && group.Count > 1 && RolledBack(e))
             {
-                // Some append's own command failed (a unique violation in its projection, say), and a statement over
-                // all of them does not say whose: each is committed alone, so only that caller gets the error.
+                // Some append's own data failed (a unique violation in its projection, a value PostgreSQL refuses),
+                // and a statement over all of them does not say whose: each is committed alone, so only that caller
+                // gets the error and the others are stored as if they had never met it.
                 foreach (var waiting in group)
                 {
                     await CommitAsync([waiting]);
@@ -138,7 +150,7 @@ internal sealed class GroupCommit(EventStore store)
             catch (Exception e)
             {
                 // The append's own error, or the connection or the commit failed: whether it committed is then
-                // unknown, as for any lost COMMIT.
+                // unknown, as for any lost COMMIT, so it is not tried again here.
                 foreach (var waiting in group)
                 {
                     waiting.Completion.TrySetException(e);

@@ -127,7 +127,8 @@ public sealed class StreamWriteSession : IAsyncDisposable
 
     private Task<StoredEvent[]> ExecuteAppendAsync(IReadOnlyList<object> events, CancellationToken cancellationToken) =>
         AppendCommands.ExecuteAsync(
-            _store, Connection, Transaction, new PendingAppend(TenantId, StreamId, Version, events), _archive, cancellationToken);
+            _store, Connection, Transaction, PendingAppend.Create(_store.Types, TenantId, StreamId, Version, events), _archive,
+            cancellationToken);
 
     private async ValueTask RollbackAsync()
     {

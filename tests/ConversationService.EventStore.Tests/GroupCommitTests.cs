@@ -68,6 +68,59 @@ public sealed class GroupCommitTests(PostgresFixture db)
         Assert.Single(await host.Store.ReadStreamAsync(Tenant, "failing", 0, default));
     }
 
+    [Fact]
+    public async Task Given_appends_sharing_a_commit_When_a_projection_of_one_throws_while_building_Then_only_its_caller_gets_the_error()
+    {
+        await using var host = await StartAsync(store => store.InlineProjection<Blocker>());
+        var streams = new[] { "ok-1", "poisoned", "ok-2", "held" };
+        foreach (var stream in streams)
+        {
+            await host.Store.AppendAsync(Tenant, stream, StreamType, Notes("first"), null, default);
+        }
+
+        Task<IReadOnlyList<StoredEvent>?> ok1, poisoned, ok2;
+        await using (var session = await host.Store.OpenForWritingAsync(Tenant, "held", StreamType, default))
+        {
+            var held = host.Store.TryAppendAtVersionAsync(Tenant, "held", 1, Notes("behind the lock"), default);
+            await WaitForLockWaitAsync(host.Schema);
+            ok1 = host.Store.TryAppendAtVersionAsync(Tenant, "ok-1", 1, Notes("second"), default);
+            poisoned = host.Store.TryAppendAtVersionAsync(Tenant, "poisoned", 1, [new Poisoned("bad data")], default);
+            ok2 = host.Store.TryAppendAtVersionAsync(Tenant, "ok-2", 1, Notes("second"), default);
+            await session.AppendAndCommitAsync([], null, default);
+            Assert.NotNull(await held);
+        }
+
+        Assert.Equal("bad data", (await Assert.ThrowsAsync<InvalidOperationException>(() => poisoned)).Message);
+        Assert.Equal(2, Assert.Single((await ok1)!).Version);
+        Assert.Equal(2, Assert.Single((await ok2)!).Version);
+        Assert.Single(await host.Store.ReadStreamAsync(Tenant, "poisoned", 0, default));
+    }
+
+    [Fact]
+    public async Task Given_concurrent_appends_When_one_event_cannot_be_serialized_Then_its_caller_alone_fails_and_nothing_of_it_is_stored()
+    {
+        await using var host = await StartAsync();
+        foreach (var stream in new[] { "ok", "nan", "held" })
+        {
+            await host.Store.AppendAsync(Tenant, stream, StreamType, Notes("first"), null, default);
+        }
+
+        Task<IReadOnlyList<StoredEvent>?> ok, nan;
+        await using (var session = await host.Store.OpenForWritingAsync(Tenant, "held", StreamType, default))
+        {
+            var held = host.Store.TryAppendAtVersionAsync(Tenant, "held", 1, Notes("behind the lock"), default);
+            await WaitForLockWaitAsync(host.Schema);
+            nan = host.Store.TryAppendAtVersionAsync(Tenant, "nan", 1, [new Measured(double.NaN)], default);
+            ok = host.Store.TryAppendAtVersionAsync(Tenant, "ok", 1, Notes("second"), default);
+            await session.AppendAndCommitAsync([], null, default);
+            Assert.NotNull(await held);
+        }
+
+        await Assert.ThrowsAsync<ArgumentException>(() => nan);
+        Assert.Equal(2, Assert.Single((await ok)!).Version);
+        Assert.Single(await host.Store.ReadStreamAsync(Tenant, "nan", 0, default));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(4)] // concurrent commits over the same streams: the ordered row locks keep them from deadlocking

@@ -9,6 +9,12 @@ public sealed record Blocked(long LockKey, bool Fail);
 
 public sealed record TurnAppended(string TurnId);
 
+/// <summary>A number JSON cannot carry when it is NaN or infinite: such an event cannot be serialized.</summary>
+public sealed record Measured(double Value);
+
+/// <summary>An event whose inline projection throws while its commands are built (<see cref="Blocker"/>).</summary>
+public sealed record Poisoned(string Why);
+
 /// <summary>Content that a deletion erases.</summary>
 public sealed record Secret(string Text) : IErasable
 {
@@ -21,7 +27,8 @@ public static class TestEvents
     public const string Tenant = "tenant-a";
 
     public static void Register(EventTypeRegistry registry) =>
-        registry.Register<Noted>().Register<Blocked>().Register<TurnAppended>().Register<Secret>();
+        registry.Register<Noted>().Register<Blocked>().Register<TurnAppended>().Register<Secret>()
+            .Register<Measured>().Register<Poisoned>();
 
     public static object[] Notes(params string[] texts) => [.. texts.Select(t => new Noted(t))];
 }
@@ -52,6 +59,10 @@ public sealed class Blocker : IInlineProjection
 
     public void Apply(InlineBatch batch, IReadOnlyList<StoredEvent> events)
     {
+        if (events.Select(e => e.Data).OfType<Poisoned>().FirstOrDefault() is { } poisoned)
+        {
+            throw new InvalidOperationException(poisoned.Why);
+        }
         foreach (var blocked in events.Select(e => e.Data).OfType<Blocked>())
         {
             batch.Add("SELECT pg_advisory_xact_lock_shared($1)", blocked.LockKey);
