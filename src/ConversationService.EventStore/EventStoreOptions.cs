@@ -33,7 +33,7 @@ public sealed class EventStoreOptions
 internal sealed partial class EventStoreOptionsValidator : IValidateOptions<EventStoreOptions>
 {
     // The schema is spliced into SQL text, so it must be a plain identifier.
-    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$")]
+    [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,62}\z")]
     private static partial Regex SafeIdentifier();
 
     public ValidateOptionsResult Validate(string? name, EventStoreOptions options)

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Text;
-using System.Text.RegularExpressions;
 using ConversationService.Conversations;
 using ConversationService.Hosting;
 using ConversationService.Examples;
@@ -20,7 +19,7 @@ public sealed record ContextParameters(
     double? RecentShare, double? SummaryShare, double? KnowledgeShare, double? ExamplesShare);
 
 /// <summary>GET /conversations/{id}/context: the messages to send to the model, within budget - reserve tokens.</summary>
-public static partial class GetContext
+public static class GetContext
 {
     public const int MaxBudget = 2_000_000;
     public const int MaxExamples = 20;
@@ -67,7 +66,7 @@ public static partial class GetContext
             return Problems.Invalid(errors);
         }
         TiktokenTokenizer? tokenizer = null;
-        if (parameters.Model is { } model && !services.Tokenizers.TryResolve(model, out tokenizer))
+        if (parameters.Model is { } model && !services.Tokenizers.TryResolveRequested(model, out tokenizer))
         {
             return Problems.UnknownModel("model", model);
         }
@@ -179,14 +178,14 @@ public static partial class GetContext
         {
             errors.Add(new("examples", $"examples must be between 0 and {MaxExamples}."));
         }
-        if (p.Task is { } task && !NamePattern().IsMatch(task))
+        if (p.Task is { } task && !Identifiers.IsValid(task))
         {
             errors.Add(new("task", "task must be 1-128 characters of [A-Za-z0-9._:-]."));
         }
         if (p.Collections is { } collections)
         {
             var names = CollectionNames(collections);
-            if (names.Length is 0 or > MaxCollections || names.Any(n => !NamePattern().IsMatch(n)))
+            if (names.Length is 0 or > MaxCollections || names.Any(n => !Identifiers.IsValid(n)))
             {
                 errors.Add(new("collections", $"collections must be 1-{MaxCollections} comma-separated names of 1-128 characters of [A-Za-z0-9._:-]."));
             }
@@ -205,11 +204,9 @@ public static partial class GetContext
         return errors;
     }
 
+    // Spaces around a name are forgiven ("a, b"); any other character outside the id rule makes the list invalid.
     public static string[] CollectionNames(string collections) =>
-        collections.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$")]
-    public static partial Regex NamePattern();
+        [.. collections.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(n => n.Trim(' ')).Where(n => n.Length > 0)];
 
     /// <summary>
     /// Turn costs in the target encoding: the counts stored at append when the encoding matches, otherwise

@@ -35,7 +35,7 @@ public static class AppendTurns
         HttpContext http, ConversationWriter writer, ModelTokenizers tokenizers,
         IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
     {
-        if (ConversationWriter.CheckTarget(id, ifMatch, out var expectedVersion) is { } invalid)
+        if (ConversationWriter.CheckIfMatch(ifMatch, out var expectedVersion) is { } invalid)
         {
             return invalid;
         }

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using ConversationService.Hosting;
 
 namespace ConversationService.Conversations;
@@ -38,27 +37,14 @@ public abstract record SettingsDecision
 }
 
 /// <summary>The write-side rules, free of I/O so they can be tested directly.</summary>
-public static partial class ConversationDecisions
+public static class ConversationDecisions
 {
     public static readonly string[] Roles = ["system", "user", "assistant", "tool"];
-
-    [GeneratedRegex("^[A-Za-z0-9._:-]{1,128}$")]
-    private static partial Regex TurnIdPattern();
-
-    // OpenAI's rule for the optional participant name.
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
-    private static partial Regex NamePattern();
 
     /// <summary>PostgreSQL text and jsonb cannot hold U+0000, so it is refused up front rather than failing the insert.</summary>
     public const string NulMessage = "Must not contain the NUL character (\\u0000).";
 
-    public static bool IsValidTurnId(string id) => TurnIdPattern().IsMatch(id);
-
     public static bool HasNul(string? text) => text is not null && text.Contains('\0', StringComparison.Ordinal);
-
-    // Raw JSON keeps escapes as written, and the NUL character can only appear escaped inside a JSON string.
-    public static bool HasNul(JsonElement? json) =>
-        json is { } value && value.GetRawText().Contains("\\u0000", StringComparison.Ordinal);
 
     /// <summary>Field-level errors; <see cref="FieldError.TooLarge"/> marks the ones that make the answer a 413.</summary>
     public static IReadOnlyList<FieldError> ValidateTurns(
@@ -90,9 +76,9 @@ public static partial class ConversationDecisions
             }
             if (turn.Id is not null)
             {
-                if (!IsValidTurnId(turn.Id))
+                if (!Identifiers.IsValid(turn.Id))
                 {
-                    errors.Add(new(prefix + "id", "A turn id is 1-128 characters of A-Z a-z 0-9 . _ : -"));
+                    errors.Add(new(prefix + "id", $"A turn id is {Identifiers.Rule}."));
                 }
                 else if (!seen.TryAdd(turn.Id, i))
                 {
@@ -112,13 +98,13 @@ public static partial class ConversationDecisions
                 errors.Add(new(prefix + "content",
                     $"Content exceeds {limits.MaxContentBytes} bytes (Limits:MaxContentBytes).", TooLarge: true));
             }
-            if (turn.Name is not null && !NamePattern().IsMatch(turn.Name))
+            if (turn.Name is not null && !Identifiers.IsValidName(turn.Name))
             {
-                errors.Add(new(prefix + "name", "A name is 1-64 characters of A-Z a-z 0-9 _ -"));
+                errors.Add(new(prefix + "name", $"A name is {Identifiers.NameRule}."));
             }
-            if (HasNul(turn.Metadata))
+            if (MetadataRules.Check(prefix + "metadata", turn.Metadata, limits) is { } metadataError)
             {
-                errors.Add(new(prefix + "metadata", NulMessage));
+                errors.Add(metadataError);
             }
         }
         return errors;

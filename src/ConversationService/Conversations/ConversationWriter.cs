@@ -13,17 +13,11 @@ public sealed class ConversationWriter(
 {
     public string DefaultModel => options.Value.DefaultModel;
 
-    /// <summary>The checks every write makes before taking the lock: a valid id and a parseable If-Match.</summary>
-    public static IResult? CheckTarget(string id, string? ifMatch, out long? expectedVersion)
-    {
-        if (!ConversationDecisions.TryParseIfMatch(ifMatch, out expectedVersion))
-        {
-            return Problems.Invalid("If-Match", "If-Match must be a quoted version number, e.g. \"7\".");
-        }
-        return ConversationDecisions.IsValidTurnId(id)
+    /// <summary>The check every write makes before taking the lock: a parseable If-Match (the id is checked by the route group).</summary>
+    public static IResult? CheckIfMatch(string? ifMatch, out long? expectedVersion) =>
+        ConversationDecisions.TryParseIfMatch(ifMatch, out expectedVersion)
             ? null
-            : Problems.Invalid("id", "A conversation id is 1-128 characters of A-Z a-z 0-9 . _ : -");
-    }
+            : Problems.Invalid("If-Match", "If-Match must be a quoted version number, e.g. \"7\".");
 
     // What this replica's own last append left each conversation at. Bounded by count, not recency: when full it
     // starts over, which costs each conversation one ordinary append.

@@ -44,7 +44,8 @@ public static class ConversationsModule
 
     public static WebApplication MapConversations(this WebApplication app)
     {
-        var conversations = app.MapGroup("/conversations").RequireAuthorization().WithTags("Conversations");
+        var conversations = app.MapGroup("/conversations").RequireAuthorization().WithTags("Conversations")
+            .AddEndpointFilter(RejectInvalidId);
         conversations.MapPutConversation();
         conversations.MapGetConversation();
         conversations.MapDeleteConversation();
@@ -54,4 +55,10 @@ public static class ConversationsModule
         conversations.MapPostContext();
         return app;
     }
+
+    // Every endpoint of the group names one conversation; an id that could never be stored is a 400 before any I/O.
+    private static ValueTask<object?> RejectInvalidId(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        Identifiers.IsValid(context.HttpContext.GetRouteValue("id") as string)
+            ? next(context)
+            : ValueTask.FromResult<object?>(Problems.Invalid("id", $"A conversation id is {Identifiers.Rule}."));
 }

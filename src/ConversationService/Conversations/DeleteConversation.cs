@@ -20,11 +20,6 @@ public static class DeleteConversation
         string id, ClaimsPrincipal user, ConversationWriter writer, ConversationSnapshots snapshots, TimeProvider time,
         CancellationToken ct)
     {
-        // Ids that could never have been stored are not looked up: they would only lock a stream row for nothing.
-        if (!ConversationDecisions.IsValidTurnId(id))
-        {
-            return Problems.NotFound(id);
-        }
         var tenant = user.Tenant();
         var (session, state, _) = await writer.OpenAsync(tenant, id, [], ct);
         await using (session)

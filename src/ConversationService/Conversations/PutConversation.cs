@@ -26,11 +26,11 @@ public static class PutConversation
         HttpContext http, ConversationWriter writer, ConversationQueries queries, EventStore.EventStore store,
         SummaryQueries summaries, ModelTokenizers tokenizers, IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
     {
-        if (ConversationWriter.CheckTarget(id, ifMatch, out var expectedVersion) is { } invalid)
+        if (ConversationWriter.CheckIfMatch(ifMatch, out var expectedVersion) is { } invalid)
         {
             return invalid;
         }
-        if (request.Model is not null && !tokenizers.TryResolve(request.Model, out _))
+        if (request.Model is not null && !tokenizers.TryResolveRequested(request.Model, out _))
         {
             return Problems.UnknownModel("model", request.Model);
         }
@@ -44,13 +44,11 @@ public static class PutConversation
         {
             return Problems.Invalid("systemPrompt", ConversationDecisions.NulMessage);
         }
-        if (ConversationDecisions.HasNul(request.Metadata))
+        if (MetadataRules.Check("metadata", request.Metadata, limits.Value) is { } metadataError)
         {
-            return Problems.Invalid("metadata", ConversationDecisions.NulMessage);
-        }
-        if (request.Metadata is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null) })
-        {
-            return Problems.Invalid("metadata", "Metadata must be a JSON object.");
+            return Problems.Invalid([metadataError], metadataError.TooLarge
+                ? StatusCodes.Status413PayloadTooLarge
+                : StatusCodes.Status400BadRequest);
         }
         var metadata = request.Metadata is { ValueKind: JsonValueKind.Object } ? request.Metadata : null;
 

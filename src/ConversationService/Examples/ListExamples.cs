@@ -32,7 +32,7 @@ public static class ListExamples
         {
             LibraryValidation.Id(errors, "task", task);
         }
-        if (after is not null && !ConversationDecisions.IsValidTurnId(after))
+        if (after is not null && !Identifiers.IsValid(after))
         {
             errors.Add(new("after", $"after is an example id: {LibraryValidation.IdRule}."));
         }

@@ -15,6 +15,16 @@ public sealed class ModelTokenizers : IDisposable
 
     public static string SupportedModels => TiktokenTokenizer.SupportedModelsDescription;
 
+    /// <summary>
+    /// For a model a client names: false also for a name that is not an identifier. The encoding lookup forgives
+    /// whitespace and suffixes ("gpt-4o\n"), but a name the service stores and echoes must be exactly one.
+    /// </summary>
+    public bool TryResolveRequested(string model, out TiktokenTokenizer tokenizer)
+    {
+        tokenizer = null!;
+        return Identifiers.IsValid(model) && TryResolve(model, out tokenizer);
+    }
+
     public bool TryResolve(string model, out TiktokenTokenizer tokenizer)
     {
         if (!TiktokenTokenizer.TryGetEncodingForModel(model, out var encoding))

@@ -3,6 +3,7 @@ using ConversationService.EventStore;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 using Npgsql;
 
 namespace ConversationService.Hosting;
@@ -20,7 +21,7 @@ public static class Problems
         extensions: new Dictionary<string, object?> { ["currentVersion"] = actual });
 
     public static IResult UnknownModel(string field, string? model) =>
-        Invalid(field, $"Unknown model '{model}'. Supported: {ModelTokenizers.SupportedModels}");
+        Invalid(field, $"Unknown model '{(model?.Length > 64 ? model[..64] + "…" : model)}'. Supported: {ModelTokenizers.SupportedModels}");
 
     public static IResult Invalid(string field, string message) =>
         Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
@@ -67,17 +68,29 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             logger.LogError(exception, "Unhandled exception on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
         }
         httpContext.Response.StatusCode = status;
+        var problem = exception is BadHttpRequestException { InnerException: JsonException json } && status < 500
+            ? new HttpValidationProblemDetails(new Dictionary<string, string[]> { [Field(json)] = [detail!] })
+            : new Microsoft.AspNetCore.Mvc.ProblemDetails();
+        (problem.Status, problem.Title, problem.Detail) = (status, title, detail);
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
             Exception = exception,
-            ProblemDetails = { Status = status, Title = title, Detail = detail },
+            ProblemDetails = problem,
         });
     }
 
     // The JSON reader's message carries the path ("$.turns[3].role") and position, which names the field.
     private static string BadRequestDetail(BadHttpRequestException bad) =>
         bad.InnerException is JsonException json ? $"Malformed JSON: {json.Message}" : bad.Message;
+
+    /// <summary>The field a JSON error is in, as validation errors name it ("$.turns[3].role" is "turns[3].role").</summary>
+    private static string Field(JsonException json) => json.Path switch
+    {
+        null or "$" => "body",
+        ['$', '.', .. var rest] => rest,
+        var path => path,
+    };
 }
 
 public static class ProblemHandlingExtensions
@@ -100,32 +113,45 @@ public static class ProblemHandlingExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.Use(RejectOversizeBodies);
+        app.Use(RejectForeignCharsets);
         return app;
     }
 
+    // RFC 8259: JSON between systems is UTF-8. A body declared in another charset (or a quoted one, which the JSON
+    // binder does not unquote) is refused before any endpoint tries to transcode it: an unknown charset would
+    // otherwise surface as an exception while binding.
+    private static Task RejectForeignCharsets(HttpContext context, RequestDelegate next) =>
+        context.Request.ContentType is { } contentType
+        && MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
+        && mediaType.Charset is { Length: > 0 } charset
+        && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
+            ? WriteProblemAsync(context, StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
+                "Request bodies are JSON in UTF-8: the Content-Type charset must be utf-8 or absent.")
+            : next(context);
+
     // Kestrel enforces the limit while reading; this answers early on a declared length and covers other servers.
-    private static async Task RejectOversizeBodies(HttpContext context, RequestDelegate next)
+    private static Task RejectOversizeBodies(HttpContext context, RequestDelegate next)
     {
         var limit = context.RequestServices.GetRequiredService<IOptions<LimitsOptions>>().Value.MaxRequestBodyBytes;
         if (context.Request.ContentLength > limit)
         {
-            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = context,
-                ProblemDetails =
-                {
-                    Status = StatusCodes.Status413PayloadTooLarge,
-                    Title = "Content too large",
-                    Detail = $"The request body exceeds Limits:MaxRequestBodyBytes ({limit} bytes).",
-                },
-            });
-            return;
+            return WriteProblemAsync(context, StatusCodes.Status413PayloadTooLarge, "Content too large",
+                $"The request body exceeds Limits:MaxRequestBodyBytes ({limit} bytes).");
         }
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
         {
             feature.MaxRequestBodySize = limit;
         }
-        await next(context);
+        return next(context);
+    }
+
+    private static Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
+    {
+        context.Response.StatusCode = status;
+        return context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = { Status = status, Title = title, Detail = detail },
+        }).AsTask();
     }
 }

@@ -16,6 +16,15 @@ public sealed class LimitsOptions
 
     /// <summary>Whole request body; larger bodies get 413 before they are parsed.</summary>
     public long MaxRequestBodyBytes { get; set; } = 32 * 1_048_576;
+
+    /// <summary>One metadata object (a turn's, a conversation's, a document's) as UTF-8 JSON; 413 past it.</summary>
+    public int MaxMetadataBytes { get; set; } = 16_384;
+
+    /// <summary>
+    /// Nesting of one metadata object, itself included. Responses and integration events wrap metadata a few levels
+    /// deeper, and System.Text.Json stops at 64, so the ceiling is 32.
+    /// </summary>
+    public int MaxMetadataDepth { get; set; } = 16;
 }
 
 public sealed class ConversationsOptions
@@ -43,7 +52,7 @@ public sealed record DatabaseSchema(string Name);
 
 public static partial class ServiceOptionsExtensions
 {
-    [GeneratedRegex("^[a-z_][a-z0-9_]{0,62}$")]
+    [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,62}\z")]
     private static partial Regex SchemaName();
 
     /// <summary>Binds and validates every option at start-up; each message says which key to set.</summary>
@@ -65,6 +74,8 @@ public static partial class ServiceOptionsExtensions
             .Validate(o => o.MaxTurnsPerBatch > 0, "Limits:MaxTurnsPerBatch must be positive.")
             .Validate(o => o.MaxRequestBodyBytes >= o.MaxContentBytes,
                 "Limits:MaxRequestBodyBytes must be at least Limits:MaxContentBytes.")
+            .Validate(o => o.MaxMetadataBytes > 0, "Limits:MaxMetadataBytes must be a positive number of bytes.")
+            .Validate(o => o.MaxMetadataDepth is >= 1 and <= 32, "Limits:MaxMetadataDepth must be between 1 and 32.")
             .ValidateOnStart();
         services.AddOptions<ConversationsOptions>()
             .Bind(builder.Configuration.GetSection("Conversations"))

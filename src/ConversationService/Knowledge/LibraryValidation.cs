@@ -8,11 +8,11 @@ namespace ConversationService.Knowledge;
 /// <summary>Input rules of the knowledge and few-shot libraries, as field errors (pure).</summary>
 public static class LibraryValidation
 {
-    public const string IdRule = "1-128 characters of A-Z a-z 0-9 . _ : -";
+    public const string IdRule = Identifiers.Rule;
 
     public static void Id(List<FieldError> errors, string field, string? id)
     {
-        if (id is null || !ConversationDecisions.IsValidTurnId(id))
+        if (id is null || !Identifiers.IsValid(id))
         {
             errors.Add(new(field, $"An id is {IdRule}."));
         }
@@ -38,15 +38,11 @@ public static class LibraryValidation
         }
     }
 
-    public static void Metadata(List<FieldError> errors, JsonElement? metadata)
+    public static void Metadata(List<FieldError> errors, JsonElement? metadata, LimitsOptions limits)
     {
-        if (metadata is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null) })
+        if (MetadataRules.Check("metadata", metadata, limits) is { } error)
         {
-            errors.Add(new("metadata", "Metadata must be a JSON object."));
-        }
-        else if (ConversationDecisions.HasNul(metadata))
-        {
-            errors.Add(new("metadata", ConversationDecisions.NulMessage));
+            errors.Add(error);
         }
     }
 

@@ -30,7 +30,7 @@ public static class ListDocuments
         {
             return invalid;
         }
-        if (after is not null && !ConversationDecisions.IsValidTurnId(after))
+        if (after is not null && !Identifiers.IsValid(after))
         {
             return Problems.Invalid("after", $"after is a document id: {LibraryValidation.IdRule}.");
         }

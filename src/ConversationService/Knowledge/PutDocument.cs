@@ -31,7 +31,7 @@ public static class PutDocument
         LibraryValidation.Id(errors, "collection", collection);
         LibraryValidation.Id(errors, "docId", docId);
         LibraryValidation.Text(errors, "text", request.Text, limits.Value);
-        LibraryValidation.Metadata(errors, request.Metadata);
+        LibraryValidation.Metadata(errors, request.Metadata, limits.Value);
         if (errors.Count > 0)
         {
             return LibraryValidation.Problem(errors);

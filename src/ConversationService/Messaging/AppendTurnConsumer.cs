@@ -26,7 +26,7 @@ public sealed class AppendTurnConsumer(
         {
             throw new AppendTurnRejectedException("tenant: required, at most 128 characters.");
         }
-        if (message.ConversationId is null || !ConversationDecisions.IsValidTurnId(message.ConversationId))
+        if (message.ConversationId is null || !Identifiers.IsValid(message.ConversationId))
         {
             throw new AppendTurnRejectedException("conversationId: 1-128 characters of A-Z a-z 0-9 . _ : -");
         }

@@ -27,7 +27,7 @@ public sealed partial class MessagingOptions
     /// <summary>How long one daemon batch may wait for broker confirms before it is retried from the checkpoint.</summary>
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    [GeneratedRegex("^[a-z0-9._-]{0,64}$")]
+    [GeneratedRegex(@"^[a-z0-9._-]{0,64}\z")]
     private static partial Regex SafePrefix();
 
     public IEnumerable<string> Problems()

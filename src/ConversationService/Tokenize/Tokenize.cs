@@ -31,7 +31,7 @@ public static class Tokenize
         {
             return Problems.Invalid("model", $"model is required. Supported: {ModelTokenizers.SupportedModels}");
         }
-        if (!tokenizers.TryResolve(request.Model, out var tokenizer))
+        if (!tokenizers.TryResolveRequested(request.Model, out var tokenizer))
         {
             return Problems.UnknownModel("model", request.Model);
         }
@@ -47,15 +47,23 @@ public static class Tokenize
                 : TypedResults.Ok(new Response(request.Model, tokenizer.EncodingName, tokenizer.CountTokens(text)));
         }
         var messages = request.Messages!;
+        if (messages.Count > limits.Value.MaxTurnsPerBatch)
+        {
+            return Problems.Invalid("messages", $"At most {limits.Value.MaxTurnsPerBatch} messages (Limits:MaxTurnsPerBatch).");
+        }
         for (var i = 0; i < messages.Count; i++)
         {
             if (messages[i] is null)
             {
                 return Problems.Invalid($"messages[{i}]", "A message is an object with role and content.");
             }
-            if (string.IsNullOrEmpty(messages[i]!.Role))
+            if (messages[i]!.Role is not { Length: >= 1 and <= Identifiers.MaxNameLength })
             {
-                return Problems.Invalid($"messages[{i}].role", "role is required.");
+                return Problems.Invalid($"messages[{i}].role", $"role is required, at most {Identifiers.MaxNameLength} characters.");
+            }
+            if (messages[i]!.Name is { Length: > Identifiers.MaxNameLength })
+            {
+                return Problems.Invalid($"messages[{i}].name", $"name is at most {Identifiers.MaxNameLength} characters.");
             }
             if (messages[i]!.Content is null)
             {

@@ -47,7 +47,8 @@ public static class GetUsage
         DatabaseSchema schema, IOptions<LlmOptions> llm, TimeProvider time, CancellationToken ct)
     {
         var end = to ?? time.GetUtcNow();
-        var start = from ?? end - DefaultRange;
+        // Near the start of the calendar the default range would begin before it.
+        var start = from ?? (end - DateTimeOffset.MinValue > DefaultRange ? end - DefaultRange : DateTimeOffset.MinValue);
         groupBy ??= "model";
         if (!GroupColumns.TryGetValue(groupBy, out var column))
         {
@@ -55,7 +56,7 @@ public static class GetUsage
         }
         if (start >= end || end - start > MaxRange)
         {
-            return Problems.Invalid("from", "from must be before to, at most 366 days apart.");
+            return Problems.Invalid(from is null ? "to" : "from", "from must be before to, at most 366 days apart.");
         }
         var tenant = user.Tenant();
         await using var connection = await dataSource.OpenConnectionAsync(ct);

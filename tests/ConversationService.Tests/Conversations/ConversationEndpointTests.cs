@@ -97,12 +97,12 @@ public sealed class ConversationEndpointTests(ServiceFixture fixture)
     }
 
     [Fact]
-    public async Task Given_an_id_longer_than_any_stored_one_When_get_or_delete_Then_404_not_500()
+    public async Task Given_an_id_longer_than_any_stored_one_When_get_or_delete_Then_400_names_the_id_not_500()
     {
         var id = new string('a', 5_000);
-        (await _api.GetConversationAsync(id)).ExpectProblem(HttpStatusCode.NotFound);
-        (await _api.DeleteConversationAsync(id)).ExpectProblem(HttpStatusCode.NotFound);
-        (await _api.GetContextAsync(id, "budget=10")).ExpectProblem(HttpStatusCode.NotFound);
+        (await _api.GetConversationAsync(id)).ExpectFieldError("id");
+        (await _api.DeleteConversationAsync(id)).ExpectFieldError("id");
+        (await _api.GetContextAsync(id, "budget=10")).ExpectFieldError("id");
     }
 
     [Fact]

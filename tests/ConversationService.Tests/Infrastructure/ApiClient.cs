@@ -39,6 +39,14 @@ public sealed class ApiClient(HttpClient http) : IDisposable
         return await ReadAsync(await http.SendAsync(request));
     }
 
+    /// <summary>Sends <paramref name="body"/> as it is: bytes that are not valid UTF-8 included.</summary>
+    public async Task<Reply> SendBytesAsync(HttpMethod method, string path, byte[] body, string contentType = "application/json")
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        return await ReadAsync(await http.SendAsync(request));
+    }
+
     public async Task<Reply> SendAsync(HttpMethod method, string path, object? body = null, string? ifMatch = null)
     {
         using var request = new HttpRequestMessage(method, path);

@@ -1,7 +1,7 @@
 using System.Net;
 using ConversationService.Tests.Infrastructure;
 
-namespace ConversationService.Tests.Hosting;
+namespace ConversationService.Tests.Hostile;
 
 /// <summary>Odd and hostile inputs get a 4xx problem, never a 500.</summary>
 [Collection(ServiceCollection.Name)]
@@ -31,6 +31,10 @@ public sealed class HostileInputTests(ServiceFixture fixture)
         { "GET", "/conversations/{id}/context?budget=1e3", "" },
         { "GET", "/conversations/{id}/context?budget=100&reserve=abc", "" },
         { "GET", "/conversations/{id}/turns?after=99999999999", "" },
+        { "GET", "/usage?to=0001-01-01T00:00:00Z", "" },
+        { "GET", "/usage?to=0001-01-01T00:00:00%2B14:00", "" },
+        { "GET", "/usage?from=9999-12-31T23:59:59Z", "" },
+        { "POST", "/tokenize", """{"model":"gpt-4o","messages":[{"role":"user","content":"x","name":"%NAME%"}]}""" },
     };
 
     [Theory]
@@ -43,9 +47,42 @@ public sealed class HostileInputTests(ServiceFixture fixture)
 
         var reply = body.Length == 0
             ? await api.SendAsync(new HttpMethod(method), path.Replace("{id}", id, StringComparison.Ordinal))
-            : await api.SendRawAsync(new HttpMethod(method), path.Replace("{id}", id, StringComparison.Ordinal), body);
+            : await api.SendRawAsync(new HttpMethod(method), path.Replace("{id}", id, StringComparison.Ordinal),
+                body.Replace("%NAME%", new string('n', 65), StringComparison.Ordinal));
 
         Assert.InRange((int)reply.Status, 400, 499);
         Assert.Equal("application/problem+json", reply.ContentType);
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=bogus")]
+    [InlineData("application/json; charset=utf8")]
+    [InlineData("application/json; charset=\"utf-8\"")]
+    [InlineData("application/json; charset=utf-16")]
+    [InlineData("application/json; charset=\"latin1\"")]
+    public async Task Given_a_body_declared_in_another_charset_When_posted_Then_415_and_nothing_is_stored(string contentType)
+    {
+        using var api = fixture.Client();
+        var id = ApiClient.NewId();
+
+        var reply = await api.SendBytesAsync(
+            HttpMethod.Post, $"/conversations/{id}/turns", """{"role":"user","content":"x"}"""u8.ToArray(), contentType);
+
+        reply.ExpectProblem(System.Net.HttpStatusCode.UnsupportedMediaType);
+        (await api.GetConversationAsync(id)).ExpectProblem(System.Net.HttpStatusCode.NotFound);
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("application/json; charset=UTF-8")]
+    [InlineData("application/json")]
+    public async Task Given_a_body_in_UTF8_When_posted_with_or_without_charset_Then_it_is_stored(string contentType)
+    {
+        using var api = fixture.Client();
+
+        var reply = await api.SendBytesAsync(
+            HttpMethod.Post, $"/conversations/{ApiClient.NewId()}/turns", """{"role":"user","content":"x"}"""u8.ToArray(), contentType);
+
+        reply.Expect(System.Net.HttpStatusCode.Created);
     }
 }
