@@ -8,9 +8,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 bash scripts/deps.sh || { echo "test: starting PostgreSQL/RabbitMQ failed"; exit 2; }
 
-# The cluster deps.sh started may not be on 5432 when another one already was.
-pg_port=$(pg_lsclusters --no-header 2>/dev/null | awk 'NR==1 {print $3}')
-export ConnectionStrings__Postgres="${ConnectionStrings__Postgres:-Host=localhost;Port=${pg_port:-5432};Username=postgres;Password=postgres;Database=postgres}"
+# The project's role (it creates a database per test fixture); the cluster deps.sh started may not be on 5432.
+source scripts/lib/postgres.sh
+export ConnectionStrings__Postgres="${ConnectionStrings__Postgres:-$(postgres_connection postgres)}"
 export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq:-amqp://guest:guest@localhost:5672/}"
 
 results=$(mktemp -d)

@@ -13,8 +13,7 @@ log() { echo "eval: $*"; }
 [ -d "$locomo" ] || { log "LoCoMo data not found at $locomo (set LOCOMO_DIR)"; exit 2; }
 
 bash scripts/deps.sh
-pg_port=$(pg_lsclusters --no-header | awk 'NR==1 {print $3}')
-export PGHOST=localhost PGPORT="$pg_port" PGUSER=postgres PGPASSWORD="${PG_PASSWORD:-postgres}"
+source "$root/scripts/lib/postgres.sh"
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port="${SERVICE_PORT:-}"
@@ -54,7 +53,7 @@ createdb "$database"
 api_key="eval-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 log "starting the service on 127.0.0.1:$port (database $database, queue prefix $prefix)"
 ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$port" \
-  ConnectionStrings__Postgres="Host=localhost;Port=$pg_port;Username=postgres;Password=$PGPASSWORD;Database=$database" \
+  ConnectionStrings__Postgres="$(postgres_connection "$database")" \
   ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/" \
   Auth__ApiKeys__0__Key="$api_key" Auth__ApiKeys__0__Tenant=eval \
   Messaging__EndpointPrefix="$prefix" \
