@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: starts PostgreSQL and RabbitMQ (installing them when absent), then runs
 # every test project of the solution against them. Exit code = test result. Needs root on a fresh machine.
+# It needs nothing beside the clone: the tests that read the LoCoMo data (trait Category=LoCoMo) are the
+# evaluation command's gates (scripts/eval/run.sh) and are left out here.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +21,7 @@ trap 'rm -rf "$results"' EXIT
 dotnet restore ConversationService.sln || { echo "0 passed, 1 failed"; echo "test: dotnet restore failed"; exit 1; }
 
 # A hung test dumps and aborts its project instead of eating the whole CI budget.
-dotnet test ConversationService.sln -c Release --no-restore \
+dotnet test ConversationService.sln -c Release --no-restore --filter "Category!=LoCoMo" \
   --logger "console;verbosity=normal" --logger trx --results-directory "$results" \
   --blame-hang-timeout 5m --blame-hang-dump-type none
 rc=$?
