@@ -36,7 +36,8 @@ done
 # its password. pg_checkpoint (PostgreSQL 15+) lets the load benchmark run CHECKPOINT without being superuser.
 source "$(dirname "$0")/lib/postgres.sh"
 password_literal="'${PGPASSWORD//\'/\'\'}'"
-su postgres -c "psql -X -q -v ON_ERROR_STOP=1 -h /var/run/postgresql -p $pg_port -U postgres -d postgres" >/dev/null <<SQL
+# From / : postgres may not enter the caller's folder (a clone under a private temporary folder, say).
+(cd / && su postgres -c "psql -X -q -v ON_ERROR_STOP=1 -h /var/run/postgresql -p $pg_port -U postgres -d postgres") >/dev/null <<SQL
 SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$pg_role') AS missing \\gset
 \\if :missing
 CREATE ROLE $pg_role LOGIN CREATEDB PASSWORD $password_literal;

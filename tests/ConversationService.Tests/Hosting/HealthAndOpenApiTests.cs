@@ -28,7 +28,7 @@ public sealed class HealthAndOpenApiTests(ServiceFixture fixture)
     {
         using var factory = fixture.CreateFactory(ExpectedLogs.With(
             new Dictionary<string, string?> { ["ConnectionStrings:RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/" },
-            "MassTransit", "Microsoft.Extensions.Diagnostics.HealthChecks"));
+            "MassTransit", "Microsoft.Extensions.Diagnostics.HealthChecks")).WithWebHostBuilder(web => web.WaitForBus(false));
         using var api = new ApiClient(factory.CreateClient());
 
         var reply = (await api.GetAsync("/health/ready")).Expect(HttpStatusCode.ServiceUnavailable);
