@@ -10,10 +10,15 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 bash scripts/deps.sh
 
 db="${CS_DATABASE:-conversation_service}"
-pg_port=$(pg_lsclusters --no-header | awk 'NR==1 {print $3}')
-if ! su postgres -c "psql -p $pg_port -tAc \"SELECT 1 FROM pg_database WHERE datname = '$db'\"" | grep -q 1; then
-  su postgres -c "createdb -p $pg_port '$db'"
-  echo "run: created database $db"
+source scripts/lib/postgres.sh
+owner=$(psql -X -tAq -d postgres -v db="$db" <<< "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :'db'")
+if [ -z "$owner" ]; then
+  createdb "$db"
+  echo "run: created database $db (owner $pg_role)"
+elif [ "$owner" != "$pg_role" ]; then
+  # Earlier versions of this script made it as postgres; the service now runs as the project's role.
+  echo "run: database $db belongs to $owner, not $pg_role: set CS_DATABASE to another name, or drop it"
+  exit 1
 fi
 
 # The service never invents keys; this development key lives only in this process's environment.
@@ -23,7 +28,7 @@ base="${url%%;*}"
 
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
 export ASPNETCORE_URLS="$url"
-export ConnectionStrings__Postgres="${ConnectionStrings__Postgres:-Host=localhost;Port=$pg_port;Username=postgres;Password=postgres;Database=$db}"
+export ConnectionStrings__Postgres="${ConnectionStrings__Postgres:-$(postgres_connection "$db")}"
 export ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq:-amqp://guest:guest@localhost:5672/}"
 export Auth__ApiKeys__0__Key="$key"
 export Auth__ApiKeys__0__Tenant="${AUTH_TENANT:-dev}"

@@ -37,9 +37,8 @@ fi
 [ -d "$locomo" ] || { echo "load: LoCoMo data not found at $locomo (set LOCOMO_DIR)"; exit 2; }
 
 bash scripts/deps.sh
-pg_port=$(pg_lsclusters --no-header | awk 'NR==1 {print $3}')
+source "$root/scripts/lib/postgres.sh"
 pg_bin="/usr/lib/postgresql/$(pg_lsclusters --no-header | awk 'NR==1 {print $1}')/bin"
-export PGHOST=localhost PGPORT="$pg_port" PGUSER=postgres PGPASSWORD="${PG_PASSWORD:-postgres}"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 # Other work on the machine skews every figure; the summary shows how busy it was at the start.
@@ -143,7 +142,7 @@ start_service() { # database log [NAME=value ...]: creates the database, starts 
   createdb "$db"
   log "starting the service on 127.0.0.1:$service_port (database $db${*:+, $*})"
   env ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$service_port" \
-    ConnectionStrings__Postgres="Host=localhost;Port=$pg_port;Username=postgres;Password=$PGPASSWORD;Database=$db" \
+    ConnectionStrings__Postgres="$(postgres_connection "$db")" \
     ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/" Messaging__EndpointPrefix="$endpoint_prefix" \
     Auth__ApiKeys__0__Key="$api_key" Auth__ApiKeys__0__Tenant=load \
     Logging__LogLevel__Default=Warning "$@" \
@@ -197,7 +196,9 @@ log "context response: $context_bytes bytes, $(jq -c '{tokens, fullHistoryTokens
 export CONTEXT_PATH="$context_path"
 # The write phase leaves PostgreSQL background work behind (autovacuum of the tables it filled, a checkpoint of its
 # WAL); done now, it does not run during the read phase, which the baseline gets without it too.
-vacuumdb -q --analyze "$service_db" && psql -qd "$service_db" -c CHECKPOINT
+# As the project's role (no superuser): the shared catalogs, which it may not vacuum, are skipped without a warning;
+# CHECKPOINT needs pg_checkpoint, which deps.sh grants.
+PGOPTIONS='-c client_min_messages=error' vacuumdb -q --analyze "$service_db" && psql -qd "$service_db" -c CHECKPOINT
 run_wrk context "$load_dir/get-context.lua" "http://127.0.0.1:$service_port" "$service_pid" "$service_db" no-drain
 
 # The service stops before the baseline runs, so both get the same idle machine.
@@ -213,7 +214,7 @@ stop_service
 # (f) bare Kestrel returning the captured context bytes.
 log "starting the bare Kestrel baseline on 127.0.0.1:$baseline_port"
 PAYLOAD_FILE="$out/context.json" ASPNETCORE_URLS="http://127.0.0.1:$baseline_port" \
-  POSTGRES="Host=localhost;Port=$pg_port;Username=postgres;Password=$PGPASSWORD;Database=$bench_db" \
+  POSTGRES="$(postgres_connection "$bench_db")" \
   dotnet bench/ConversationService.LoadBaseline/bin/Release/net10.0/ConversationService.LoadBaseline.dll > "$out/baseline.log" 2>&1 &
 baseline_pid=$!; pids+=("$baseline_pid")
 wait_ready "http://127.0.0.1:$baseline_port/health/ready" 60 || { log "baseline not ready"; exit 1; }

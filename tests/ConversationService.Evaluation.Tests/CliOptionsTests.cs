@@ -1,7 +1,14 @@
 namespace ConversationService.Evaluation.Tests;
 
+/// <summary>
+/// Alone, after the parallel tests: the runs of the tool capture the process's console, so that the errors it prints
+/// on purpose stay off the test log (and can be asserted), without swallowing another test's output.
+/// </summary>
+[Collection(Name)]
 public sealed class CliOptionsTests : IDisposable
 {
+    public const string Name = "console";
+
     private static readonly DateTimeOffset Now = new(2026, 11, 30, 5, 6, 7, TimeSpan.Zero);
     private readonly SyntheticLocomo _first = new("conv-1");
 
@@ -64,8 +71,13 @@ public sealed class CliOptionsTests : IDisposable
     [Fact]
     public async Task Given_bad_arguments_When_the_tool_runs_Then_it_exits_with_2_and_help_exits_with_0()
     {
-        Assert.Equal(2, await EvaluationCli.Main(["--data", "/no/such/folder"]));
-        Assert.Equal(0, await EvaluationCli.Main(["--help"]));
+        var (exit, output) = await RunToolAsync("--data", "/no/such/folder");
+        Assert.Equal(2, exit);
+        Assert.Contains("error: --data:", output, StringComparison.Ordinal);
+
+        (exit, output) = await RunToolAsync("--help");
+        Assert.Equal(0, exit);
+        Assert.Contains("Usage:", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -76,8 +88,11 @@ public sealed class CliOptionsTests : IDisposable
         var closedPort = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
 
-        Assert.Equal(1, await EvaluationCli.Main(
-            ["--data", _first.Folder, "--api-key", "k", "--base-url", $"http://127.0.0.1:{closedPort}", "--out", Path.Combine(_first.Folder, "out")]));
+        var (exit, output) = await RunToolAsync(
+            "--data", _first.Folder, "--api-key", "k", "--base-url", $"http://127.0.0.1:{closedPort}", "--out", Path.Combine(_first.Folder, "out"));
+
+        Assert.Equal(1, exit);
+        Assert.Contains("evaluation failed:", output, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -85,8 +100,31 @@ public sealed class CliOptionsTests : IDisposable
     {
         await File.WriteAllTextAsync(Path.Combine(_first.Folder, "notes.json"), """{"speaker_a": "Ann", "qa": [{"question": "?"}]}""");
 
-        Assert.Equal(2, await EvaluationCli.Main(["--data", _first.Folder, "--api-key", "k", "--conversations", "notes"]));
+        var (exit, output) = await RunToolAsync("--data", _first.Folder, "--api-key", "k", "--conversations", "notes");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("is not a LoCoMo conversation file", output, StringComparison.Ordinal);
     }
 
     public void Dispose() => _first.Dispose();
+
+    private static async Task<(int Exit, string Output)> RunToolAsync(params string[] args)
+    {
+        var (output, error) = (Console.Out, Console.Error);
+        using var captured = new StringWriter();
+        Console.SetOut(captured);
+        Console.SetError(captured);
+        try
+        {
+            return (await EvaluationCli.Main(args), captured.ToString());
+        }
+        finally
+        {
+            Console.SetOut(output);
+            Console.SetError(error);
+        }
+    }
 }
+
+[CollectionDefinition(CliOptionsTests.Name, DisableParallelization = true)]
+public sealed class ConsoleCollection;

@@ -8,7 +8,7 @@ namespace ConversationService.EventStore.Tests;
 /// <summary>A database of its own per test run, dropped at the end; every test then works in a fresh schema.</summary>
 public sealed class PostgresFixture : IAsyncLifetime
 {
-    private const string DefaultConnectionString = "Host=localhost;Port=5432;Username=postgres;Password=postgres;Database=postgres";
+    private const string DefaultConnectionString = "Host=localhost;Port=5432;Username=conversation_service;Password=conversation_service;Database=postgres";
     private static int _schemas;
     private readonly string _adminConnectionString =
         Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") is { Length: > 0 } configured ? configured : DefaultConnectionString;

@@ -17,11 +17,11 @@ public sealed class GoldenCorpus
     public required IReadOnlyList<GoldenText> Texts { get; init; }
     public required IReadOnlyList<GoldenText> LoneSurrogates { get; init; }
     public required IReadOnlyList<GoldenChat> Chats { get; init; }
-    public required IReadOnlyList<GoldenLocomoTurn> Locomo { get; init; }
+    public required IReadOnlyList<GoldenHashedText> Conversation { get; init; }
     public required int SweepChunk { get; init; }
     public required IReadOnlyList<GoldenSweepChunk> UnicodeSweep { get; init; }
 
-    /// <summary>The hash the golden file stores for LoCoMo turns: SHA-256 of the decimal ids joined by ",".</summary>
+    /// <summary>The hash the golden file stores for long texts: SHA-256 of the decimal ids joined by ",".</summary>
     public static string IdsHash(IReadOnlyList<int> ids)
     {
         var text = new byte[ids.Count * 12];
@@ -65,13 +65,9 @@ public sealed class GoldenCorpus
                     [.. e.GetProperty("messages").Deserialize<MessageJson[]>()!.Select(m => new ChatMessage(m.Role, m.Content, m.Name))],
                     Encodings.ToDictionary(n => n, n => e.GetProperty(n).GetInt32()))),
             ],
-            Locomo =
+            Conversation =
             [
-                .. root.GetProperty("locomo").EnumerateArray().Select(e => new GoldenLocomoTurn(
-                    e.GetProperty("file").GetString()!,
-                    e.GetProperty("dia_id").GetString()!,
-                    e.GetProperty("field").GetString()!,
-                    Hashed(e))),
+                .. root.GetProperty("conversation").EnumerateArray().Select(e => new GoldenHashedText(e.GetProperty("text").GetString()!, Hashed(e))),
             ],
         };
     }
@@ -94,4 +90,4 @@ public sealed record GoldenChat(IReadOnlyList<ChatMessage> Messages, IReadOnlyDi
 
 public sealed record GoldenSweepChunk(int From, IReadOnlyDictionary<string, (int Count, string Sha256)> Expected);
 
-public sealed record GoldenLocomoTurn(string File, string DiaId, string Field, IReadOnlyDictionary<string, (int Count, string Sha256)> Expected);
+public sealed record GoldenHashedText(string Text, IReadOnlyDictionary<string, (int Count, string Sha256)> Expected);

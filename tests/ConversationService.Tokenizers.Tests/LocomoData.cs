@@ -3,11 +3,15 @@ using System.Text.Json;
 namespace ConversationService.Tokenizers.Tests;
 
 /// <summary>
-/// Reads the LoCoMo development turns from the shared data folder. The data must never be copied into the
-/// repository, so the tests find it beside the clone (…/shared/data/locomo) or through LOCOMO_DIR.
+/// Reads the LoCoMo development turns for the LoCoMo gates: the tests of trait <c>Category=LoCoMo</c>, which
+/// scripts/eval/run.sh runs with LOCOMO_DIR and scripts/test.sh leaves out. The data must never be copied into the
+/// repository, so they find it through LOCOMO_DIR or beside the clone (…/shared/data/locomo).
 /// </summary>
 public static class LocomoData
 {
+    /// <summary>The trait value of the tests that read the LoCoMo data: <c>[Trait("Category", LocomoData.Category)]</c>.</summary>
+    public const string Category = "LoCoMo";
+
     private static readonly Lazy<IReadOnlyDictionary<(string File, string DiaId), string>> Turns = new(Load);
 
     /// <summary>Turn content as the golden script builds it: text plus " [shares a photo: caption]" when captioned.</summary>
@@ -33,7 +37,8 @@ public static class LocomoData
         }
 
         throw new DirectoryNotFoundException(
-            $"LoCoMo data not found above {AppContext.BaseDirectory}: clone the repository beside shared/ (shared/data/locomo) or set LOCOMO_DIR.");
+            $"LoCoMo data not found above {AppContext.BaseDirectory}: set LOCOMO_DIR or clone the repository beside shared/ (shared/data/locomo). "
+            + "These are the LoCoMo gates (Category=LoCoMo), run by scripts/eval/run.sh; the test suite leaves them out (--filter Category!=LoCoMo).");
     }
 
     private static Dictionary<(string File, string DiaId), string> Load()

@@ -63,7 +63,7 @@ public static partial class ServiceOptionsExtensions
             .Bind(builder.Configuration.GetSection("ConnectionStrings"))
             .Validate(o => !string.IsNullOrWhiteSpace(o.Postgres),
                 "ConnectionStrings:Postgres is not set (env ConnectionStrings__Postgres), e.g. "
-                + "'Host=localhost;Port=5432;Database=conversation_service;Username=postgres;Password=...'.")
+                + "'Host=localhost;Port=5432;Database=conversation_service;Username=conversation_service;Password=...'.")
             .Validate(o => Uri.TryCreate(o.RabbitMq, UriKind.Absolute, out var uri) && uri.Scheme is "amqp" or "amqps",
                 "ConnectionStrings:RabbitMq must be an amqp:// URI (env ConnectionStrings__RabbitMq), "
                 + "e.g. 'amqp://guest:guest@localhost:5672/'.")

@@ -1,10 +1,15 @@
 using System.Diagnostics;
 using ConversationService.Context;
+using ConversationService.Tokenizers.Tests;
 using Xunit.Abstractions;
 
 namespace ConversationService.Tests.Context;
 
-/// <summary>Issue 5's recall targets on the LoCoMo development split with the offline embedder, in process.</summary>
+/// <summary>
+/// LoCoMo gate (scripts/eval/run.sh): issue 5's recall targets on the LoCoMo development split with the offline
+/// embedder, in process.
+/// </summary>
+[Trait("Category", LocomoData.Category)]
 public sealed class LocomoRecallTests(ITestOutputHelper output)
 {
     [Fact]

@@ -1,14 +1,17 @@
 using ConversationService.Context;
 using ConversationService.Relevance;
 using ConversationService.Tokenizers;
+using ConversationService.Tokenizers.Tests;
 using Xunit.Abstractions;
 
 namespace ConversationService.Tests.Context;
 
 /// <summary>
 /// Issue 5's prefix stability: as a LoCoMo conversation grows turn by turn, the share of a context's tokens that
-/// form an identical prefix of the next context (what a provider's prompt cache can reuse).
+/// form an identical prefix of the next context (what a provider's prompt cache can reuse). A LoCoMo gate
+/// (scripts/eval/run.sh).
 /// </summary>
+[Trait("Category", LocomoData.Category)]
 public sealed class PrefixStabilityTests(ITestOutputHelper output)
 {
     private const string SystemPrompt = "You are a warm, attentive companion. Remember what the user told you and refer back to it when it helps. Keep answers short.";

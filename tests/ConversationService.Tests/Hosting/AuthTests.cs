@@ -82,10 +82,9 @@ public sealed class AuthTests(ServiceFixture fixture)
     public async Task Given_good_and_bad_keys_When_requests_are_logged_at_trace_level_Then_no_key_appears_in_any_log()
     {
         var sink = new LogSink();
-        using var factory = fixture.CreateFactory(new Dictionary<string, string?>
-        {
-            ["Logging:LogLevel:Default"] = "Trace",
-        }).WithWebHostBuilder(web => web.ConfigureLogging(logging => logging.AddProvider(sink)));
+        using var factory = fixture.CreateFactory(ExpectedLogs.With(
+            new Dictionary<string, string?> { ["Logging:LogLevel:Default"] = "Trace" }, "Default"))
+            .WithWebHostBuilder(web => web.ConfigureLogging(logging => logging.AddProvider(sink)));
         using var http = factory.CreateClient();
         using var good = new ApiClient(http);
         http.DefaultRequestHeaders.Authorization = new("Bearer", ServiceFixture.TenantAKey);

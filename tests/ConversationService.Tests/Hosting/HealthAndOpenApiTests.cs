@@ -26,10 +26,9 @@ public sealed class HealthAndOpenApiTests(ServiceFixture fixture)
     [Fact]
     public async Task Given_an_unreachable_broker_When_ready_is_probed_Then_503_naming_rabbitmq()
     {
-        using var factory = fixture.CreateFactory(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/",
-        });
+        using var factory = fixture.CreateFactory(ExpectedLogs.With(
+            new Dictionary<string, string?> { ["ConnectionStrings:RabbitMq"] = "amqp://guest:guest@127.0.0.1:1/" },
+            "MassTransit", "Microsoft.Extensions.Diagnostics.HealthChecks")).WithWebHostBuilder(web => web.WaitForBus(false));
         using var api = new ApiClient(factory.CreateClient());
 
         var reply = (await api.GetAsync("/health/ready")).Expect(HttpStatusCode.ServiceUnavailable);

@@ -45,6 +45,7 @@ public sealed class ServiceFixture : IAsyncLifetime
         {
             web.UseEnvironment("Testing");
             web.ConfigureAppConfiguration(config => config.AddInMemoryCollection(StartSettings(settings)));
+            web.WaitForBus();
         });
 
     /// <summary>Every setting a <see cref="CreateFactory"/> instance gets; <paramref name="settings"/> win.</summary>

@@ -10,7 +10,7 @@ public sealed class TestDatabase
 {
     private static readonly string AdminConnectionString =
         Environment.GetEnvironmentVariable("ConnectionStrings__Postgres")
-        ?? "Host=localhost;Port=5432;Username=postgres;Password=postgres;Database=postgres";
+        ?? "Host=localhost;Port=5432;Username=conversation_service;Password=conversation_service;Database=postgres";
 
     public string Name { get; } = "cs_test_" + Guid.NewGuid().ToString("N");
 

@@ -68,6 +68,7 @@ public class MessagingFixture : IAsyncLifetime
         {
             web.UseEnvironment("Testing");
             web.ConfigureAppConfiguration(config => config.AddInMemoryCollection(all));
+            web.WaitForBus();
         });
         _factories.Add(factory);
         return factory;

@@ -12,15 +12,19 @@ public class LlmFixture : MessagingFixture
 {
     public FakeOpenAiServer Llm { get; private set; } = null!;
 
-    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
-    {
-        ["Llm:Endpoint"] = Llm.Endpoint,
-        ["Llm:ApiKey"] = "test-llm-key",
-        ["Llm:MaxRetries"] = "2",
-        ["Llm:RetryBaseDelay"] = "00:00:00.050",
-        ["Llm:RequestTimeout"] = "00:00:02",
-        ["Llm:BreakDuration"] = "00:00:00.500",
-    };
+    // The fake LLM fails, refuses and overspends on purpose: failed tiers, summaries that end in the error queue and
+    // the daily budget warning are expected.
+    protected override IReadOnlyDictionary<string, string?> Settings => ExpectedLogs.With(
+        new Dictionary<string, string?>
+        {
+            ["Llm:Endpoint"] = Llm.Endpoint,
+            ["Llm:ApiKey"] = "test-llm-key",
+            ["Llm:MaxRetries"] = "2",
+            ["Llm:RetryBaseDelay"] = "00:00:00.050",
+            ["Llm:RequestTimeout"] = "00:00:02",
+            ["Llm:BreakDuration"] = "00:00:00.500",
+        },
+        "ConversationService.Summaries.LlmSummarizer", "MassTransit.ReceiveTransport", "ConversationService.Usage.DailyBudget");
 
     public override async Task InitializeAsync()
     {

@@ -12,8 +12,10 @@ namespace ConversationService.Tests.Summaries;
 /// Issue 4's figure: LLM tokens spent on summaries per 1,000 conversation tokens ingested, replaying the LoCoMo
 /// development split (read from beside the clone, never copied) turn by turn against the fake LLM, whose every
 /// answer fills the output cap (the worst case). Each turn should be read about once, plus the running summary.
+/// A LoCoMo gate (scripts/eval/run.sh).
 /// </summary>
 [Collection(LlmCollection.Name)]
+[Trait("Category", LocomoData.Category)]
 public sealed class LocomoSummaryCostTests(LlmFixture fixture, ITestOutputHelper output)
 {
     [Fact]
