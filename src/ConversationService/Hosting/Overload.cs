@@ -15,7 +15,7 @@ public sealed class OverloadOptions
     public int QueueLimit { get; set; } = 1_000;
 
     /// <summary>How long a request may wait in that queue before it gets 503.</summary>
-    public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromSeconds(2);
 }
 
 /// <summary>
@@ -46,7 +46,7 @@ public static class Overload
             .Validate(o => o.QueueLimit is >= 0 and <= 1_000_000,
                 "Overload:QueueLimit must be between 0 (no queue) and 1000000.")
             .Validate(o => o.QueueTimeout > TimeSpan.Zero && o.QueueTimeout <= TimeSpan.FromMinutes(1),
-                "Overload:QueueTimeout must be between 1 ms and 1 minute (e.g. 00:00:05).")
+                "Overload:QueueTimeout must be between 1 ms and 1 minute (e.g. 00:00:02).")
             .ValidateOnStart();
         builder.Services.AddSingleton<RequestGate>();
         return builder;
