@@ -64,7 +64,7 @@ curl -fsS -o /dev/null "http://127.0.0.1:$service_port/health/ready" || { log "s
 
 # The service's own connections to its database, sampled twice a second: what it takes from max_connections.
 ( while true; do
-    psql -Atqc "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db'" 2>/dev/null || true
+    psql -Atqc "SELECT count(*) FROM pg_stat_activity WHERE datname = '$db' AND backend_type = 'client backend'" 2>/dev/null || true
     sleep 0.5
   done ) > "$out/connections.txt" &
 sampler_pid=$!
