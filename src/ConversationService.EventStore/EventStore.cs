@@ -30,8 +30,27 @@ public sealed class EventStore
             throw new InvalidOperationException($"Two async projections are named '{duplicate.Key}'; names are checkpoint keys.");
         }
 
+        ThrowIfPoolTooSmall(dataSource, AsyncProjections.Count, options.AppendWriters);
         _indexedProjectionNames = [.. AsyncProjections.Where(p => p.TracksIndexedVersion).Select(p => p.Name)];
         _groupCommit = new GroupCommit(this);
+    }
+
+    /// <summary>
+    /// The daemon keeps one pooled connection per async projection for as long as it runs it, and a projection may
+    /// open one more while it handles a batch; each group-commit writer holds one while it commits. A pool with no
+    /// room beyond those would leave every request waiting for the pool's timeout and failing, so it does not start.
+    /// </summary>
+    private static void ThrowIfPoolTooSmall(NpgsqlDataSource dataSource, int asyncProjections, int appendWriters)
+    {
+        var settings = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
+        var needed = (2 * asyncProjections) + appendWriters + 1;
+        if (settings.Pooling && settings.MaxPoolSize < needed)
+        {
+            throw new InvalidOperationException(
+                $"Postgres:MaxPoolSize (or the connection string's Maximum Pool Size) is {settings.MaxPoolSize}, which leaves "
+                + $"no connection for requests: {asyncProjections} async projection(s) hold up to two each and "
+                + $"EventStore:AppendWriters is {appendWriters}. Set it to at least {needed}.");
+        }
     }
 
     private readonly GroupCommit _groupCommit;

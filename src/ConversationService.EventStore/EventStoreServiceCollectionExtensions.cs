@@ -12,7 +12,8 @@ public static class EventStoreServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="EventStore"/>, its options (configuration section <c>EventStore</c>, then
     /// <see cref="EventStoreBuilder.Options"/>; validated at start), an <see cref="NpgsqlDataSource"/> from
-    /// <c>ConnectionStrings:Postgres</c> (when none is registered), the event types, inline and async projections,
+    /// <c>ConnectionStrings:Postgres</c> bounded by <see cref="PostgresOptions"/> (section <c>Postgres</c>, validated at
+    /// start; when no data source is registered), the event types, inline and async projections,
     /// a hosted service that creates or upgrades the schema at start-up, and the daemon (a hosted service) that runs
     /// the async projections once across replicas.
     /// </summary>
@@ -30,6 +31,10 @@ public static class EventStoreServiceCollectionExtensions
             .Configure(options => builder.ConfigureOptions(options))
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EventStoreOptions>, EventStoreOptionsValidator>());
+        services.AddOptions<PostgresOptions>()
+            .Configure<IServiceProvider>((options, provider) => provider.GetService<IConfiguration>()?.GetSection("Postgres").Bind(options))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgresOptions>, PostgresOptionsValidator>());
         services.TryAddSingleton(CreateDataSource);
         services.TryAddSingleton(provider => new EventStore(
             provider.GetRequiredService<NpgsqlDataSource>(),
@@ -55,7 +60,7 @@ public static class EventStoreServiceCollectionExtensions
                 "No PostgreSQL connection: set ConnectionStrings:Postgres (environment ConnectionStrings__Postgres) or register an NpgsqlDataSource.");
         }
 
-        return new NpgsqlDataSourceBuilder(Tune(connectionString)).Build();
+        return new NpgsqlDataSourceBuilder(Tune(connectionString, provider.GetRequiredService<IOptions<PostgresOptions>>().Value)).Build();
     }
 
     /// <summary>
@@ -63,13 +68,24 @@ public static class EventStoreServiceCollectionExtensions
     /// them saves a parse and plan per command. The store leaves no session state behind (the daemon unlocks
     /// explicitly), so the per-checkout reset is skipped. On loopback TLS protects nothing and encrypting every
     /// byte costs both processes CPU (a tenth of the service's on the context endpoint), so it is not negotiated
-    /// there; any other host keeps Npgsql's default.
+    /// there; any other host keeps Npgsql's default. The pool's size and wait come from <paramref name="pool"/>
+    /// (Npgsql's own defaults, 100 connections and 15 s, let one busy replica take a whole server).
     /// </summary>
-    internal static string Tune(string connectionString)
+    internal static string Tune(string connectionString, PostgresOptions? pool = null)
     {
-        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString }.Keys
-            .Cast<string>().Select(key => key.Replace(" ", "", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        pool ??= new PostgresOptions();
         var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        // Npgsql's builder names each key it was given canonically ("MaxPoolSize" becomes "Maximum Pool Size").
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = settings.ConnectionString }.Keys
+            .Cast<string>().Select(key => key.Replace(" ", "", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (!given.Contains("MaximumPoolSize"))
+        {
+            settings.MaxPoolSize = pool.MaxPoolSize;
+        }
+        if (!given.Contains("Timeout"))
+        {
+            settings.Timeout = pool.TimeoutSeconds;
+        }
         if (!given.Contains("MaxAutoPrepare"))
         {
             settings.MaxAutoPrepare = 64;

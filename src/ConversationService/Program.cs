@@ -11,6 +11,7 @@ using ConversationService.Usage;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceOptions()
     .AddProblemHandling()
+    .AddOverloadProtection()
     .AddApiKeyAuthentication()
     .AddConversations()
     .AddReadinessChecks()
@@ -25,6 +26,7 @@ var app = builder.Build();
 app.UseProblemHandling();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseOverloadProtection();
 app.MapOpenApiAndSwagger();
 app.MapHealthEndpoints();
 app.MapConversations();

@@ -100,6 +100,68 @@ public sealed class RegistrationTests(PostgresFixture db)
         Assert.Equal((64, true), (added.MaxAutoPrepare, added.NoResetOnClose));
     }
 
+    [Theory]
+    [InlineData("Host=localhost", 20, 5)]
+    [InlineData("Host=localhost;Maximum Pool Size=7", 7, 5)]
+    [InlineData("Host=localhost;MaxPoolSize=7;Timeout=3", 7, 3)]
+    public void Given_a_connection_string_When_tuned_Then_the_pool_is_bounded_by_default_unless_the_string_sets_its_own(
+        string connectionString, int maxPoolSize, int timeoutSeconds)
+    {
+        var tuned = new Npgsql.NpgsqlConnectionStringBuilder(EventStoreServiceCollectionExtensions.Tune(connectionString));
+
+        Assert.Equal((maxPoolSize, timeoutSeconds), (tuned.MaxPoolSize, tuned.Timeout));
+    }
+
+    [Fact]
+    public void Given_Postgres_settings_When_the_data_source_is_built_Then_they_bound_its_pool()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = "Host=localhost;Database=d",
+            ["Postgres:MaxPoolSize"] = "9",
+            ["Postgres:ConnectionTimeout"] = "00:00:02.500",
+        }).Build());
+        services.AddEventStore(_ => { });
+        using var provider = services.BuildServiceProvider();
+
+        var settings = new Npgsql.NpgsqlConnectionStringBuilder(provider.GetRequiredService<Npgsql.NpgsqlDataSource>().ConnectionString);
+
+        Assert.Equal((9, 3), (settings.MaxPoolSize, settings.Timeout));
+    }
+
+    [Theory]
+    [InlineData("Postgres:MaxPoolSize", "0")]
+    [InlineData("Postgres:ConnectionTimeout", "00:00:00")]
+    public void Given_an_invalid_Postgres_setting_When_resolving_the_store_Then_validation_names_the_setting(string key, string value)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = "Host=localhost;Database=d",
+            [key] = value,
+        }).Build());
+        services.AddEventStore(_ => { });
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<EventStore>());
+
+        Assert.Contains(key, error.Message);
+    }
+
+    [Fact]
+    public void Given_a_pool_the_daemon_and_group_commit_would_fill_When_resolving_the_store_Then_it_refuses_naming_the_setting()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(Npgsql.NpgsqlDataSource.Create("Host=localhost;Database=d;Maximum Pool Size=1"));
+        services.AddEventStore(_ => { });
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<EventStore>());
+
+        Assert.Contains("Postgres:MaxPoolSize", error.Message);
+    }
+
     [Fact]
     public async Task Given_a_loopback_server_When_the_store_connects_Then_the_session_is_not_encrypted()
     {

@@ -52,7 +52,7 @@ public sealed class ContextResponseCache : IDisposable
         if (megabytes > 0)
         {
             _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = megabytes * 1_048_576L });
-            _stamps = Multiplexed(dataSource, connectionStrings.Value.Postgres);
+            _stamps = Multiplexed(dataSource, connectionStrings.Value.Postgres, options.Value.FreshnessPoolSize);
         }
         _stampSql = $"""
             SELECT c.version, coalesce(s.through_index, 0)
@@ -111,11 +111,14 @@ public sealed class ContextResponseCache : IDisposable
     /// <summary>
     /// Stamp reads get a multiplexing data source of their own: concurrent one-row reads then share a few connections
     /// and their system calls, which halved PostgreSQL's CPU per replay in the load benchmark. It keeps the shared
-    /// source's tuned settings; the password, which a data source does not hand back, comes from the configuration.
+    /// source's tuned settings but not its size: multiplexing pipelines commands on busy connections instead of waiting
+    /// for a free one, so <paramref name="connections"/> (<see cref="ContextOptions.FreshnessPoolSize"/>) is all it
+    /// ever opens, counted beside the shared pool against the server's max_connections. The password, which a data
+    /// source does not hand back, comes from the configuration.
     /// </summary>
-    private static NpgsqlDataSource Multiplexed(NpgsqlDataSource shared, string configured)
+    private static NpgsqlDataSource Multiplexed(NpgsqlDataSource shared, string configured, int connections)
     {
-        var settings = new NpgsqlConnectionStringBuilder(shared.ConnectionString) { Multiplexing = true };
+        var settings = new NpgsqlConnectionStringBuilder(shared.ConnectionString) { Multiplexing = true, MaxPoolSize = connections };
         settings.Password ??= new NpgsqlConnectionStringBuilder(configured).Password;
         return NpgsqlDataSource.Create(settings);
     }

@@ -51,6 +51,10 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
+        if (Overload.IsOverload(exception))
+        {
+            return await Overload.AnswerAsync(httpContext, problems, exception, logger);
+        }
         var (status, title, detail) = exception switch
         {
             BadHttpRequestException bad => (bad.StatusCode, bad.StatusCode == 413 ? "Content too large" : "Bad request",

@@ -49,14 +49,16 @@ public sealed class SummarizeConversationConsumer(
             basedOn + 1, turns[^1].Index, result.Text, tokenizer.CountTokens(result.Text), tokenizer.EncodingName,
             result.Model, result.Usage, result.CostUsd, time.GetUtcNow());
 
-        // The conversation's lock, held without writing, keeps a deletion from committing in between; the summary
-        // stream's lock serializes instances. Always in this order, so they cannot deadlock.
-        await using var conversationLock = await store.OpenForWritingAsync(tenant, id, ConversationStream.Type, ct);
-        if (conversationLock.IsNew || conversationLock.IsArchived)
+        // The summary stream's lock serializes instances; the conversation's row, share-locked in the same transaction,
+        // keeps a deletion from committing in between. Both on one connection: a second connection taken while holding
+        // the conversation's lock would wait for a pool that appends queued on that lock can fill (Postgres:MaxPoolSize),
+        // a deadlock until the pool's timeout. No writer takes the two rows in the other order (a deletion erases the
+        // summary stream's events, never its row), so they cannot deadlock either.
+        await using var session = await store.OpenForWritingAsync(tenant, SummaryStream.Id(id), SummaryStream.Type, ct);
+        if (!await IsLiveAsync(session, id, ct))
         {
             return; // disposing rolls back, so no empty stream is left behind
         }
-        await using var session = await store.OpenForWritingAsync(tenant, SummaryStream.Id(id), SummaryStream.Type, ct);
         var latest = await summaries.GetAsync(session.Connection, session.Transaction, tenant, id, ct);
         if (!SummaryDecisions.MayStore(basedOn, latest?.ThroughIndex ?? 0))
         {
@@ -69,6 +71,18 @@ public sealed class SummarizeConversationConsumer(
             var self = await context.GetSendEndpoint(context.ReceiveContext.InputAddress);
             await self.Send(context.Message, ct);
         }
+    }
+
+    /// <summary>Whether the conversation exists and is not deleted, share-locking its stream row until the session ends.</summary>
+    private async Task<bool> IsLiveAsync(EventStore.StreamWriteSession session, string id, CancellationToken ct)
+    {
+        await using var command = new Npgsql.NpgsqlCommand(
+            $"SELECT NOT archived FROM {store.Options.Schema}.streams WHERE tenant_id = $1 AND id = $2 AND type = $3 FOR SHARE",
+            session.Connection, session.Transaction);
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = session.TenantId });
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = id });
+        command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = ConversationStream.Type });
+        return await command.ExecuteScalarAsync(ct) is true;
     }
 }
 
