@@ -10,7 +10,8 @@ public sealed class EventStore
         EventTypeRegistry types,
         IEnumerable<IInlineProjection> inlineProjections,
         IEnumerable<IAsyncProjection> asyncProjections,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null,
+        IEnumerable<IReplicaSubscription>? replicaSubscriptions = null)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(options);
@@ -21,6 +22,7 @@ public sealed class EventStore
         Types = types;
         InlineProjections = [.. inlineProjections];
         AsyncProjections = [.. asyncProjections.Where(p => p.Enabled)];
+        ReplicaSubscriptions = [.. replicaSubscriptions ?? []];
         Time = timeProvider ?? TimeProvider.System;
         Sql = new Sql(options.Schema);
 
@@ -31,8 +33,11 @@ public sealed class EventStore
         }
 
         _indexedProjectionNames = [.. AsyncProjections.Where(p => p.TracksIndexedVersion).Select(p => p.Name)];
+        _activity = AsyncProjections.ToDictionary(p => p.Name, _ => new ProjectionActivity(), StringComparer.Ordinal);
         _groupCommit = new GroupCommit(this);
     }
+
+    private readonly Dictionary<string, ProjectionActivity> _activity;
 
     private readonly GroupCommit _groupCommit;
 
@@ -42,6 +47,7 @@ public sealed class EventStore
     public NpgsqlDataSource DataSource { get; }
     public EventTypeRegistry Types { get; }
     public IReadOnlyList<IAsyncProjection> AsyncProjections { get; }
+    internal IReadOnlyList<IReplicaSubscription> ReplicaSubscriptions { get; }
     internal IReadOnlyList<IInlineProjection> InlineProjections { get; }
     internal TimeProvider Time { get; }
     internal Sql Sql { get; }
@@ -229,4 +235,33 @@ public sealed class EventStore
 
         return tracked ? reader.GetInt64(1) : reader.GetInt64(0);
     }
+
+    /// <summary>
+    /// Where each async projection stands (see <see cref="ProjectionHealth"/>); <see cref="DaemonHealth.Problems"/> says
+    /// what of it is wrong. One statement of index lookups, cheap enough for readiness probes.
+    /// </summary>
+    public async Task<IReadOnlyList<ProjectionHealth>> GetDaemonHealthAsync(CancellationToken cancellationToken)
+    {
+        if (AsyncProjections.Count == 0)
+        {
+            return [];
+        }
+        await using var command = DataSource.CreateCommand(Sql.DaemonHealth);
+        command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. AsyncProjections.Select(p => p.Name)] });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var health = new List<ProjectionHealth>(AsyncProjections.Count);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var name = reader.GetString(0);
+            var (failures, lastError) = ActivityOf(name).Read();
+            health.Add(new ProjectionHealth(
+                name, reader.GetInt64(1), reader.GetInt64(2),
+                reader.IsDBNull(3) ? null : reader.GetFieldValue<DateTimeOffset>(3), reader.GetInt64(4), failures, lastError));
+        }
+
+        return health;
+    }
+
+    /// <summary>This replica's record of the projection's attempts; the daemon's runner writes it.</summary>
+    internal ProjectionActivity ActivityOf(string projection) => _activity[projection];
 }

@@ -37,7 +37,8 @@ public static class EventStoreServiceCollectionExtensions
             builder.Registry,
             provider.GetServices<IInlineProjection>(),
             provider.GetServices<IAsyncProjection>(),
-            provider.GetRequiredService<TimeProvider>()));
+            provider.GetRequiredService<TimeProvider>(),
+            provider.GetServices<IReplicaSubscription>()));
         services.TryAddSingleton(provider => provider.GetRequiredService<EventStore>().Types);
 
         // Registration order is start order: the schema exists before the daemon (and the web server) start.
@@ -151,6 +152,21 @@ public sealed class EventStoreBuilder
         {
             _services.TryAddSingleton<T>();
             _services.AddSingleton<IAsyncProjection>(provider => provider.GetRequiredService<T>());
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// Registers <typeparamref name="T"/> as a singleton (resolvable as itself too) built by DI, followed on every
+    /// replica (see <see cref="IReplicaSubscription"/>).
+    /// </summary>
+    public EventStoreBuilder ReplicaSubscription<T>() where T : class, IReplicaSubscription
+    {
+        if (_projections.Add(typeof(T)))
+        {
+            _services.TryAddSingleton<T>();
+            _services.AddSingleton<IReplicaSubscription>(provider => provider.GetRequiredService<T>());
         }
 
         return this;
