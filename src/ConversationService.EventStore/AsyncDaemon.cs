@@ -251,7 +251,7 @@ internal sealed class ProjectionRunner(EventStore store, IAsyncProjection projec
                         new NpgsqlParameter<string> { TypedValue = position.StreamId },
                         new NpgsqlParameter<long> { TypedValue = position.Version },
                         new NpgsqlParameter<string> { TypedValue = position.Type },
-                        new NpgsqlParameter<string> { TypedValue = error.GetBaseException().GetType().FullName ?? "" },
+                        new NpgsqlParameter<string> { TypedValue = error.GetType().FullName ?? "" },
                         new NpgsqlParameter<string> { TypedValue = description },
                         new NpgsqlParameter<int> { TypedValue = attempts },
                         new NpgsqlParameter<DateTimeOffset> { TypedValue = store.Time.GetUtcNow() },
