@@ -11,14 +11,19 @@ namespace ConversationService.EventStore;
 /// batch). No LISTEN/NOTIFY: a NOTIFY in the append transaction takes a server-wide lock that is held through the
 /// commit's WAL flush, so appends would commit one at a time instead of in groups, capping append throughput.
 /// </summary>
-internal sealed class AsyncDaemon(EventStore store, ILogger<AsyncDaemon> logger) : BackgroundService
+/// <remarks>
+/// The subscriptions come from the container here, not through the store: they hold caches whose owners use the store,
+/// and the store must not depend on them.
+/// </remarks>
+internal sealed class AsyncDaemon(EventStore store, IEnumerable<IReplicaSubscription> subscriptions, ILogger<AsyncDaemon> logger)
+    : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
         await Task.WhenAll(store.AsyncProjections
             .Select(p => new ProjectionRunner(store, p, logger).RunAsync(stoppingToken))
-            .Concat(store.ReplicaSubscriptions.Select(s => new ReplicaTail(store, s, logger).RunAsync(stoppingToken))));
+            .Concat(subscriptions.Select(s => new ReplicaTail(store, s, logger).RunAsync(stoppingToken))));
     }
 }
 

@@ -10,8 +10,7 @@ public sealed class EventStore
         EventTypeRegistry types,
         IEnumerable<IInlineProjection> inlineProjections,
         IEnumerable<IAsyncProjection> asyncProjections,
-        TimeProvider? timeProvider = null,
-        IEnumerable<IReplicaSubscription>? replicaSubscriptions = null)
+        TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentNullException.ThrowIfNull(options);
@@ -22,7 +21,6 @@ public sealed class EventStore
         Types = types;
         InlineProjections = [.. inlineProjections];
         AsyncProjections = [.. asyncProjections.Where(p => p.Enabled)];
-        ReplicaSubscriptions = [.. replicaSubscriptions ?? []];
         Time = timeProvider ?? TimeProvider.System;
         Sql = new Sql(options.Schema);
 
@@ -47,7 +45,6 @@ public sealed class EventStore
     public NpgsqlDataSource DataSource { get; }
     public EventTypeRegistry Types { get; }
     public IReadOnlyList<IAsyncProjection> AsyncProjections { get; }
-    internal IReadOnlyList<IReplicaSubscription> ReplicaSubscriptions { get; }
     internal IReadOnlyList<IInlineProjection> InlineProjections { get; }
     internal TimeProvider Time { get; }
     internal Sql Sql { get; }

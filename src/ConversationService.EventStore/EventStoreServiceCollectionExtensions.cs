@@ -37,8 +37,7 @@ public static class EventStoreServiceCollectionExtensions
             builder.Registry,
             provider.GetServices<IInlineProjection>(),
             provider.GetServices<IAsyncProjection>(),
-            provider.GetRequiredService<TimeProvider>(),
-            provider.GetServices<IReplicaSubscription>()));
+            provider.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(provider => provider.GetRequiredService<EventStore>().Types);
 
         // Registration order is start order: the schema exists before the daemon (and the web server) start.
