@@ -21,9 +21,11 @@ internal sealed class AsyncDaemon(EventStore store, IEnumerable<IReplicaSubscrip
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
+        IReplicaSubscription[] followers = [.. subscriptions];
+        var tail = followers.Length == 0 ? Task.CompletedTask : new ReplicaTail(store, followers, logger).RunAsync(stoppingToken);
         await Task.WhenAll(store.AsyncProjections
             .Select(p => new ProjectionRunner(store, p, logger).RunAsync(stoppingToken))
-            .Concat(subscriptions.Select(s => new ReplicaTail(store, s, logger).RunAsync(stoppingToken))));
+            .Append(tail));
     }
 }
 

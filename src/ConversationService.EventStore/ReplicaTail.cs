@@ -4,9 +4,9 @@ using Npgsql;
 namespace ConversationService.EventStore;
 
 /// <summary>
-/// Runs one <see cref="IReplicaSubscription"/> on this replica: polls the log every
+/// Runs this replica's <see cref="IReplicaSubscription"/>s: one poll of the log for all of them every
 /// <see cref="EventStoreOptions.PollInterval"/> on a pooled connection, with no lock and nothing stored. Every row's
-/// position is read, for the gap logic, but data only for the subscription's types, so a poll costs one index range
+/// position is read, for the gap logic, but data only for the subscriptions' types, so a poll costs one index range
 /// scan of small rows.
 /// <para>
 /// It starts <see cref="StartOverlap"/> sequence numbers before the log's head, not at it. A starting replica holds
@@ -16,12 +16,15 @@ namespace ConversationService.EventStore;
 /// handing over a few thousand old events once at start-up costs a few milliseconds.
 /// </para>
 /// </summary>
-internal sealed class ReplicaTail(EventStore store, IReplicaSubscription subscription, ILogger logger)
+internal sealed class ReplicaTail(EventStore store, IReadOnlyList<IReplicaSubscription> subscriptions, ILogger logger)
 {
     public const long StartOverlap = 10_000;
 
-    private readonly string _name = subscription.Name;
-    private readonly string[] _types = [.. subscription.EventTypes.Select(store.Types.NameOf).Distinct(StringComparer.Ordinal)];
+    private readonly string _name = string.Join(", ", subscriptions.Select(s => s.Name));
+    private readonly (IReplicaSubscription Subscription, HashSet<Type> Types)[] _subscriptions =
+        [.. subscriptions.Select(s => (s, s.EventTypes.ToHashSet()))];
+    private readonly string[] _types =
+        [.. subscriptions.SelectMany(s => s.EventTypes).Select(store.Types.NameOf).Distinct(StringComparer.Ordinal)];
 
     public async Task RunAsync(CancellationToken stoppingToken)
     {
@@ -85,9 +88,15 @@ internal sealed class ReplicaTail(EventStore store, IReplicaSubscription subscri
                 Log.TailUnreadable(logger, _name, p.Sequence, p.Type, p.Version, p.StreamId, p.TenantId, EventFailures.Describe(ex));
             }
         }
-        if (events.Count > 0)
+        // A subscription that throws gets these events again with the others, which is harmless: in-memory work,
+        // at least once.
+        foreach (var (subscription, types) in _subscriptions)
         {
-            subscription.Handle(events);
+            var wanted = events.Where(e => types.Contains(e.Data.GetType())).ToList();
+            if (wanted.Count > 0)
+            {
+                subscription.Handle(wanted);
+            }
         }
         log.Checkpoint = decision.Checkpoint;
         return decision.Take == store.Options.BatchSize;
