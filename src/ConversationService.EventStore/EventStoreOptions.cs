@@ -28,6 +28,22 @@ public sealed class EventStoreOptions
     public int AppendWriters { get; set; } = 1;
 
     public int MaxAppendsPerCommit { get; set; } = 64;
+
+    /// <summary>
+    /// How many times an async projection tries one event on its own before it parks it (a dead letter) and goes on.
+    /// Failures of the infrastructure (see <see cref="EventFailures.IsTransient"/>) never count: those are retried until
+    /// they pass.
+    /// </summary>
+    public int ParkAfterAttempts { get; set; } = 5;
+
+    /// <summary>The wait after an event's first failed attempt, doubled after each further one (at most a minute).</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Readiness is Degraded while an async projection is more than this many sequence numbers behind the log.</summary>
+    public long MaxLagEvents { get; set; } = 10_000;
+
+    /// <summary>Readiness is Degraded while the oldest event an async projection has not processed is older than this.</summary>
+    public int MaxLagSeconds { get; set; } = 60;
 }
 
 internal sealed partial class EventStoreOptionsValidator : IValidateOptions<EventStoreOptions>
@@ -72,6 +88,26 @@ internal sealed partial class EventStoreOptionsValidator : IValidateOptions<Even
         if (options.MaxAppendsPerCommit is < 1 or > 1_000)
         {
             yield return "EventStore:MaxAppendsPerCommit must be between 1 and 1000.";
+        }
+
+        if (options.ParkAfterAttempts is < 1 or > 100)
+        {
+            yield return "EventStore:ParkAfterAttempts must be between 1 and 100.";
+        }
+
+        if (options.RetryDelay <= TimeSpan.Zero || options.RetryDelay > TimeSpan.FromMinutes(1))
+        {
+            yield return "EventStore:RetryDelay must be between 1 ms and 1 minute (e.g. 00:00:00.500).";
+        }
+
+        if (options.MaxLagEvents is < 1 or > 1_000_000_000)
+        {
+            yield return "EventStore:MaxLagEvents must be between 1 and 1000000000.";
+        }
+
+        if (options.MaxLagSeconds is < 1 or > 86_400)
+        {
+            yield return "EventStore:MaxLagSeconds must be between 1 and 86400 (a day).";
         }
     }
 

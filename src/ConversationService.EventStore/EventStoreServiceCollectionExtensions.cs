@@ -172,6 +172,21 @@ public sealed class EventStoreBuilder
         return this;
     }
 
+    /// <summary>
+    /// Registers <typeparamref name="T"/> as a singleton (resolvable as itself too) built by DI, followed on every
+    /// replica (see <see cref="IReplicaSubscription"/>).
+    /// </summary>
+    public EventStoreBuilder ReplicaSubscription<T>() where T : class, IReplicaSubscription
+    {
+        if (_projections.Add(typeof(T)))
+        {
+            _services.TryAddSingleton<T>();
+            _services.AddSingleton<IReplicaSubscription>(provider => provider.GetRequiredService<T>());
+        }
+
+        return this;
+    }
+
     internal void ConfigureOptions(EventStoreOptions options)
     {
         foreach (var configure in _configureOptions)

@@ -96,6 +96,41 @@ public interface IAsyncProjection
     {
     }
 
-    /// <summary>Handles a batch; the checkpoint advances past it only when this returns. Must be idempotent (at-least-once).</summary>
+    /// <summary>
+    /// Handles a batch; the checkpoint advances past it only when this returns. Must be idempotent (at-least-once).
+    /// When it throws, the daemon retries: a failure of the infrastructure (<see cref="IsTransient"/>) from the
+    /// checkpoint, as long as it takes; any other failure by handling the batch in halves down to single events, and an
+    /// event that fails alone <see cref="EventStoreOptions.ParkAfterAttempts"/> times is parked (a row in
+    /// <c>dead_letters</c>) and passed, so one bad event never holds up the others.
+    /// </summary>
     Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether this exception from <see cref="HandleAsync"/> is a failure of what the projection depends on (its
+    /// broker, a provider) rather than of the events: such failures are retried and never park an event. Asked for
+    /// each exception of the chain, on top of <see cref="EventFailures.IsTransient"/> (connections, timeouts,
+    /// PostgreSQL errors other than data errors).
+    /// </summary>
+    bool IsTransient(Exception exception) => false;
+}
+
+/// <summary>
+/// Follows the log on every replica, with no lock and no durable checkpoint, starting near the log's head when the
+/// replica starts: for what a replica holds in memory and must bring in line with what any replica stored, such as
+/// forgetting the cached content of something deleted. Events arrive in seq_id order and never past a hole that may
+/// still fill, like the async projections' (see <see cref="Gaps"/>), at least once.
+/// </summary>
+public interface IReplicaSubscription
+{
+    /// <summary>For logs.</summary>
+    string Name { get; }
+
+    /// <summary>The event types handed to <see cref="Handle"/>; only their data is read.</summary>
+    IReadOnlyCollection<Type> EventTypes { get; }
+
+    /// <summary>
+    /// The events of <see cref="EventTypes"/>, in seq_id order. In-memory work only: it runs in the follower's poll loop.
+    /// When it throws, the same events come again after <see cref="EventStoreOptions.LockRetryInterval"/>.
+    /// </summary>
+    void Handle(IReadOnlyList<StoredEvent> events);
 }

@@ -55,6 +55,23 @@ internal sealed class Sql
                 name text PRIMARY KEY,
                 last_seq_id bigint NOT NULL DEFAULT 0,
                 updated timestamptz NOT NULL DEFAULT now());
+            -- Events an async projection could not process and went past (see ProjectionRunner): where they are in the
+            -- log and what failed, never their data. resolved_at is for the operator (README: "Parked events").
+            CREATE TABLE IF NOT EXISTS {s}.dead_letters (
+                projection text NOT NULL,
+                seq_id bigint NOT NULL,
+                event_id uuid NOT NULL,
+                tenant_id text NOT NULL,
+                stream_id text NOT NULL,
+                version bigint NOT NULL,
+                type text NOT NULL,
+                error_type text NOT NULL,
+                error_message text NOT NULL,
+                attempts integer NOT NULL,
+                parked_at timestamptz NOT NULL,
+                resolved_at timestamptz,
+                CONSTRAINT pk_dead_letters PRIMARY KEY (projection, seq_id));
+            CREATE INDEX IF NOT EXISTS dead_letters_unresolved ON {s}.dead_letters (projection) WHERE resolved_at IS NULL;
             """;
 
         // The group commit's lock: one statement that locks the streams in (tenant, id) order and fails (StreamMoved,
@@ -121,6 +138,36 @@ internal sealed class Sql
             FROM {s}.events WHERE seq_id > $1 ORDER BY seq_id LIMIT $2
             """;
 
+        // A replica's own follower (ReplicaTail) needs every row's position for the gap logic, but the data only of
+        // the types it follows ($3).
+        ReadLogOfTypes = $"""
+            SELECT (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint),
+                   seq_id, id, tenant_id, stream_id, version, type, CASE WHEN type = ANY($3) THEN data END, "timestamp"
+            FROM {s}.events WHERE seq_id > $1 ORDER BY seq_id LIMIT $2
+            """;
+
+        Head = $"SELECT coalesce(max(seq_id), 0) FROM {s}.events";
+
+        // The record and the checkpoint past it commit together (a batch is one implicit transaction), so an event is
+        // never both skipped and unrecorded. A replay of the same event keeps the first record.
+        ParkEvent = $"""
+            INSERT INTO {s}.dead_letters (projection, seq_id, event_id, tenant_id, stream_id, version, type, error_type,
+                                          error_message, attempts, parked_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+            ON CONFLICT (projection, seq_id) DO NOTHING
+            """;
+
+        // Per projection: its checkpoint, the head of the log, when the oldest event it has not processed was stored,
+        // and its unresolved dead letters. Primary-key and partial-index lookups only: readiness probes run it.
+        DaemonHealth = $"""
+            SELECT n.name, coalesce(p.last_seq_id, 0), h.head,
+                   (SELECT e."timestamp" FROM {s}.events e WHERE e.seq_id > coalesce(p.last_seq_id, 0) ORDER BY e.seq_id LIMIT 1),
+                   (SELECT count(*) FROM {s}.dead_letters d WHERE d.projection = n.name AND d.resolved_at IS NULL)
+            FROM unnest($1::text[]) AS n(name)
+            LEFT JOIN {s}.progression p ON p.name = n.name
+            CROSS JOIN (SELECT coalesce(max(seq_id), 0) AS head FROM {s}.events) h
+            """;
+
         LoadCheckpoint = $"SELECT last_seq_id FROM {s}.progression WHERE name = $1";
 
         SaveCheckpoint = $"""
@@ -141,6 +188,10 @@ internal sealed class Sql
     public string StreamVersion { get; }
     public string IndexedVersion { get; }
     public string ReadLog { get; }
+    public string ReadLogOfTypes { get; }
+    public string Head { get; }
+    public string ParkEvent { get; }
+    public string DaemonHealth { get; }
     public string LoadCheckpoint { get; }
     public string SaveCheckpoint { get; }
 

@@ -38,11 +38,16 @@ public sealed class PostgresFixture : IAsyncLifetime
 
     public static string NewSchema() => $"t{Interlocked.Increment(ref _schemas)}_{Guid.NewGuid():N}"[..20];
 
-    /// <summary>Starts a host with the event store on a fresh schema (short poll and lock-retry intervals).</summary>
-    public async Task<TestHost> StartAsync(Action<EventStoreBuilder>? configure = null, string? schema = null)
+    /// <summary>
+    /// Starts a host with the event store on a fresh schema (short poll and lock-retry intervals); <paramref name="services"/>
+    /// adds to its container (a log sink, say).
+    /// </summary>
+    public async Task<TestHost> StartAsync(
+        Action<EventStoreBuilder>? configure = null, string? schema = null, Action<IServiceCollection>? services = null)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Services.AddSingleton(DataSource);
+        services?.Invoke(builder.Services);
         builder.Services.AddEventStore(store =>
         {
             store.Events(TestEvents.Register)

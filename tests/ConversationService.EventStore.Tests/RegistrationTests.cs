@@ -36,6 +36,26 @@ public sealed class RegistrationTests(PostgresFixture db)
         Assert.Contains("EventStore:Schema", error.Message);
     }
 
+    [Theory]
+    [InlineData("ParkAfterAttempts", "0")]
+    [InlineData("RetryDelay", "00:00:00")]
+    [InlineData("MaxLagEvents", "0")]
+    [InlineData("MaxLagSeconds", "0")]
+    [InlineData("MaxLagSeconds", "86401")]
+    public void Given_an_out_of_range_daemon_setting_When_resolving_options_Then_validation_names_it(string key, string value)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(db.DataSource);
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { [$"EventStore:{key}"] = value }).Build());
+        services.AddEventStore(store => store.Events(Register));
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<EventStore>());
+
+        Assert.Contains($"EventStore:{key}", error.Message);
+    }
+
     [Fact]
     public async Task Given_configuration_only_When_host_starts_Then_connection_and_schema_come_from_it()
     {

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using ConversationService.Conversations;
 using ConversationService.Hosting;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
@@ -43,10 +44,13 @@ public sealed class ContextResponseCache : IDisposable
     private long _hits;
     private long _misses;
 
+    private readonly DeletedConversations _deleted;
+
     public ContextResponseCache(
         IOptions<ContextOptions> options, IOptions<HttpJsonOptions> json, NpgsqlDataSource dataSource,
-        IOptions<ConnectionStringsOptions> connectionStrings, DatabaseSchema schema)
+        IOptions<ConnectionStringsOptions> connectionStrings, DatabaseSchema schema, DeletedConversations deleted)
     {
+        _deleted = deleted;
         Json = json.Value.SerializerOptions;
         var megabytes = options.Value.ResponseCacheMegabytes;
         if (megabytes > 0)
@@ -99,8 +103,30 @@ public sealed class ContextResponseCache : IDisposable
     }
 
     /// <summary>Replaces the key's answer for an older stamp, so a growing conversation holds one entry per request shape.</summary>
-    public void Put(Key key, ContextStamp stamp, ContextAnswer answer) =>
-        _cache?.Set(key, new Entry(stamp, answer), new MemoryCacheEntryOptions { Size = key.Bytes + answer.Body.Length });
+    public void Put(Key key, ContextStamp stamp, ContextAnswer answer)
+    {
+        if (!_deleted.Contains(key.Tenant, key.ConversationId))
+        {
+            _cache?.Set(key, new Entry(stamp, answer), new MemoryCacheEntryOptions { Size = key.Bytes + answer.Body.Length });
+        }
+    }
+
+    /// <summary>
+    /// Drops every answer for these conversations (they were deleted): one pass over the keys, as a conversation has an
+    /// entry per request shape.
+    /// </summary>
+    public void Forget(IReadOnlySet<(string Tenant, string Id)> conversations)
+    {
+        foreach (var key in Keys().Where(k => conversations.Contains((k.Tenant, k.ConversationId))).ToList())
+        {
+            _cache!.Remove(key);
+        }
+    }
+
+    /// <summary>How many answers are held for the conversation, for tests.</summary>
+    internal int Count(string tenant, string id) => Keys().Count(k => k.Tenant == tenant && k.ConversationId == id);
+
+    private IEnumerable<Key> Keys() => _cache?.Keys.OfType<Key>() ?? [];
 
     public void Dispose()
     {

@@ -8,7 +8,7 @@ namespace ConversationService.Context;
 /// tenant, conversation and creation time (a deleted and re-created conversation never sees the old content),
 /// and grows by the turns appended since: a request after one new turn reads and indexes only that turn.
 /// </summary>
-public sealed class ConversationIndexCache(ConversationQueries queries, ContextVectors vectors) : IDisposable
+public sealed class ConversationIndexCache(ConversationQueries queries, ContextVectors vectors, DeletedConversations deleted) : IDisposable
 {
     public const int MaxTurnsHeld = 500_000;
 
@@ -64,8 +64,19 @@ public sealed class ConversationIndexCache(ConversationQueries queries, ContextV
         return index;
     }
 
-    private void Remember((string, string) key, DateTimeOffset createdAt, ConversationIndex index) =>
-        _cache.Set(key, new Entry(createdAt, index), new MemoryCacheEntryOptions { Size = Math.Max(1, index.Turns.Count) });
+    private void Remember((string Tenant, string Id) key, DateTimeOffset createdAt, ConversationIndex index)
+    {
+        if (!deleted.Contains(key.Tenant, key.Id))
+        {
+            _cache.Set(key, new Entry(createdAt, index), new MemoryCacheEntryOptions { Size = Math.Max(1, index.Turns.Count) });
+        }
+    }
+
+    /// <summary>Drops the conversation's index (its turns' content): it was deleted.</summary>
+    public void Forget(string tenant, string id) => _cache.Remove((tenant, id));
+
+    /// <summary>Whether an index of the conversation is held, for tests.</summary>
+    internal bool Holds(string tenant, string id) => _cache.TryGetValue((tenant, id), out _);
 
     private static bool Matches(ConversationIndex index, IReadOnlyList<TurnHeader> headers) =>
         index.Turns.Count == 0 || headers[index.Turns.Count - 1].Id == index.Turns[^1].Id;

@@ -26,4 +26,29 @@ public sealed class ExampleIndexCache(ExampleQueries queries, ContextVectors vec
             bytes: 1_024 + items.Sum(i => LibraryCache.Bytes(i.Input) + LibraryCache.Bytes(i.Output) + LibraryCache.Bytes(i.Vector) + 128));
         return items;
     }
+
+    /// <summary>Drops the tenant's examples of every task: one of them was deleted (the event does not say its task).</summary>
+    public void Forget(string tenant) => cache.Forget(key => key is (string kind, string owner, _) && kind == "examples" && owner == tenant);
+
+    /// <summary>Whether any of the tenant's examples are held, for tests.</summary>
+    internal bool Holds(string tenant) => cache.Holds(key => key is (string kind, string owner, _) && kind == "examples" && owner == tenant);
+}
+
+/// <summary>
+/// On every replica (see <see cref="EventStore.IReplicaSubscription"/>), a tenant that deleted an example has its
+/// examples dropped from memory, so the deleted text does not stay there until evicted.
+/// </summary>
+public sealed class ExampleEviction(ExampleIndexCache cache) : EventStore.IReplicaSubscription
+{
+    public string Name => "example_eviction";
+
+    public IReadOnlyCollection<Type> EventTypes => [typeof(ExampleDeleted)];
+
+    public void Handle(IReadOnlyList<EventStore.StoredEvent> events)
+    {
+        foreach (var tenant in events.Where(e => e.Data is ExampleDeleted).Select(e => e.TenantId).Distinct())
+        {
+            cache.Forget(tenant);
+        }
+    }
 }

@@ -57,7 +57,34 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
         return KnowledgeSet.Combine([.. names.Select(n => held[n])]);
     }
 
+    /// <summary>Drops the collection's chunks: one of its documents was deleted.</summary>
+    public void Forget(string tenant, string collection) => cache.Forget(key => key.Equals(("knowledge", tenant, collection)));
+
+    /// <summary>Whether the collection is held, for tests.</summary>
+    internal bool Holds(string tenant, string collection) => cache.Holds(key => key.Equals(("knowledge", tenant, collection)));
+
     /// <summary>The text twice (the string, and about as much again in its postings), the vector, and some overhead.</summary>
     private static long ApproximateBytes(KnowledgeSet set) =>
         1_024 + set.Items.Sum(i => 2 * LibraryCache.Bytes(i.Text) + LibraryCache.Bytes(i.Vector) + 128);
+}
+
+/// <summary>
+/// On every replica (see <see cref="EventStore.IReplicaSubscription"/>), a deleted document's collection is dropped from
+/// memory, so its text does not stay there until evicted.
+/// </summary>
+public sealed class KnowledgeEviction(KnowledgeIndexCache cache) : EventStore.IReplicaSubscription
+{
+    public string Name => "knowledge_eviction";
+
+    public IReadOnlyCollection<Type> EventTypes => [typeof(DocumentDeleted)];
+
+    public void Handle(IReadOnlyList<EventStore.StoredEvent> events)
+    {
+        foreach (var (tenant, collection) in events
+                     .Select(e => (e.TenantId, Collection: (e.Data as DocumentDeleted)?.Collection))
+                     .Where(d => d.Collection is not null).Distinct())
+        {
+            cache.Forget(tenant, collection!);
+        }
+    }
 }

@@ -43,6 +43,24 @@ public sealed class LibraryCache(IOptions<ContextOptions> options) : IDisposable
         }
     }
 
+    /// <summary>
+    /// Drops every entry whose key matches (the content of something deleted). Entries are served only at their
+    /// library's current version, so a deleted item is never served from here, but its text would stay in memory
+    /// until evicted or until the next request for its library replaces the entry.
+    /// </summary>
+    public void Forget(Func<object, bool> matches)
+    {
+        foreach (var key in Keys().Where(matches).ToList())
+        {
+            _memory!.Remove(key);
+        }
+    }
+
+    /// <summary>Whether any entry's key matches, for tests.</summary>
+    internal bool Holds(Func<object, bool> matches) => Keys().Any(matches);
+
+    private IEnumerable<object> Keys() => _memory?.Keys ?? [];
+
     /// <summary>A string's characters, as UTF-16 in memory.</summary>
     public static long Bytes(string text) => 2L * text.Length;
 

@@ -22,7 +22,8 @@ public sealed record ConversationSnapshot(TurnHeader[] Headers, string[] Content
 /// used evicted first once their total size exceeds <see cref="ConversationsOptions.SnapshotCacheMegabytes"/>.
 /// Serving the context endpoint from it turns reading every turn into one probe for what changed.
 /// </summary>
-public sealed class ConversationSnapshots(IOptions<ConversationsOptions> options, TimeProvider time)
+public sealed class ConversationSnapshots(
+    IOptions<ConversationsOptions> options, TimeProvider time, DeletedConversations? deleted = null)
 {
     /// <summary>
     /// How long after a probe the snapshot may answer content and summary reads without one. Such reads follow the
@@ -72,7 +73,7 @@ public sealed class ConversationSnapshots(IOptions<ConversationsOptions> options
         lock (_gate)
         {
             RemoveLocked((tenant, id));
-            if (snapshot.Bytes > _capacity)
+            if (snapshot.Bytes > _capacity || deleted?.Contains(tenant, id) == true)
             {
                 return;
             }

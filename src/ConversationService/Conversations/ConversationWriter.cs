@@ -9,7 +9,7 @@ namespace ConversationService.Conversations;
 /// transaction, and hand back the session to append with. Concurrent writers queue on the stream lock.
 /// </summary>
 public sealed class ConversationWriter(
-    EventStore.EventStore store, ConversationQueries queries, IOptions<ConversationsOptions> options)
+    EventStore.EventStore store, ConversationQueries queries, IOptions<ConversationsOptions> options, DeletedConversations deleted)
 {
     public string DefaultModel => options.Value.DefaultModel;
 
@@ -31,12 +31,19 @@ public sealed class ConversationWriter(
     /// <summary>Records the state after an append of <paramref name="turns"/> turns committed at <paramref name="version"/>.</summary>
     public void Appended(string tenant, string conversationId, ConversationState before, long version, int turns)
     {
+        if (deleted.Contains(tenant, conversationId))
+        {
+            return;
+        }
         if (_known.Count >= MaxKnownStates)
         {
             _known.Clear();
         }
         _known[(tenant, conversationId)] = before with { Exists = true, Version = version, TurnCount = before.TurnCount + turns };
     }
+
+    /// <summary>Drops the known state (it holds the system prompt and metadata): the conversation was deleted.</summary>
+    public void Forget(string tenant, string conversationId) => _known.TryRemove((tenant, conversationId), out _);
 
     /// <summary>
     /// Appends in one round trip when the conversation is still where <see cref="KnownState"/> says; null (nothing

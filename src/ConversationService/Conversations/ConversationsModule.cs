@@ -29,7 +29,9 @@ public static class ConversationsModule
                 .Register<DocumentDeleted>()
                 .Register<ExampleSaved>()
                 .Register<ExampleDeleted>())
-            .InlineProjection<ConversationProjection>());
+            .InlineProjection<ConversationProjection>()
+            .ReplicaSubscription<ConversationEviction>());
+        services.AddSingleton<DeletedConversations>();
         services.AddSingleton<ConversationSnapshots>();
         services.AddSingleton<ConversationQueries>();
         services.AddSingleton<ConversationWriter>();

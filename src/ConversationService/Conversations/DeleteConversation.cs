@@ -17,7 +17,7 @@ public static class DeleteConversation
             .ProducesProblem(StatusCodes.Status404NotFound);
 
     private static async Task<IResult> HandleAsync(
-        string id, ClaimsPrincipal user, ConversationWriter writer, ConversationSnapshots snapshots, TimeProvider time,
+        string id, ClaimsPrincipal user, ConversationWriter writer, ConversationEviction eviction, TimeProvider time,
         CancellationToken ct)
     {
         var tenant = user.Tenant();
@@ -32,8 +32,9 @@ public static class DeleteConversation
             session.MarkArchived();
             await session.EraseContentAsync([Summaries.SummaryStream.Id(id)], ct);
             await session.AppendAndCommitAsync([new ConversationDeleted(time.GetUtcNow())], null, ct);
-            // Other replicas find out at their next probe; this one frees the memory and the content now.
-            snapshots.Remove(tenant, id);
+            // Every replica forgets its copies when it reads the deletion from the log (ConversationEviction);
+            // this one does so now, so nothing of the conversation is in its memory once the client hears 204.
+            eviction.Forget(tenant, id);
             return TypedResults.NoContent();
         }
     }

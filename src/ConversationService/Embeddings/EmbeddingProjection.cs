@@ -67,6 +67,12 @@ public sealed class EmbeddingProjection(
     /// </summary>
     public bool Enabled => !store.IsLocal;
 
+    /// <summary>
+    /// The provider's own errors (outage, 429, a bad key; rejected inputs are handled in EmbedAndInsertAsync, text by text) and an open
+    /// circuit or a timed-out call are its failures, not an event's: the batch waits for the provider.
+    /// </summary>
+    public bool IsTransient(Exception exception) => exception is ClientResultException or Polly.ExecutionRejectedException;
+
     public string Ddl(string schema) => $"""
         CREATE TABLE IF NOT EXISTS {schema}.embeddings (
             tenant_id    text        NOT NULL,

@@ -17,6 +17,7 @@ public static class ExamplesModule
         services.AddSingleton<IEmbeddingSource, ExampleEmbeddingSource>();
         services.AddSingleton<ExampleQueries>();
         services.AddSingleton<Context.ExampleIndexCache>();
+        services.AddSingleton<IReplicaSubscription, Context.ExampleEviction>();
         return builder;
     }
 

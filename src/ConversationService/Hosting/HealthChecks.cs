@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ConversationService.EventStore;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -36,8 +37,7 @@ public abstract class CachedHealthCheck(TimeProvider time) : IHealthCheck, IDisp
             HealthCheckResult result;
             try
             {
-                await ProbeAsync(timeout.Token);
-                result = HealthCheckResult.Healthy();
+                result = await ProbeAsync(timeout.Token);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -53,7 +53,10 @@ public abstract class CachedHealthCheck(TimeProvider time) : IHealthCheck, IDisp
         }
     }
 
-    protected abstract Task ProbeAsync(CancellationToken cancellationToken);
+    /// <summary>The result to keep; an exception makes it Unhealthy with the exception's type and message.</summary>
+    protected abstract Task<HealthCheckResult> ProbeAsync(CancellationToken cancellationToken);
+
+    protected TimeProvider Time => time;
 
     public void Dispose()
     {
@@ -64,16 +67,17 @@ public abstract class CachedHealthCheck(TimeProvider time) : IHealthCheck, IDisp
 
 public sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, TimeProvider time) : CachedHealthCheck(time)
 {
-    protected override async Task ProbeAsync(CancellationToken cancellationToken)
+    protected override async Task<HealthCheckResult> ProbeAsync(CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand("SELECT 1");
         await command.ExecuteScalarAsync(cancellationToken);
+        return HealthCheckResult.Healthy();
     }
 }
 
 public sealed class RabbitMqHealthCheck(IOptions<ConnectionStringsOptions> options, TimeProvider time) : CachedHealthCheck(time)
 {
-    protected override async Task ProbeAsync(CancellationToken cancellationToken)
+    protected override async Task<HealthCheckResult> ProbeAsync(CancellationToken cancellationToken)
     {
         var factory = new ConnectionFactory
         {
@@ -83,6 +87,21 @@ public sealed class RabbitMqHealthCheck(IOptions<ConnectionStringsOptions> optio
         };
         await using var connection = await factory.CreateConnectionAsync(cancellationToken);
         await connection.CloseAsync(cancellationToken);
+        return HealthCheckResult.Healthy();
+    }
+}
+
+/// <summary>
+/// Degraded (still 200: the service serves) while an async projection or the publisher has parked events, keeps
+/// failing, or lags behind the log by more than <c>EventStore:MaxLagEvents</c> or <c>EventStore:MaxLagSeconds</c>;
+/// the description says which and why. One statement of index lookups, and cached like the others.
+/// </summary>
+public sealed class EventStoreHealthCheck(EventStore.EventStore store, TimeProvider time) : CachedHealthCheck(time)
+{
+    protected override async Task<HealthCheckResult> ProbeAsync(CancellationToken cancellationToken)
+    {
+        var problems = DaemonHealth.Problems(await store.GetDaemonHealthAsync(cancellationToken), store.Options, Time.GetUtcNow());
+        return problems.Count == 0 ? HealthCheckResult.Healthy() : HealthCheckResult.Degraded(string.Join("; ", problems));
     }
 }
 
@@ -92,9 +111,11 @@ public static class HealthCheckExtensions
     {
         builder.Services.AddSingleton<PostgresHealthCheck>();
         builder.Services.AddSingleton<RabbitMqHealthCheck>();
+        builder.Services.AddSingleton<EventStoreHealthCheck>();
         builder.Services.AddHealthChecks()
             .AddCheck<PostgresHealthCheck>("postgresql", tags: ["ready"])
-            .AddCheck<RabbitMqHealthCheck>("rabbitmq", tags: ["ready"]);
+            .AddCheck<RabbitMqHealthCheck>("rabbitmq", tags: ["ready"])
+            .AddCheck<EventStoreHealthCheck>("eventstore", tags: ["ready"]);
         return builder;
     }
 

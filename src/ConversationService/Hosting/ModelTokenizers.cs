@@ -44,5 +44,23 @@ public sealed class ModelTokenizers : IDisposable
     public void CacheCount(object key, int tokens) =>
         _foreignCounts.Set(key, tokens, new MemoryCacheEntryOptions { Size = 1 });
 
+    /// <summary>
+    /// Drops the counts of these conversations' turns (they were deleted); keys are (encoding, tenant, conversation,
+    /// index), see GetContext. One pass over the keys, for any number of conversations.
+    /// </summary>
+    public void ForgetCounts(IReadOnlySet<(string Tenant, string Id)> conversations)
+    {
+        foreach (var key in CountKeys().Where(k => conversations.Contains((k.Tenant, k.Id))).ToList())
+        {
+            _foreignCounts.Remove(key);
+        }
+    }
+
+    /// <summary>How many counts are held for the conversation's turns, for tests.</summary>
+    internal int CountsHeld(string tenant, string id) => CountKeys().Count(k => k.Tenant == tenant && k.Id == id);
+
+    private IEnumerable<(string Encoding, string Tenant, string Id, int Index)> CountKeys() =>
+        _foreignCounts.Keys.OfType<(string, string, string, int)>();
+
     public void Dispose() => _foreignCounts.Dispose();
 }

@@ -17,6 +17,7 @@ public static class KnowledgeModule
         services.AddSingleton<IEmbeddingSource, KnowledgeEmbeddingSource>();
         services.AddSingleton<KnowledgeQueries>();
         services.AddSingleton<Context.KnowledgeIndexCache>();
+        services.AddSingleton<IReplicaSubscription, Context.KnowledgeEviction>();
         return builder;
     }
 

@@ -12,8 +12,14 @@ namespace ConversationService.Messaging;
 /// checkpoint only after this returns, i.e. after the broker confirmed every publish of the batch. A broker outage
 /// makes the batch fail and the daemon retry from the checkpoint, so appends never wait for RabbitMQ and nothing
 /// is lost; a retried batch republishes what was already confirmed (at least once, same MessageId).
+/// <para>
+/// An event that cannot be published while the broker is up (a message the serializer rejects) is parked by the
+/// daemon after its retries, and the conversation's later events are published after it: a subscriber sees the gap in
+/// <c>Version</c>, and the operator sees the dead letter (README, "Parked events"). Holding back the rest of the
+/// conversation for good instead would cost every later turn of it, and the log is still there to read it from.
+/// </para>
 /// </summary>
-public sealed class IntegrationEventPublisher(IBus bus, IOptions<MessagingOptions> options) : IAsyncProjection
+public sealed class IntegrationEventPublisher(IBus bus, IBusControl control, IOptions<MessagingOptions> options) : IAsyncProjection
 {
     public string Name => "integration_events";
 
@@ -21,6 +27,8 @@ public sealed class IntegrationEventPublisher(IBus bus, IOptions<MessagingOption
     public bool TracksIndexedVersion => false;
 
     public string Ddl(string schema) => "";
+
+    public bool IsTransient(Exception exception) => BrokerFailures.IsTransient(exception, control);
 
     public async Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken)
     {

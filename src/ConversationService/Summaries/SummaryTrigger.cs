@@ -1,6 +1,7 @@
 using ConversationService.Contracts;
 using ConversationService.EventStore;
 using ConversationService.Hosting;
+using ConversationService.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -21,12 +22,14 @@ namespace ConversationService.Summaries;
 /// </para>
 /// </summary>
 public sealed class SummaryTrigger(
-    IBus bus, IEndpointNameFormatter endpoints, NpgsqlDataSource dataSource, DatabaseSchema schema,
+    IBus bus, IBusControl control, IEndpointNameFormatter endpoints, NpgsqlDataSource dataSource, DatabaseSchema schema,
     IOptions<SummariesOptions> options, TimeProvider time) : IAsyncProjection
 {
     public string Name => "summary_trigger";
 
     public bool TracksIndexedVersion => false;
+
+    public bool IsTransient(Exception exception) => BrokerFailures.IsTransient(exception, control);
 
     public string Ddl(string schema) => $"""
         CREATE TABLE IF NOT EXISTS {schema}.summary_requests (

@@ -168,6 +168,23 @@ public sealed class ConversationSnapshotsTests(ServiceFixture fixture)
         Assert.NotNull(snapshots.Get("t", "a"));
     }
 
+    [Fact]
+    public void Given_a_conversation_deleted_while_a_request_read_it_When_the_request_stores_its_snapshot_late_Then_it_is_not_kept()
+    {
+        var time = new ManualTime();
+        var deleted = new DeletedConversations(time);
+        var snapshots = new ConversationSnapshots(Options.Create(new ConversationsOptions()), time, deleted);
+
+        deleted.Add("t", "gone");
+        snapshots.Put("t", "gone", Snapshot(time, 10));
+        snapshots.Put("t", "kept", Snapshot(time, 10));
+
+        Assert.Null(snapshots.Get("t", "gone"));
+        Assert.NotNull(snapshots.Get("t", "kept"));
+        time.Advance(DeletedConversations.Remembered);
+        Assert.False(deleted.Contains("t", "gone"));
+    }
+
     private static ConversationSnapshot Snapshot(ManualTime time, int contentChars) =>
         new([new TurnHeader("t1", 1, "user", null, 1, "o200k_base")], [new string('x', contentChars)], 2, time.GetTimestamp());
 

@@ -1,6 +1,7 @@
 using System.Net;
 using ConversationService.Contracts;
 using ConversationService.Tests.Infrastructure;
+using Npgsql;
 
 namespace ConversationService.Tests.Messaging;
 
@@ -75,5 +76,15 @@ public sealed class BrokerOutageTests(OutageFixture fixture)
         Assert.Equal(Enumerable.Range(1, 50), received.Select(t => t.Index).Distinct().Order());
         // At least once: a batch cut mid-way may be published again, but a first delivery is never out of order.
         Assert.Equal(Enumerable.Range(1, 50), received.Select(t => t.Index).Distinct());
+        // An outage is retried, never taken for a bad event.
+        Assert.Equal(0L, await DeadLettersAsync());
+    }
+
+    private async Task<long> DeadLettersAsync()
+    {
+        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM conversations.dead_letters", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 }

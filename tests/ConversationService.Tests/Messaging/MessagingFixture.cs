@@ -36,6 +36,11 @@ public class MessagingFixture : IAsyncLifetime
         using var client = Factory.CreateClient();
     }
 
+    /// <summary>Anything else every instance gets (a log sink, say).</summary>
+    protected virtual void Configure(IWebHostBuilder web)
+    {
+    }
+
     /// <summary>Every setting an instance gets: the defaults, then <see cref="Settings"/>, then <paramref name="settings"/>.</summary>
     public Dictionary<string, string?> StartSettings(IReadOnlyDictionary<string, string?>? settings = null)
     {
@@ -69,6 +74,7 @@ public class MessagingFixture : IAsyncLifetime
             web.UseEnvironment("Testing");
             web.ConfigureAppConfiguration(config => config.AddInMemoryCollection(all));
             web.WaitForBus();
+            Configure(web);
         });
         _factories.Add(factory);
         return factory;

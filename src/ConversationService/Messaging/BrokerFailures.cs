@@ -1,0 +1,18 @@
+using MassTransit;
+using RabbitMQ.Client.Exceptions;
+
+namespace ConversationService.Messaging;
+
+/// <summary>
+/// For daemon projections that publish or send (<see cref="EventStore.IAsyncProjection.IsTransient"/>): a failure is the
+/// broker's, never a reason to park an event, when it is one of the transport's own exceptions, or whatever it is
+/// while the bus is not connected. Then a broker outage only ever delays events. With the bus healthy, anything else
+/// (a message that cannot be serialized, say) is left to the daemon to isolate and park.
+/// </summary>
+public static class BrokerFailures
+{
+    public static bool IsTransient(Exception exception, IBusControl bus) =>
+        exception is ConnectionException or TransportException or TransportUnavailableException or RequestTimeoutException
+            or RabbitMQClientException
+        || bus.CheckHealth().Status != BusHealthStatus.Healthy;
+}
