@@ -19,11 +19,9 @@ public sealed class OverloadTests(ServiceFixture fixture)
     [Fact]
     public async Task Given_a_host_that_works_on_4_requests_and_queues_8_When_300_posts_arrive_at_once_Then_each_gets_201_or_503_with_Retry_After_and_each_201_is_stored_once()
     {
-        await using var factory = fixture.CreateFactory(new Dictionary<string, string?>
-        {
-            ["Overload:MaxConcurrentRequests"] = "4",
-            ["Overload:QueueLimit"] = "8",
-        });
+        await using var factory = fixture.CreateFactory(ExpectedLogs.With(
+            new Dictionary<string, string?> { ["Overload:MaxConcurrentRequests"] = "4", ["Overload:QueueLimit"] = "8" },
+            "ConversationService.Hosting"));
         using var api = Client(factory);
         var run = ApiClient.NewId("ov");
         var turns = Enumerable.Range(0, 300).Select(i => (Conversation: $"{run}-c{i % 30}", Id: $"{run}-t{i}")).ToArray();
@@ -51,13 +49,16 @@ public sealed class OverloadTests(ServiceFixture fixture)
     [Fact]
     public async Task Given_every_pooled_connection_in_use_When_posts_arrive_Then_503_with_Retry_After_after_the_pool_timeout_nothing_is_stored_and_health_still_answers()
     {
-        await using var factory = fixture.CreateFactory(new Dictionary<string, string?>
-        {
-            ["Postgres:MaxPoolSize"] = "8",
-            ["Postgres:ConnectionTimeout"] = "00:00:01",
-            // The fixture's host runs the projections; this replica's daemon would only retry their locks meanwhile.
-            ["EventStore:LockRetryInterval"] = "00:10:00",
-        });
+        // The 503 warnings and the daemon's failed polls while the test holds every connection are what it provokes.
+        await using var factory = fixture.CreateFactory(ExpectedLogs.With(
+            new Dictionary<string, string?>
+            {
+                ["Postgres:MaxPoolSize"] = "8",
+                ["Postgres:ConnectionTimeout"] = "00:00:01",
+                // The fixture's host runs the projections; this replica's daemon would only retry their locks meanwhile.
+                ["EventStore:LockRetryInterval"] = "00:10:00",
+            },
+            "ConversationService.Hosting.ProblemExceptionHandler", "ConversationService.EventStore"));
         using var api = Client(factory);
         using var anonymous = new ApiClient(factory.CreateClient());
         var held = await TakeEveryConnectionAsync(factory.Services.GetRequiredService<NpgsqlDataSource>());
