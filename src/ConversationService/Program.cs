@@ -4,12 +4,14 @@ using ConversationService.Examples;
 using ConversationService.Hosting;
 using ConversationService.Knowledge;
 using ConversationService.Messaging;
+using ConversationService.Storage;
 using ConversationService.Summaries;
 using ConversationService.Tokenize;
 using ConversationService.Usage;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceOptions()
+    .AddEventStore()
     .AddProblemHandling()
     .AddOverloadProtection()
     .AddApiKeyAuthentication()

@@ -35,16 +35,15 @@ public sealed class ExampleIndexCache(ExampleQueries queries, ContextVectors vec
 }
 
 /// <summary>
-/// On every replica (see <see cref="EventStore.IReplicaSubscription"/>), a tenant that deleted an example has its
+/// On every replica (see <see cref="Storage.IReplicaSubscription"/>), a tenant that deleted an example has its
 /// examples dropped from memory, so the deleted text does not stay there until evicted.
 /// </summary>
-public sealed class ExampleEviction(ExampleIndexCache cache) : EventStore.IReplicaSubscription
+public sealed class ExampleEviction(ExampleIndexCache cache) : Storage.IReplicaSubscription
 {
-    public string Name => "example_eviction";
 
     public IReadOnlyCollection<Type> EventTypes => [typeof(ExampleDeleted)];
 
-    public void Handle(IReadOnlyList<EventStore.StoredEvent> events)
+    public void Handle(IReadOnlyList<JasperFx.Events.IEvent> events)
     {
         foreach (var tenant in events.Where(e => e.Data is ExampleDeleted).Select(e => e.TenantId).Distinct())
         {

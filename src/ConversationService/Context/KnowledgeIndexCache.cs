@@ -69,16 +69,15 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
 }
 
 /// <summary>
-/// On every replica (see <see cref="EventStore.IReplicaSubscription"/>), a deleted document's collection is dropped from
+/// On every replica (see <see cref="Storage.IReplicaSubscription"/>), a deleted document's collection is dropped from
 /// memory, so its text does not stay there until evicted.
 /// </summary>
-public sealed class KnowledgeEviction(KnowledgeIndexCache cache) : EventStore.IReplicaSubscription
+public sealed class KnowledgeEviction(KnowledgeIndexCache cache) : Storage.IReplicaSubscription
 {
-    public string Name => "knowledge_eviction";
 
     public IReadOnlyCollection<Type> EventTypes => [typeof(DocumentDeleted)];
 
-    public void Handle(IReadOnlyList<EventStore.StoredEvent> events)
+    public void Handle(IReadOnlyList<JasperFx.Events.IEvent> events)
     {
         foreach (var (tenant, collection) in events
                      .Select(e => (e.TenantId, Collection: (e.Data as DocumentDeleted)?.Collection))

@@ -17,10 +17,10 @@ public sealed class LibraryCache(IOptions<ContextOptions> options) : IDisposable
         ? new(new MemoryCacheOptions { SizeLimit = options.Value.LibraryCacheMegabytes * 1_048_576L })
         : null;
 
-    private sealed record Entry(long Version, object Value);
+    private sealed record Entry(Guid Version, object Value);
 
     /// <summary>The value kept under <paramref name="key"/> at exactly <paramref name="version"/>.</summary>
-    public bool TryGet<T>(object key, long version, out T value) where T : class
+    public bool TryGet<T>(object key, Guid version, out T value) where T : class
     {
         if (_memory is not null && _memory.TryGetValue(key, out Entry? entry) && entry!.Version == version)
         {
@@ -35,7 +35,7 @@ public sealed class LibraryCache(IOptions<ContextOptions> options) : IDisposable
     /// Keeps <paramref name="value"/> for <paramref name="version"/>, unless it is <paramref name="complete"/> only
     /// later (vectors the embedding projection has not stored yet): then it is read again on the next request.
     /// </summary>
-    public void Keep(object key, long version, object value, bool complete, long bytes)
+    public void Keep(object key, Guid version, object value, bool complete, long bytes)
     {
         if (_memory is not null && complete)
         {

@@ -11,9 +11,9 @@ public sealed record TurnInput(
 /// <summary>A validated turn with its id assigned (client's or generated).</summary>
 public sealed record NewTurn(string Id, string Role, string Content, string? Name, DateTimeOffset? OccurredAt, JsonElement? Metadata);
 
-/// <summary>What the write side knows about the conversation while holding its stream lock.</summary>
+/// <summary>What the write side knows about the conversation when it decides; <see cref="Archived"/>: deleted.</summary>
 public sealed record ConversationState(bool Exists, bool Archived, long Version, string Model, string? SystemPrompt,
-    string? Metadata, int TurnCount);
+    JsonElement? Metadata, int TurnCount);
 
 public sealed record AppendedTurn(string Id, int Index, int Tokens);
 
@@ -214,14 +214,7 @@ public static class ConversationDecisions
         return false;
     }
 
-    // jsonb normalizes whitespace and key order, so compare parsed values rather than text.
-    private static bool JsonEquals(JsonElement proposed, string? stored)
-    {
-        if (stored is null)
-        {
-            return false;
-        }
-        using var document = JsonDocument.Parse(stored);
-        return JsonElement.DeepEquals(proposed, document.RootElement);
-    }
+    // Stored metadata comes back with its keys reordered, so compare values rather than text.
+    private static bool JsonEquals(JsonElement proposed, JsonElement? stored) =>
+        stored is { } value && JsonElement.DeepEquals(proposed, value);
 }

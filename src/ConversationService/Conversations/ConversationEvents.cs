@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ConversationService.EventStore;
+using ConversationService.Storage;
 
 namespace ConversationService.Conversations;
 
@@ -29,8 +29,3 @@ public sealed record TurnAppended(
 }
 
 public sealed record ConversationDeleted(DateTimeOffset DeletedAt);
-
-public static class ConversationStream
-{
-    public const string Type = "conversation";
-}

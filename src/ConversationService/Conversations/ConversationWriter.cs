@@ -1,104 +1,125 @@
-using ConversationService.EventStore;
+using System.Collections.Concurrent;
 using ConversationService.Hosting;
+using ConversationService.Storage;
+using Marten;
 using Microsoft.Extensions.Options;
 
 namespace ConversationService.Conversations;
 
 /// <summary>
-/// The write edge shared by the use cases: lock the stream, read the state the decision needs inside that
-/// transaction, and hand back the session to append with. Concurrent writers queue on the stream lock.
+/// The write edge shared by the use cases. Writes are optimistic: read the state the decision needs, decide, and
+/// append only if the conversation is still at the version read (through the group commit); when it moved, read and
+/// decide again. On one replica, writers of one conversation take turns (<see cref="LockAsync"/>), so they do not
+/// make each other retry; across replicas the version check alone keeps them apart.
 /// </summary>
 public sealed class ConversationWriter(
-    EventStore.EventStore store, ConversationQueries queries, IOptions<ConversationsOptions> options, DeletedConversations deleted)
+    IDocumentStore store, GroupCommit commits, IOptions<ConversationsOptions> options, DeletedConversations deleted)
 {
+    /// <summary>How many times a write decides again because the conversation moved before it gives up (503).</summary>
+    public const int MaxAttempts = 20;
+
     public string DefaultModel => options.Value.DefaultModel;
 
-    /// <summary>The check every write makes before taking the lock: a parseable If-Match (the id is checked by the route group).</summary>
+    /// <summary>The check every write makes first: a parseable If-Match (the id is checked by the route group).</summary>
     public static IResult? CheckIfMatch(string? ifMatch, out long? expectedVersion) =>
         ConversationDecisions.TryParseIfMatch(ifMatch, out expectedVersion)
             ? null
             : Problems.Invalid("If-Match", "If-Match must be a quoted version number, e.g. \"7\".");
 
     // What this replica's own last append left each conversation at. Bounded by count, not recency: when full it
-    // starts over, which costs each conversation one ordinary append.
+    // starts over, which costs each conversation one read.
     private const int MaxKnownStates = 100_000;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Tenant, string Id), ConversationState> _known = new();
+    private readonly ConcurrentDictionary<(string Tenant, string Id), ConversationState> _known = new();
+
+    // Striped: conversations that share a stripe take turns too, which costs nothing unless both are written at once.
+    private readonly SemaphoreSlim[] _stripes = [.. Enumerable.Range(0, 1024).Select(_ => new SemaphoreSlim(1, 1))];
+
+    /// <summary>Serializes this replica's writers of one conversation; dispose the result to let the next one in.</summary>
+    public async Task<IDisposable> LockAsync(string tenant, string conversationId, CancellationToken ct)
+    {
+        var stripe = _stripes[(int)((uint)HashCode.Combine(tenant, conversationId) % (uint)_stripes.Length)];
+        await stripe.WaitAsync(ct);
+        return new Release(stripe);
+    }
+
+    private sealed class Release(SemaphoreSlim stripe) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                stripe.Release();
+            }
+        }
+    }
 
     /// <summary>The state this replica's last append left the conversation in; it may be stale (another writer).</summary>
     public ConversationState? KnownState(string tenant, string conversationId) =>
         _known.TryGetValue((tenant, conversationId), out var state) ? state : null;
 
-    /// <summary>Records the state after an append of <paramref name="turns"/> turns committed at <paramref name="version"/>.</summary>
-    public void Appended(string tenant, string conversationId, ConversationState before, long version, int turns)
-    {
-        if (deleted.Contains(tenant, conversationId))
-        {
-            return;
-        }
-        if (_known.Count >= MaxKnownStates)
-        {
-            _known.Clear();
-        }
-        _known[(tenant, conversationId)] = before with { Exists = true, Version = version, TurnCount = before.TurnCount + turns };
-    }
-
     /// <summary>Drops the known state (it holds the system prompt and metadata): the conversation was deleted.</summary>
     public void Forget(string tenant, string conversationId) => _known.TryRemove((tenant, conversationId), out _);
 
     /// <summary>
-    /// Appends in one round trip when the conversation is still where <see cref="KnownState"/> says; null (nothing
-    /// stored, the known state dropped) when it moved, so the caller decides again under the lock.
+    /// The conversation's state and which of <paramref name="turnIds"/> are stored (one round trip); the stream's
+    /// state is read too only when there is no document, to tell a new conversation from a deleted one.
     /// </summary>
-    public async Task<IReadOnlyList<StoredEvent>?> TryAppendAtKnownStateAsync(
-        string tenant, string conversationId, ConversationState known, IReadOnlyList<object> events, CancellationToken ct)
+    public async Task<(ConversationState State, IReadOnlyDictionary<string, TurnRow> StoredTurns)> ReadAsync(
+        string tenant, string conversationId, string[] turnIds, CancellationToken ct)
     {
+        // Whatever this write does, the known state is no longer the latest; an append records the new one.
+        _known.TryRemove((tenant, conversationId), out _);
+        await using var session = store.QuerySession(tenant);
+        var batch = session.CreateBatchQuery();
+        var viewRead = batch.Load<ConversationView>(conversationId);
+        var turnsRead = turnIds.Length == 0
+            ? null
+            : batch.Query<TurnView>().Where(t => t.ConversationId == conversationId && turnIds.Contains(t.TurnId)).ToList();
+        await batch.Execute(ct);
+        var view = await viewRead;
+        var storedTurns = turnsRead is null ? [] : (await turnsRead).Select(TurnRow.From);
+        if (view is null)
+        {
+            // The document is written with the stream's first event and deleted only with the conversation.
+            var stream = await session.Events.FetchStreamStateAsync(conversationId, ct);
+            return (new ConversationState(false, stream is not null, stream?.Version ?? 0, DefaultModel, null, null, 0),
+                new Dictionary<string, TurnRow>());
+        }
+        return (new ConversationState(true, false, view.Version, view.Model, view.SystemPrompt, view.Metadata, view.TurnCount),
+            storedTurns.ToDictionary(t => t.Id, StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Appends (sharing a commit with concurrent appends) if the conversation is still at <paramref name="version"/>;
+    /// false (nothing stored) when it moved. <paramref name="next"/> is the state the append leaves, remembered as the
+    /// known state when given (appends of turns, whose next state follows from the decision).
+    /// </summary>
+    public async Task<bool> TryAppendAsync(
+        string tenant, string conversationId, long version, IReadOnlyList<object> events, ConversationState? next,
+        CancellationToken ct)
+    {
+        bool stored;
         try
         {
-            if (await store.TryAppendAtVersionAsync(tenant, conversationId, known.Version, events, ct) is { } stored)
-            {
-                return stored;
-            }
+            stored = await commits.AppendAsync(new StreamAppend(tenant, conversationId, version, events), ct);
         }
         catch
         {
             _known.TryRemove((tenant, conversationId), out _);
             throw;
         }
-        _known.TryRemove((tenant, conversationId), out _);
-        return null;
-    }
-
-    /// <summary>
-    /// The conversation row is read in the lock's round trip. Which of <paramref name="turnIds"/> are stored already
-    /// costs one more, so appends ask for it only when they have to (see AppendTurns).
-    /// </summary>
-    public async Task<(StreamWriteSession Session, ConversationState State, IReadOnlyDictionary<string, TurnRow> StoredTurns)>
-        OpenAsync(string tenant, string conversationId, string[] turnIds, CancellationToken ct)
-    {
-        // Whatever this write does, the known state is no longer the latest; an append records the new one.
-        _known.TryRemove((tenant, conversationId), out _);
-        var (session, row) = await store.OpenForWritingAsync(
-            tenant, conversationId, ConversationStream.Type, queries.ConversationForWriteSql,
-            ConversationQueries.ReadConversationAsync, ct);
-        try
+        if (!stored || next is null || deleted.Contains(tenant, conversationId))
         {
-            var storedTurns = row is null || turnIds.Length == 0
-                ? []
-                : await queries.GetTurnsByIdsAsync(session.Connection, session.Transaction, tenant, conversationId, turnIds, ct);
-            var state = new ConversationState(
-                Exists: row is not null,
-                Archived: session.IsArchived,
-                Version: session.Version,
-                Model: row?.Model ?? DefaultModel,
-                SystemPrompt: row?.SystemPrompt,
-                Metadata: row?.Metadata,
-                TurnCount: row?.TurnCount ?? 0);
-            return (session, state, storedTurns.ToDictionary(t => t.Id, StringComparer.Ordinal));
+            _known.TryRemove((tenant, conversationId), out _);
+            return stored;
         }
-        catch
+        if (_known.Count >= MaxKnownStates)
         {
-            await session.DisposeAsync();
-            throw;
+            _known.Clear();
         }
+        _known[(tenant, conversationId)] = next;
+        return true;
     }
 }

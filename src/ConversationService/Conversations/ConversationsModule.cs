@@ -1,10 +1,7 @@
 using ConversationService.Context;
-using ConversationService.EventStore;
-using ConversationService.Examples;
+using ConversationService.Storage;
+using Marten;
 using ConversationService.Hosting;
-using ConversationService.Knowledge;
-using ConversationService.Summaries;
-using ConversationService.Usage;
 
 namespace ConversationService.Conversations;
 
@@ -13,28 +10,14 @@ public static class ConversationsModule
     public static WebApplicationBuilder AddConversations(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        // The store creates its schema and every projection's tables at start-up, before requests are served,
-        // and builds the NpgsqlDataSource from ConnectionStrings:Postgres.
-        var schema = builder.Configuration["EventStore:Schema"] ?? "conversations";
-        services.AddEventStore(store => store
-            .Options(o => o.Schema = schema)
-            .Events(events => events
-                .Register<ConversationStarted>()
-                .Register<ConversationSettingsChanged>()
-                .Register<TurnAppended>()
-                .Register<ConversationDeleted>()
-                .Register<ConversationSummarized>()
-                .Register<DailyBudgetReached>()
-                .Register<DocumentIndexed>()
-                .Register<DocumentDeleted>()
-                .Register<ExampleSaved>()
-                .Register<ExampleDeleted>())
-            .InlineProjection<ConversationProjection>()
-            .ReplicaSubscription<ConversationEviction>());
+        services.ConfigureMarten(ConversationProjection.Register);
+        services.AddReplicaSubscription<ConversationEviction>();
         services.AddSingleton<DeletedConversations>();
         services.AddSingleton<ConversationSnapshots>();
         services.AddSingleton<ConversationQueries>();
         services.AddSingleton<ConversationWriter>();
+        services.AddSingleton<TurnAppender>();
+        services.AddSingleton<IndexedVersions>();
         services.AddSingleton<ModelTokenizers>();
         services.AddSingleton<ConversationIndexCache>();
         services.AddSingleton<ContextVectors>();

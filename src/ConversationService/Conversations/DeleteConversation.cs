@@ -1,11 +1,14 @@
 using System.Security.Claims;
 using ConversationService.Hosting;
+using ConversationService.Storage;
+using ConversationService.Summaries;
+using Marten;
 
 namespace ConversationService.Conversations;
 
 /// <summary>
-/// DELETE /conversations/{id}: the read model rows go, the stream is archived, every endpoint then 404s, and the
-/// content of its events and of its summaries' events is erased from the log in the same transaction.
+/// DELETE /conversations/{id}: the read model's documents go, every endpoint then 404s, and the content of its events
+/// and of its summaries' events is erased from the log in the same transaction.
 /// </summary>
 public static class DeleteConversation
 {
@@ -17,25 +20,46 @@ public static class DeleteConversation
             .ProducesProblem(StatusCodes.Status404NotFound);
 
     private static async Task<IResult> HandleAsync(
-        string id, ClaimsPrincipal user, ConversationWriter writer, ConversationEviction eviction, TimeProvider time,
-        CancellationToken ct)
+        string id, ClaimsPrincipal user, ConversationWriter writer, IDocumentStore store, ConversationEviction eviction,
+        TimeProvider time, CancellationToken ct)
     {
         var tenant = user.Tenant();
-        var (session, state, _) = await writer.OpenAsync(tenant, id, [], ct);
-        await using (session)
+        using (await writer.LockAsync(tenant, id, ct))
         {
-            if (!state.Exists || state.Archived)
+            for (var attempt = 0; attempt < ConversationWriter.MaxAttempts; attempt++)
             {
-                return Problems.NotFound(id);
+                var (state, _) = await writer.ReadAsync(tenant, id, [], ct);
+                if (!state.Exists || state.Archived)
+                {
+                    return Problems.NotFound(id);
+                }
+                if (await TryDeleteAsync(store, tenant, id, state.Version, time.GetUtcNow(), ct))
+                {
+                    // Every replica forgets its copies when it reads the deletion from the log (ConversationEviction);
+                    // this one does so now, so nothing of the conversation is in its memory once the client hears 204.
+                    eviction.Forget(tenant, id);
+                    return TypedResults.NoContent();
+                }
             }
-            // Archived streams answer 404 to every later write, so the id cannot be revived with the old history.
-            session.MarkArchived();
-            await session.EraseContentAsync([Summaries.SummaryStream.Id(id)], ct);
-            await session.AppendAndCommitAsync([new ConversationDeleted(time.GetUtcNow())], null, ct);
-            // Every replica forgets its copies when it reads the deletion from the log (ConversationEviction);
-            // this one does so now, so nothing of the conversation is in its memory once the client hears 204.
-            eviction.Forget(tenant, id);
-            return TypedResults.NoContent();
+            return Problems.Busy(id);
         }
+    }
+
+    /// <summary>
+    /// False when the conversation or its summaries moved meanwhile (nothing stored). The deletion is appended to the
+    /// summary stream too, at the version erased: a summary stored concurrently makes this fail and be erased next
+    /// time, and a summary after it finds the stream moved and the conversation gone.
+    /// </summary>
+    private static async Task<bool> TryDeleteAsync(
+        IDocumentStore store, string tenant, string id, long version, DateTimeOffset now, CancellationToken ct)
+    {
+        var summaries = SummaryStream.Id(id);
+        long summaryVersion;
+        await using (var session = store.QuerySession(tenant))
+        {
+            summaryVersion = (await session.Events.FetchStreamStateAsync(summaries, ct))?.Version ?? 0;
+        }
+        return await EventErasure.TryEraseAsync(
+            store, tenant, [(id, version), (summaries, summaryVersion)], new ConversationDeleted(now), ct);
     }
 }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using ConversationService.Context;
-using ConversationService.EventStore;
+using ConversationService.Storage;
+using JasperFx.Events;
 using ConversationService.Hosting;
 
 namespace ConversationService.Conversations;
@@ -45,21 +46,19 @@ public sealed class DeletedConversations(TimeProvider time)
 /// The deleting replica also does so at once, before answering 204.
 /// <para>
 /// Why the log and not the broker's <c>ConversationDeleted</c> integration event: the deletion event commits with the
-/// erasure, so a replica reads it whatever else is down, in order and without gaps (see <c>Gaps</c>); a broker outage
+/// erasure, so a replica reads it whatever else is down, in order and without gaps (Marten's high-water mark); a broker outage
 /// or a parked publish would let content outlive its deletion in memory. A poll costs each replica one index range
-/// read of small rows every <c>EventStore:PollInterval</c>, reading data only of deletions.
+/// read of small rows every <c>EventStore:PollInterval</c>, reading only deletions.
 /// </para>
 /// </summary>
 public sealed class ConversationEviction(
     DeletedConversations deleted, ConversationSnapshots snapshots, ConversationIndexCache indexes, ContextResponseCache responses,
     ModelTokenizers tokenizers, ConversationWriter writer) : IReplicaSubscription
 {
-    public string Name => "conversation_eviction";
-
     public IReadOnlyCollection<Type> EventTypes => [typeof(ConversationDeleted)];
 
-    public void Handle(IReadOnlyList<StoredEvent> events) =>
-        Forget([.. events.Where(e => e.Data is ConversationDeleted).Select(e => (e.TenantId, e.StreamId))]);
+    public void Handle(IReadOnlyList<IEvent> events) =>
+        Forget([.. events.Where(e => e.Data is ConversationDeleted).Select(e => (e.TenantId, Summaries.SummaryStream.ConversationIdOf(e.StreamKey!)))]);
 
     public void Forget(string tenant, string id) => Forget([(tenant, id)]);
 

@@ -2,7 +2,6 @@ using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ConversationService.Hosting;
-using ConversationService.Summaries;
 
 namespace ConversationService.Conversations;
 
@@ -21,10 +20,10 @@ public static class GetConversation
             .ProducesProblem(StatusCodes.Status404NotFound);
 
     private static async Task<IResult> HandleAsync(
-        string id, ClaimsPrincipal user, HttpContext http, ConversationQueries queries, EventStore.EventStore store,
-        SummaryQueries summaries, CancellationToken ct)
+        string id, ClaimsPrincipal user, HttpContext http, ConversationQueries queries, IndexedVersions indexed,
+        CancellationToken ct)
     {
-        var response = await LoadAsync(user.Tenant(), id, queries, store, summaries, ct);
+        var response = await LoadAsync(user.Tenant(), id, queries, indexed, ct);
         if (response is null)
         {
             return Problems.NotFound(id);
@@ -34,29 +33,14 @@ public static class GetConversation
     }
 
     public static async Task<Response?> LoadAsync(
-        string tenant, string id, ConversationQueries queries, EventStore.EventStore store, SummaryQueries summaries,
-        CancellationToken ct)
+        string tenant, string id, ConversationQueries queries, IndexedVersions indexed, CancellationToken ct)
     {
-        var row = await queries.GetConversationAsync(tenant, id, ct);
-        if (row is null)
+        if (await queries.GetConversationAsync(tenant, id, ct) is not { } row)
         {
             return null;
         }
-        // Async projections may trail the row; never report more than the row shows.
-        var indexed = await store.GetIndexedVersionAsync(tenant, id, ct) ?? 0;
-        var summary = await summaries.GetAsync(tenant, id, ct);
         return new Response(
-            row.Id, row.Version, Math.Min(indexed, row.Version), row.Model, row.SystemPrompt, ParseJson(row.Metadata),
-            row.TurnCount, row.TotalTokens, summary?.Text, row.CreatedAt, row.UpdatedAt);
-    }
-
-    public static JsonElement? ParseJson(string? json)
-    {
-        if (json is null)
-        {
-            return null;
-        }
-        using var document = JsonDocument.Parse(json);
-        return document.RootElement.Clone();
+            row.Id, row.Version, await indexed.GetAsync(tenant, id, row.Version, ct), row.Model, row.SystemPrompt,
+            row.Metadata, row.TurnCount, row.TotalTokens, row.Summary?.Text, row.CreatedAt, row.UpdatedAt);
     }
 }

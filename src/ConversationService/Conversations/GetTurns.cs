@@ -50,7 +50,7 @@ public static class GetTurns
         var rows = await queries.GetTurnsAsync(tenant, id, from, conversation.TurnCount, pageSize, ct);
         var turns = rows
             .Select(r => new Turn(r.Id, r.Index, r.Role, r.Content, r.Name, r.OccurredAt, r.Tokens,
-                GetConversation.ParseJson(r.Metadata)))
+                r.Metadata))
             .ToArray();
         int? next = turns.Length > 0 && turns[^1].Index < conversation.TurnCount ? turns[^1].Index : null;
         return TypedResults.Ok(new Response(id, conversation.Version, conversation.TurnCount, turns, next));

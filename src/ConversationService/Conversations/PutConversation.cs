@@ -2,7 +2,6 @@ using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using ConversationService.Hosting;
-using ConversationService.Summaries;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
@@ -23,8 +22,8 @@ public static class PutConversation
 
     private static async Task<IResult> HandleAsync(
         string id, Request request, [FromHeader(Name = "If-Match")] string? ifMatch, ClaimsPrincipal user,
-        HttpContext http, ConversationWriter writer, ConversationQueries queries, EventStore.EventStore store,
-        SummaryQueries summaries, ModelTokenizers tokenizers, IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
+        HttpContext http, ConversationWriter writer, ConversationQueries queries, IndexedVersions indexed,
+        ModelTokenizers tokenizers, IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
     {
         if (ConversationWriter.CheckIfMatch(ifMatch, out var expectedVersion) is { } invalid)
         {
@@ -53,33 +52,41 @@ public static class PutConversation
         var metadata = request.Metadata is { ValueKind: JsonValueKind.Object } ? request.Metadata : null;
 
         var tenant = user.Tenant();
-        var (session, state, _) = await writer.OpenAsync(tenant, id, [], ct);
-        int status;
-        await using (session)
+        var status = 0;
+        using (await writer.LockAsync(tenant, id, ct))
         {
-            var decision = ConversationDecisions.DecideSettings(
-                tenant, id, state, expectedVersion, request.SystemPrompt, request.Model, metadata, writer.DefaultModel,
-                time.GetUtcNow());
-            switch (decision)
+            for (var attempt = 0; attempt < ConversationWriter.MaxAttempts && status == 0; attempt++)
             {
-                case SettingsDecision.NotFound:
+                var (state, _) = await writer.ReadAsync(tenant, id, [], ct);
+                var decision = ConversationDecisions.DecideSettings(
+                    tenant, id, state, expectedVersion, request.SystemPrompt, request.Model, metadata, writer.DefaultModel,
+                    time.GetUtcNow());
+                if (decision is SettingsDecision.NotFound)
+                {
                     return Problems.NotFound(id);
-                case SettingsDecision.VersionConflict conflict:
+                }
+                if (decision is SettingsDecision.VersionConflict conflict)
+                {
                     return Problems.VersionConflict(conflict.Expected, conflict.Actual);
-                case SettingsDecision.Started started:
-                    await session.AppendAndCommitAsync([started.Event], expectedVersion, ct);
-                    status = StatusCodes.Status201Created;
-                    break;
-                case SettingsDecision.Changed { Event: { } changed }:
-                    await session.AppendAndCommitAsync([changed], expectedVersion, ct);
-                    status = StatusCodes.Status200OK;
-                    break;
-                default:
-                    status = StatusCodes.Status200OK;
-                    break;
+                }
+                var (change, created) = decision switch
+                {
+                    SettingsDecision.Started started => ((object?)started.Event, true),
+                    SettingsDecision.Changed changed => (changed.Event, false),
+                    _ => throw new InvalidOperationException($"Unhandled decision {decision}."),
+                };
+                // A conversation that moved meanwhile is read and decided again (an If-Match then conflicts).
+                if (change is null || await writer.TryAppendAsync(tenant, id, state.Version, [change], null, ct))
+                {
+                    status = created ? StatusCodes.Status201Created : StatusCodes.Status200OK;
+                }
             }
         }
-        var response = await GetConversation.LoadAsync(tenant, id, queries, store, summaries, ct);
+        if (status == 0)
+        {
+            return Problems.Busy(id);
+        }
+        var response = await GetConversation.LoadAsync(tenant, id, queries, indexed, ct);
         if (response is null)
         {
             return Problems.NotFound(id); // deleted by a concurrent request right after this one

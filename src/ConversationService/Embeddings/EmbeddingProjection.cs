@@ -1,10 +1,11 @@
 using System.ClientModel;
 using ConversationService.Conversations;
-using ConversationService.EventStore;
-using ConversationService.Hosting;
+using JasperFx.Events;
+using JasperFx.Events.Daemon;
+using JasperFx.Events.Projections;
+using Marten;
+using Marten.Subscriptions;
 using Microsoft.Extensions.Options;
-using Npgsql;
-using NpgsqlTypes;
 
 namespace ConversationService.Embeddings;
 
@@ -26,73 +27,79 @@ public abstract record EmbeddingChange(string Source)
 /// <summary>Maps a feature's events to <see cref="EmbeddingChange"/>s; null for events that change no text.</summary>
 public interface IEmbeddingSource
 {
-    EmbeddingChange? Map(StoredEvent stored);
+    EmbeddingChange? Map(IEvent stored);
 }
 
 /// <summary>Every turn's content is indexed; a deleted conversation releases them.</summary>
 public sealed class ConversationEmbeddingSource : IEmbeddingSource
 {
-    public EmbeddingChange? Map(StoredEvent stored) => stored.Data switch
+    public EmbeddingChange? Map(IEvent stored) => stored.Data switch
     {
-        TurnAppended turn => new EmbeddingChange.Index(Source(stored.StreamId), stored.StreamId, [turn.Content], Replace: false),
-        ConversationDeleted => new EmbeddingChange.Release(Source(stored.StreamId)),
+        TurnAppended turn => new EmbeddingChange.Index(Source(stored.StreamKey!), stored.StreamKey, [turn.Content], Replace: false),
+        ConversationDeleted when !stored.StreamKey!.EndsWith("/summary", StringComparison.Ordinal) =>
+            new EmbeddingChange.Release(Source(stored.StreamKey)),
         _ => null,
     };
 
     private static string Source(string conversationId) => "conversation/" + conversationId;
 }
 
-/// <summary>
-/// The vector index, built in the daemon off the request path: new texts are embedded in batches of
-/// <see cref="EmbeddingOptions.BatchSize"/>, once per tenant, model and content hash. <c>embedding_refs</c> records
-/// which source holds which content, so a vector is deleted when its last source is released (a content hash is
-/// shared by every source of the tenant with that text). When the provider fails the batch throws and the daemon
-/// retries it from the checkpoint: no event is skipped, and indexedVersion waits.
-/// </summary>
-public sealed class EmbeddingProjection(
-    EmbeddingStore store, IEnumerable<IEmbeddingSource> sources, NpgsqlDataSource dataSource, DatabaseSchema schema,
-    IOptions<EmbeddingOptions> options, TimeProvider time, ILogger<EmbeddingProjection> logger) : IAsyncProjection
+/// <summary>A provider's vector of one text, per tenant (the document's tenant), model and SHA-256 of the text.</summary>
+public sealed class EmbeddingVector
 {
-    private readonly IEmbeddingSource[] _sources = [.. sources];
+    public string Id { get; set; } = "";
+    public string Hash { get; set; } = "";
+    public float[] Vector { get; set; } = [];
+    public DateTimeOffset CreatedAt { get; set; }
 
-    /// <summary>
-    /// One checkpoint per model: configuring another model (or dimensions) replays the log into vectors of that model,
-    /// and indexedVersion waits for it, instead of leaving older content without vectors.
-    /// </summary>
-    public string Name => "embeddings/" + store.ModelId;
+    public static string IdOf(string model, byte[] hash) => $"{model}|{Convert.ToHexString(hash)}";
+}
 
-    /// <summary>
-    /// Offline vectors are a function of the text alone, computed in process where they are needed (cheaper than
-    /// reading them back): only a provider's vectors are stored, so offline there is nothing to project.
-    /// </summary>
-    public bool Enabled => !store.IsLocal;
+/// <summary>That a source (a conversation, a document, an example) holds a text: a vector goes when no source holds it.</summary>
+public sealed class EmbeddingRef
+{
+    public string Id { get; set; } = "";
+    public string Source { get; set; } = "";
+    public string Hash { get; set; } = "";
 
-    /// <summary>
-    /// The provider's own errors (outage, 429, a bad key; rejected inputs are handled in EmbedAndInsertAsync, text by text) and an open
-    /// circuit or a timed-out call are its failures, not an event's: the batch waits for the provider.
-    /// </summary>
-    public bool IsTransient(Exception exception) => exception is ClientResultException or Polly.ExecutionRejectedException;
+    public static string IdOf(string source, string hash) => $"{source}|{hash}";
+}
 
-    public string Ddl(string schema) => $"""
-        CREATE TABLE IF NOT EXISTS {schema}.embeddings (
-            tenant_id    text        NOT NULL,
-            model        text        NOT NULL,
-            content_hash bytea       NOT NULL,
-            vector       bytea       NOT NULL,
-            created_at   timestamptz NOT NULL,
-            PRIMARY KEY (tenant_id, model, content_hash));
-        CREATE TABLE IF NOT EXISTS {schema}.embedding_refs (
-            tenant_id    text  NOT NULL,
-            source       text  NOT NULL,
-            content_hash bytea NOT NULL,
-            PRIMARY KEY (tenant_id, source, content_hash));
-        CREATE INDEX IF NOT EXISTS embedding_refs_hash ON {schema}.embedding_refs (tenant_id, content_hash);
-        """;
+/// <summary>
+/// The vector index, built by a subscription in Marten's daemon, off the request path: new texts are embedded in
+/// batches of <see cref="EmbeddingOptions.BatchSize"/>, once per tenant, model and content hash.
+/// <see cref="EmbeddingRef"/>s record which source holds which content, so a vector is deleted when its last source
+/// is released (a content hash is shared by every source of the tenant with that text). The documents are written with
+/// the subscription's progress. When the provider fails the page throws: Marten pauses the subscription and restarts
+/// it from its progress, so no event is skipped, and indexedVersion waits.
+/// </summary>
+public sealed class EmbeddingProjection : SubscriptionBase
+{
+    private readonly EmbeddingStore _store;
+    private readonly IEmbeddingSource[] _sources;
+    private readonly IOptions<EmbeddingOptions> _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<EmbeddingProjection> _logger;
 
-    public async Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken)
+    public EmbeddingProjection(
+        EmbeddingStore store, IEnumerable<IEmbeddingSource> sources, IOptions<EmbeddingOptions> options, TimeProvider time,
+        ILogger<EmbeddingProjection> logger)
+    {
+        (_store, _sources, _options, _time, _logger) = (store, [.. sources], options, time, logger);
+        // One progress per model: configuring another model (or dimensions) replays the log into vectors of that
+        // model, and indexedVersion waits for it, instead of leaving older content without vectors.
+        Name = ShardNameOf(store.ModelId);
+    }
+
+    /// <summary>Marten names shards by letters, digits and '_' only.</summary>
+    public static string ShardNameOf(string modelId) =>
+        "embeddings_" + new string([.. modelId.Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '_')]);
+
+    public override async Task<IChangeListener> ProcessEventsAsync(
+        EventRange page, ISubscriptionController controller, IDocumentOperations operations, CancellationToken cancellationToken)
     {
         var changes = new List<(string Tenant, EmbeddingChange Change)>();
-        foreach (var stored in events)
+        foreach (var stored in page.Events)
         {
             foreach (var source in _sources)
             {
@@ -102,24 +109,30 @@ public sealed class EmbeddingProjection(
                 }
             }
         }
-        if (changes.Count == 0)
+        if (changes.Count > 0)
         {
-            return;
+            await EmbedMissingAsync(operations, EmbeddingPlan.Wanted(changes), cancellationToken);
+            await ApplyRefsAsync(operations, changes, cancellationToken);
         }
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await EmbedMissingAsync(connection, EmbeddingPlan.Wanted(changes), cancellationToken);
-        await ApplyRefsAsync(connection, changes, cancellationToken);
+        return NullChangeListener.Instance;
     }
 
-    private async Task EmbedMissingAsync(NpgsqlConnection connection, IReadOnlyList<WantedText> wanted, CancellationToken ct)
+    private async Task EmbedMissingAsync(IDocumentOperations operations, IReadOnlyList<WantedText> wanted, CancellationToken ct)
     {
-        var missing = await MissingAsync(connection, wanted, ct);
+        var missing = new List<WantedText>();
+        foreach (var tenant in wanted.GroupBy(w => w.Tenant))
+        {
+            var found = (await operations.ForTenant(tenant.Key).LoadManyAsync<EmbeddingVector>(
+                    ct, tenant.Select(w => EmbeddingVector.IdOf(_store.ModelId, w.Hash))))
+                .Select(v => v.Hash).ToHashSet(StringComparer.Ordinal);
+            missing.AddRange(tenant.Where(w => !found.Contains(Convert.ToHexString(w.Hash))));
+        }
         // Provider calls are accounted to a conversation, so they are grouped by one.
         foreach (var group in missing.GroupBy(m => (m.Tenant, m.ConversationId)))
         {
-            foreach (var batch in group.Chunk(options.Value.BatchSize))
+            foreach (var batch in group.Chunk(_options.Value.BatchSize))
             {
-                await EmbedAndInsertAsync(connection, group.Key.Tenant, group.Key.ConversationId, batch, ct);
+                await EmbedAndStoreAsync(operations.ForTenant(group.Key.Tenant), group.Key.Tenant, group.Key.ConversationId, batch, ct);
             }
         }
     }
@@ -127,159 +140,94 @@ public sealed class EmbeddingProjection(
     /// <summary>
     /// A provider that rejects the input itself (400, 413, 422) would reject it on every retry and stall the index
     /// for everyone, so a rejected batch is retried text by text and a text rejected alone stays without a vector
-    /// (ranked lexically). Other failures (outage, 429, bad key) throw: the daemon retries the batch later.
+    /// (ranked lexically). Other failures (outage, 429, bad key) throw: the daemon retries the page later.
     /// </summary>
-    private async Task EmbedAndInsertAsync(
-        NpgsqlConnection connection, string tenant, string? conversationId, WantedText[] batch, CancellationToken ct)
+    private async Task EmbedAndStoreAsync(
+        IDocumentOperations operations, string tenant, string? conversationId, WantedText[] batch, CancellationToken ct)
     {
         float[][] vectors;
         try
         {
-            vectors = await store.EmbedAsync(tenant, conversationId, [.. batch.Select(b => b.Text)], ct);
+            vectors = await _store.EmbedAsync(tenant, conversationId, [.. batch.Select(b => b.Text)], ct);
         }
         catch (ClientResultException e) when (e.Status is 400 or 413 or 422)
         {
             if (batch.Length == 1)
             {
-                logger.LogError("{Model} rejected a text of tenant {Tenant} ({Status}); it stays without a vector: {Error}",
-                    store.ModelId, tenant, e.Status, e.Message);
+                _logger.LogError("{Model} rejected a text of tenant {Tenant} ({Status}); it stays without a vector: {Error}",
+                    _store.ModelId, tenant, e.Status, e.Message);
                 return;
             }
             foreach (var one in batch)
             {
-                await EmbedAndInsertAsync(connection, tenant, conversationId, [one], ct);
+                await EmbedAndStoreAsync(operations, tenant, conversationId, [one], ct);
             }
             return;
         }
-        await InsertAsync(connection, tenant, batch, vectors, ct);
-    }
-
-    private async Task<List<WantedText>> MissingAsync(NpgsqlConnection connection, IReadOnlyList<WantedText> wanted, CancellationToken ct)
-    {
-        var missing = new List<WantedText>();
-        if (wanted.Count == 0)
-        {
-            return missing;
-        }
-        await using var command = new NpgsqlCommand(
-            $"""
-            SELECT t.i FROM unnest($2::text[], $3::bytea[]) WITH ORDINALITY AS t(tenant_id, content_hash, i)
-            WHERE NOT EXISTS (SELECT 1 FROM {schema.Name}.embeddings e
-                              WHERE e.tenant_id = t.tenant_id AND e.model = $1 AND e.content_hash = t.content_hash)
-            """, connection);
-        command.Parameters.Add(new() { Value = store.ModelId });
-        command.Parameters.Add(new() { Value = wanted.Select(w => w.Tenant).ToArray() });
-        command.Parameters.Add(new() { Value = wanted.Select(w => w.Hash).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            missing.Add(wanted[(int)reader.GetInt64(0) - 1]);
-        }
-        return missing;
-    }
-
-    private async Task InsertAsync(NpgsqlConnection connection, string tenant, WantedText[] batch, float[][] vectors, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(
-            $"""
-            INSERT INTO {schema.Name}.embeddings (tenant_id, model, content_hash, vector, created_at)
-            SELECT $1, $2, t.content_hash, t.vector, $5 FROM unnest($3::bytea[], $4::bytea[]) AS t(content_hash, vector)
-            ON CONFLICT DO NOTHING
-            """, connection);
-        command.Parameters.Add(new() { Value = tenant });
-        command.Parameters.Add(new() { Value = store.ModelId });
-        command.Parameters.Add(new() { Value = batch.Select(b => b.Hash).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        command.Parameters.Add(new() { Value = vectors.Select(EmbeddingStore.ToBytes).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        command.Parameters.Add(new() { Value = time.GetUtcNow().UtcDateTime });
-        await command.ExecuteNonQueryAsync(ct);
         for (var i = 0; i < batch.Length; i++)
         {
-            store.Remember(tenant, Convert.ToHexString(batch[i].Hash), vectors[i]);
+            operations.Store(new EmbeddingVector
+            {
+                Id = EmbeddingVector.IdOf(_store.ModelId, batch[i].Hash), Hash = Convert.ToHexString(batch[i].Hash),
+                Vector = vectors[i], CreatedAt = _time.GetUtcNow(),
+            });
+            _store.Remember(tenant, Convert.ToHexString(batch[i].Hash), vectors[i]);
         }
     }
 
     /// <summary>
-    /// Applies the changes to the refs in event order, in one transaction, then deletes the vectors no source holds
-    /// any more (and drops them from the cache).
+    /// Applies the changes to the refs in event order, then deletes the vectors no source holds any more (and drops
+    /// them from the cache). Everything commits with the subscription's progress.
     /// </summary>
     private async Task ApplyRefsAsync(
-        NpgsqlConnection connection, List<(string Tenant, EmbeddingChange Change)> changes, CancellationToken ct)
+        IDocumentOperations operations, List<(string Tenant, EmbeddingChange Change)> changes, CancellationToken ct)
     {
-        await using var transaction = await connection.BeginTransactionAsync(ct);
         var released = new HashSet<(string Tenant, string Hash)>();
-        // Runs of plain additions (a turn after a turn) go in one statement; a release or replacement flushes them first.
-        var additions = new List<(string Tenant, string Source, byte[] Hash)>();
+        var added = new HashSet<(string Tenant, string Source, string Hash)>();
+        var removed = new HashSet<(string Tenant, string Source, string Hash)>();
         foreach (var (tenant, change) in changes)
         {
-            var hashes = change is EmbeddingChange.Index index ? EmbeddingPlan.Hashes(index.Texts) : [];
+            var session = operations.ForTenant(tenant);
+            var hashes = change is EmbeddingChange.Index index
+                ? EmbeddingPlan.Hashes(index.Texts).Select(Convert.ToHexString).ToHashSet(StringComparer.Ordinal)
+                : [];
             if (change is EmbeddingChange.Release or EmbeddingChange.Index { Replace: true })
             {
-                await AddRefsAsync(connection, transaction, additions, ct);
-                await using var delete = new NpgsqlCommand(
-                    $"""
-                    DELETE FROM {schema.Name}.embedding_refs
-                    WHERE tenant_id = $1 AND source = $2 AND NOT (content_hash = ANY($3))
-                    RETURNING content_hash
-                    """, connection, transaction);
-                delete.Parameters.Add(new() { Value = tenant });
-                delete.Parameters.Add(new() { Value = change.Source });
-                delete.Parameters.Add(new() { Value = hashes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-                await using var reader = await delete.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct))
+                var source = change.Source;
+                var held = await session.Query<EmbeddingRef>().Where(r => r.Source == source).ToListAsync(ct);
+                foreach (var old in held.Select(r => r.Hash)
+                             .Concat(added.Where(a => a.Tenant == tenant && a.Source == source).Select(a => a.Hash))
+                             .Where(h => !hashes.Contains(h)).Distinct().ToList())
                 {
-                    released.Add((tenant, Convert.ToHexString(reader.GetFieldValue<byte[]>(0))));
+                    session.Delete<EmbeddingRef>(EmbeddingRef.IdOf(source, old));
+                    added.Remove((tenant, source, old));
+                    removed.Add((tenant, source, old));
+                    released.Add((tenant, old));
                 }
             }
-            additions.AddRange(hashes.Select(hash => (tenant, change.Source, hash)));
-        }
-        await AddRefsAsync(connection, transaction, additions, ct);
-        var gone = new List<(string Tenant, byte[] Hash)>();
-        foreach (var group in released.GroupBy(r => r.Tenant))
-        {
-            await using var collect = new NpgsqlCommand(
-                $"""
-                DELETE FROM {schema.Name}.embeddings e
-                WHERE e.tenant_id = $1 AND e.content_hash = ANY($2)
-                  AND NOT EXISTS (SELECT 1 FROM {schema.Name}.embedding_refs r
-                                  WHERE r.tenant_id = e.tenant_id AND r.content_hash = e.content_hash)
-                RETURNING e.content_hash
-                """, connection, transaction);
-            collect.Parameters.Add(new() { Value = group.Key });
-            collect.Parameters.Add(new()
+            foreach (var hash in hashes)
             {
-                Value = group.Select(r => Convert.FromHexString(r.Hash)).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea,
-            });
-            await using var reader = await collect.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                gone.Add((group.Key, reader.GetFieldValue<byte[]>(0)));
+                session.Store(new EmbeddingRef { Id = EmbeddingRef.IdOf(change.Source, hash), Source = change.Source, Hash = hash });
+                added.Add((tenant, change.Source, hash));
+                removed.Remove((tenant, change.Source, hash));
+                released.Remove((tenant, hash));
             }
         }
-        await transaction.CommitAsync(ct);
-        foreach (var (tenant, hash) in gone)
+        foreach (var tenant in released.GroupBy(r => r.Tenant))
         {
-            store.Forget(tenant, hash);
+            var session = operations.ForTenant(tenant.Key);
+            var candidates = tenant.Select(r => r.Hash).ToArray();
+            // A hash still held by a stored ref this page did not remove, or by one it added, keeps its vector.
+            var stored = await session.Query<EmbeddingRef>().Where(r => candidates.Contains(r.Hash)).ToListAsync(ct);
+            var stillHeld = stored.Where(r => !removed.Contains((tenant.Key, r.Source, r.Hash))).Select(r => r.Hash)
+                .Concat(added.Where(a => a.Tenant == tenant.Key).Select(a => a.Hash))
+                .ToHashSet(StringComparer.Ordinal);
+            foreach (var hash in candidates.Where(h => !stillHeld.Contains(h)))
+            {
+                session.Delete<EmbeddingVector>(EmbeddingVector.IdOf(_store.ModelId, Convert.FromHexString(hash)));
+                _store.Forget(tenant.Key, Convert.FromHexString(hash));
+            }
         }
-    }
-
-    private async Task AddRefsAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, List<(string Tenant, string Source, byte[] Hash)> additions,
-        CancellationToken ct)
-    {
-        if (additions.Count == 0)
-        {
-            return;
-        }
-        await using var insert = new NpgsqlCommand(
-            $"""
-            INSERT INTO {schema.Name}.embedding_refs (tenant_id, source, content_hash)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) ON CONFLICT DO NOTHING
-            """, connection, transaction);
-        insert.Parameters.Add(new() { Value = additions.Select(a => a.Tenant).ToArray() });
-        insert.Parameters.Add(new() { Value = additions.Select(a => a.Source).ToArray() });
-        insert.Parameters.Add(new() { Value = additions.Select(a => a.Hash).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        await insert.ExecuteNonQueryAsync(ct);
-        additions.Clear();
     }
 }
 

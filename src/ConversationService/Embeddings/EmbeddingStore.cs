@@ -7,8 +7,7 @@ using ConversationService.Usage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
-using Npgsql;
-using NpgsqlTypes;
+using Marten;
 
 namespace ConversationService.Embeddings;
 
@@ -24,22 +23,21 @@ public sealed class EmbeddingStore : IDisposable
     private readonly EmbeddingOptions _options;
     private readonly LlmOptions _llm;
     private readonly LlmCallLog _calls;
-    private readonly NpgsqlDataSource _dataSource;
-    private readonly string _schema;
+    // Lazily: the embedding projection, which Marten builds with the store, depends on this class.
+    private readonly Lazy<IDocumentStore> _store;
     private readonly TimeProvider _time;
     private readonly ILogger<EmbeddingStore> _logger;
     private readonly MemoryCache _cache;
 
     public EmbeddingStore(
         IEmbeddingGenerator<string, Embedding<float>> generator, IOptions<EmbeddingOptions> options, IOptions<LlmOptions> llm,
-        LlmCallLog calls, NpgsqlDataSource dataSource, DatabaseSchema schema, TimeProvider time, ILogger<EmbeddingStore> logger)
+        LlmCallLog calls, IServiceProvider services, TimeProvider time, ILogger<EmbeddingStore> logger)
     {
         _generator = generator;
         _options = options.Value;
         _llm = llm.Value;
         _calls = calls;
-        _dataSource = dataSource;
-        _schema = schema.Name;
+        _store = new Lazy<IDocumentStore>(services.GetRequiredService<IDocumentStore>);
         _time = time;
         _logger = logger;
         _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.CacheMegabytes * 1_048_576L });
@@ -166,24 +164,10 @@ public sealed class EmbeddingStore : IDisposable
 
     private async Task<List<(byte[] Hash, float[] Vector)>> LoadAsync(string tenant, List<byte[]> hashes, CancellationToken ct)
     {
-        await using var command = _dataSource.CreateCommand(
-            $"SELECT content_hash, vector FROM {_schema}.embeddings WHERE tenant_id = $1 AND model = $2 AND content_hash = ANY($3)");
-        command.Parameters.Add(new() { Value = tenant });
-        command.Parameters.Add(new() { Value = ModelId });
-        command.Parameters.Add(new() { Value = hashes.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var found = new List<(byte[], float[])>(hashes.Count);
-        while (await reader.ReadAsync(ct))
-        {
-            found.Add((reader.GetFieldValue<byte[]>(0), FromBytes(reader.GetFieldValue<byte[]>(1))));
-        }
-        return found;
+        await using var session = _store.Value.QuerySession(tenant);
+        var found = await session.LoadManyAsync<EmbeddingVector>(ct, hashes.Select(h => EmbeddingVector.IdOf(ModelId, h)));
+        return [.. found.Select(v => (Convert.FromHexString(v.Hash), v.Vector))];
     }
-
-    // Vectors are stored as raw little-endian float32, the in-memory layout on every platform .NET runs here.
-    internal static byte[] ToBytes(float[] vector) => MemoryMarshal.AsBytes(vector.AsSpan()).ToArray();
-
-    internal static float[] FromBytes(byte[] bytes) => MemoryMarshal.Cast<byte, float>(bytes).ToArray();
 
     private static float[] Normalize(float[] vector)
     {

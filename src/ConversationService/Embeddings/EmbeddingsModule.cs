@@ -1,4 +1,6 @@
-using ConversationService.EventStore;
+using ConversationService.Conversations;
+using ConversationService.Storage;
+using Marten;
 using ConversationService.Messaging;
 using ConversationService.Relevance;
 using ConversationService.Usage;
@@ -32,7 +34,20 @@ public static class EmbeddingsModule
         services.AddSingleton<EmbeddingStore>();
         services.AddSingleton<IEmbeddingSource, ConversationEmbeddingSource>();
         services.AddSingleton<EmbeddingProjection>();
-        services.AddSingleton<IAsyncProjection>(provider => provider.GetRequiredService<EmbeddingProjection>());
+        var provider = builder.Configuration.GetSection("Embeddings").Get<EmbeddingOptions>() ?? new EmbeddingOptions();
+        services.ConfigureMarten(options =>
+        {
+            options.Schema.For<EmbeddingVector>();
+            options.Schema.For<EmbeddingRef>().Duplicate(r => r.Source).Duplicate(r => r.Hash);
+        });
+        // Offline vectors are a function of the text alone, computed in process where they are needed (cheaper than
+        // reading them back): only a provider's vectors are stored, so offline there is nothing to project.
+        if (provider.IsOpenAi)
+        {
+            services.ConfigureMarten((services, options) =>
+                options.Events.Subscribe(services.GetRequiredService<EmbeddingProjection>()));
+            services.AddSingleton(services => new IndexingProjection(services.GetRequiredService<EmbeddingProjection>().Name));
+        }
         return builder;
     }
 }

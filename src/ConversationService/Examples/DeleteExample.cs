@@ -1,5 +1,8 @@
 using System.Security.Claims;
+using ConversationService.Conversations;
 using ConversationService.Hosting;
+using ConversationService.Storage;
+using Marten;
 
 namespace ConversationService.Examples;
 
@@ -18,20 +21,27 @@ public static class DeleteExample
             .ProducesProblem(StatusCodes.Status404NotFound);
 
     private static async Task<IResult> HandleAsync(
-        string exampleId, ClaimsPrincipal user, EventStore.EventStore store, ExampleQueries queries, TimeProvider time,
+        string exampleId, ClaimsPrincipal user, IDocumentStore store, ExampleQueries queries, TimeProvider time,
         CancellationToken ct)
     {
         if (ExampleInput.Id(exampleId) is { } invalid)
         {
             return invalid;
         }
-        await using var session = await store.OpenForWritingAsync(user.Tenant(), ExampleStream.Id(exampleId), ExampleStream.Type, ct);
-        if (await queries.GetForWriteAsync(session, exampleId, ct) is null)
+        var tenant = user.Tenant();
+        for (var attempt = 0; attempt < ConversationWriter.MaxAttempts; attempt++)
         {
-            return ExampleInput.NotFound(exampleId);
+            var (existing, version) = await queries.GetForWriteAsync(tenant, exampleId, ct);
+            if (existing is null)
+            {
+                return ExampleInput.NotFound(exampleId);
+            }
+            if (await EventErasure.TryEraseAsync(
+                    store, tenant, [(ExampleStream.Id(exampleId), version)], new ExampleDeleted(exampleId, time.GetUtcNow()), ct))
+            {
+                return TypedResults.NoContent();
+            }
         }
-        await session.EraseContentAsync([], ct);
-        await session.AppendAndCommitAsync([new ExampleDeleted(exampleId, time.GetUtcNow())], null, ct);
-        return TypedResults.NoContent();
+        return Problems.Busy(exampleId);
     }
 }

@@ -1,4 +1,4 @@
-using ConversationService.EventStore;
+using ConversationService.Storage;
 
 namespace ConversationService.Examples;
 
@@ -13,8 +13,6 @@ public sealed record ExampleDeleted(string ExampleId, DateTimeOffset DeletedAt);
 
 public static class ExampleStream
 {
-    public const string Type = "few-shot-example";
-
     // A '/' never occurs in a conversation id, so these stream ids cannot meet a conversation's.
     public static string Id(string exampleId) => "example/" + exampleId;
 }

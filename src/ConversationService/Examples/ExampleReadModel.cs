@@ -1,80 +1,87 @@
 using ConversationService.Embeddings;
-using ConversationService.EventStore;
 using ConversationService.Hosting;
-using Npgsql;
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using Marten;
+using Marten.Events.Projections;
 
 namespace ConversationService.Examples;
 
 /// <summary>A few-shot example as the context endpoint uses it.</summary>
 public sealed record FewShotExample(string Id, string Input, string Output, string? Task);
 
-public sealed record ExampleRow(
-    string Id, string Input, string Output, string? Task, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
-
-/// <summary>The examples table, kept by an inline projection in the append transaction; a delete removes the row.</summary>
-public sealed class ExampleProjection : IInlineProjection
+/// <summary>A few-shot example as stored.</summary>
+public sealed class ExampleView
 {
-    public string Ddl(string schema) => $"""
-        CREATE TABLE IF NOT EXISTS {schema}.examples (
-            tenant_id  text        NOT NULL,
-            id         text        NOT NULL,
-            input      text        NOT NULL,
-            output     text        NOT NULL,
-            task       text        NULL,
-            version    bigint      NOT NULL,
-            created_at timestamptz NOT NULL,
-            updated_at timestamptz NOT NULL,
-            PRIMARY KEY (tenant_id, id));
-        CREATE INDEX IF NOT EXISTS examples_task ON {schema}.examples (tenant_id, task);
-        CREATE TABLE IF NOT EXISTS {schema}.example_libraries (
-            tenant_id text   PRIMARY KEY,
-            version   bigint NOT NULL);
-        """;
+    public string Id { get; set; } = "";
 
-    public void Apply(InlineBatch batch, IReadOnlyList<StoredEvent> events)
+    /// <summary><see cref="Id"/> in hexadecimal UTF-8: sorts ordinally whatever the database's collation.</summary>
+    public string SortKey { get; set; } = "";
+
+    public string Input { get; set; } = "";
+    public string Output { get; set; } = "";
+    public string? Task { get; set; }
+    public long Version { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>
+/// A tenant's example library's change marker: written on every change to one of its examples, so Marten gives it a
+/// new version (<c>mt_version</c>) each time, in the same transaction, and a replica that caches the examples (see
+/// <c>ExampleIndexCache</c>) knows from one small read whether its copy is still current. One per tenant (id "library").
+/// </summary>
+public sealed class ExampleLibrary
+{
+    public const string Key = "library";
+
+    public string Id { get; set; } = Key;
+    public Guid Version { get; set; }
+}
+
+/// <summary>Keeps <see cref="ExampleView"/> and <see cref="ExampleLibrary"/> inline, in the append's transaction.</summary>
+public sealed partial class ExampleProjection : EventProjection
+{
+    public static void Register(StoreOptions options)
     {
-        foreach (var stored in events)
-        {
-            switch (stored.Data)
-            {
-                case ExampleSaved saved:
-                    batch.Add(
-                        $"""
-                        INSERT INTO {batch.Schema}.examples AS x (tenant_id, id, input, output, task, version, created_at, updated_at)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-                        ON CONFLICT (tenant_id, id) DO UPDATE
-                        SET input = excluded.input, output = excluded.output, task = excluded.task,
-                            version = excluded.version, updated_at = excluded.updated_at
-                        """,
-                        batch.TenantId, saved.ExampleId, saved.Input, saved.Output, saved.Task, stored.Version,
-                        saved.SavedAt.UtcDateTime);
-                    Changed(batch);
-                    break;
-                case ExampleDeleted deleted:
-                    batch.Add($"DELETE FROM {batch.Schema}.examples WHERE tenant_id = $1 AND id = $2", batch.TenantId, deleted.ExampleId);
-                    Changed(batch);
-                    break;
-            }
-        }
+        options.Events.AddEventType<ExampleSaved>();
+        options.Events.AddEventType<ExampleDeleted>();
+        options.Schema.For<ExampleView>().Duplicate(x => x.SortKey).Duplicate(x => x.Task!);
+        options.Schema.For<ExampleLibrary>().Metadata(m => m.Version.MapTo(l => l.Version));
+        options.Projections.Add(new ExampleProjection(), ProjectionLifecycle.Inline);
     }
 
-    /// <summary>
-    /// Every change to a tenant's examples moves its library version, in the same transaction, so a replica that
-    /// caches them (see <c>ExampleIndexCache</c>) knows from one small read whether its copy is still current.
-    /// </summary>
-    private static void Changed(InlineBatch batch) =>
-        batch.Add(
-            $"""
-            INSERT INTO {batch.Schema}.example_libraries AS l (tenant_id, version) VALUES ($1, 1)
-            ON CONFLICT (tenant_id) DO UPDATE SET version = l.version + 1
-            """,
-            batch.TenantId);
+    public ExampleProjection() => Name = "examples";
+
+    public override async ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation)
+    {
+        // The event's own tenant: a group commit's session carries several tenants' appends.
+        operations = operations.ForTenant(e.TenantId);
+        switch (e.Data)
+        {
+            case ExampleSaved saved:
+                // A replaced example keeps when it was first stored.
+                var existing = await operations.LoadAsync<ExampleView>(saved.ExampleId, cancellation);
+                operations.Store(new ExampleView
+                {
+                    Id = saved.ExampleId, SortKey = SortKeys.Of(saved.ExampleId), Input = saved.Input, Output = saved.Output,
+                    Task = saved.Task, Version = e.Version, CreatedAt = existing?.CreatedAt ?? saved.SavedAt,
+                    UpdatedAt = saved.SavedAt,
+                });
+                operations.Store(new ExampleLibrary());
+                break;
+            case ExampleDeleted deleted:
+                operations.Delete<ExampleView>(deleted.ExampleId);
+                operations.Store(new ExampleLibrary());
+                break;
+        }
+    }
 }
 
 /// <summary>An example is chosen by the similarity of its input to the query, so the input is what gets embedded.</summary>
 public sealed class ExampleEmbeddingSource : IEmbeddingSource
 {
-    public EmbeddingChange? Map(StoredEvent stored) => stored.Data switch
+    public EmbeddingChange? Map(IEvent stored) => stored.Data switch
     {
         ExampleSaved saved => new EmbeddingChange.Index(ExampleStream.Id(saved.ExampleId), null, [saved.Input], Replace: true),
         ExampleDeleted deleted => new EmbeddingChange.Release(ExampleStream.Id(deleted.ExampleId)),
@@ -82,17 +89,14 @@ public sealed class ExampleEmbeddingSource : IEmbeddingSource
     };
 }
 
-/// <summary>Tenant-scoped reads of the examples; every query filters by tenant first.</summary>
-public sealed class ExampleQueries(NpgsqlDataSource dataSource, DatabaseSchema schema)
+/// <summary>Tenant-scoped reads of the examples: every session is opened for the caller's tenant.</summary>
+public sealed class ExampleQueries(IDocumentStore store)
 {
-    private const string Columns = "id, input, output, task, version, created_at, updated_at";
-
-    /// <summary>The version of the tenant's examples (moved by every change); 0 when none was written since versions exist.</summary>
-    public async Task<long> GetLibraryVersionAsync(string tenant, CancellationToken ct)
+    /// <summary>The version of the tenant's examples (moved by every change); empty when none was ever written.</summary>
+    public async Task<Guid> GetLibraryVersionAsync(string tenant, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand($"SELECT version FROM {schema.Name}.example_libraries WHERE tenant_id = $1");
-        command.Parameters.Add(new() { Value = tenant });
-        return await command.ExecuteScalarAsync(ct) is long version ? version : 0;
+        await using var session = store.QuerySession(tenant);
+        return (await session.LoadAsync<ExampleLibrary>(ExampleLibrary.Key, ct))?.Version ?? Guid.Empty;
     }
 
     /// <summary>The tenant's examples, only those of <paramref name="task"/> when one is given, by id.</summary>
@@ -100,53 +104,30 @@ public sealed class ExampleQueries(NpgsqlDataSource dataSource, DatabaseSchema s
         [.. (await ListAsync(tenant, task, null, int.MaxValue, ct)).Select(r => new FewShotExample(r.Id, r.Input, r.Output, r.Task))];
 
     /// <summary>Ordered by id (ordinal), after <paramref name="after"/>, at most <paramref name="limit"/>.</summary>
-    public async Task<IReadOnlyList<ExampleRow>> ListAsync(string tenant, string? task, string? after, int limit, CancellationToken ct)
+    public async Task<IReadOnlyList<ExampleView>> ListAsync(string tenant, string? task, string? after, int limit, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(
-            $"""
-            SELECT {Columns} FROM {schema.Name}.examples
-            WHERE tenant_id = $1 AND ($2::text IS NULL OR task = $2) AND id COLLATE "C" > $3
-            ORDER BY id COLLATE "C" LIMIT $4
-            """);
-        command.Parameters.Add(new() { Value = tenant });
-        command.Parameters.Add(new() { Value = (object?)task ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        command.Parameters.Add(new() { Value = after ?? "" });
-        command.Parameters.Add(new() { Value = limit });
-        return await ReadAsync(command, ct);
-    }
-
-    public async Task<ExampleRow?> GetOneAsync(string tenant, string id, CancellationToken ct)
-    {
-        await using var command = dataSource.CreateCommand(OneSql);
-        command.Parameters.Add(new() { Value = tenant });
-        command.Parameters.Add(new() { Value = id });
-        return await ReadOneAsync(command, ct);
-    }
-
-    /// <summary>The example as the write session sees it (its stream is locked, so the row cannot change meanwhile).</summary>
-    public async Task<ExampleRow?> GetForWriteAsync(StreamWriteSession session, string id, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(OneSql, session.Connection, session.Transaction);
-        command.Parameters.Add(new() { Value = session.TenantId });
-        command.Parameters.Add(new() { Value = id });
-        return await ReadOneAsync(command, ct);
-    }
-
-    private string OneSql => $"SELECT {Columns} FROM {schema.Name}.examples WHERE tenant_id = $1 AND id = $2";
-
-    private static async Task<ExampleRow?> ReadOneAsync(NpgsqlCommand command, CancellationToken ct) =>
-        await ReadAsync(command, ct) is [var row, ..] ? row : null;
-
-    private static async Task<IReadOnlyList<ExampleRow>> ReadAsync(NpgsqlCommand command, CancellationToken ct)
-    {
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var rows = new List<ExampleRow>();
-        while (await reader.ReadAsync(ct))
+        await using var session = store.QuerySession(tenant);
+        var afterKey = after is null ? "" : SortKeys.Of(after);
+        var query = session.Query<ExampleView>().Where(x => x.SortKey.CompareTo(afterKey) > 0);
+        if (task is not null)
         {
-            rows.Add(new ExampleRow(
-                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.GetInt64(4), reader.GetFieldValue<DateTimeOffset>(5), reader.GetFieldValue<DateTimeOffset>(6)));
+            query = query.Where(x => x.Task == task);
         }
-        return rows;
+        return await query.OrderBy(x => x.SortKey).Take(limit).ToListAsync(ct);
+    }
+
+    public async Task<ExampleView?> GetOneAsync(string tenant, string id, CancellationToken ct)
+    {
+        await using var session = store.QuerySession(tenant);
+        return await session.LoadAsync<ExampleView>(id, ct);
+    }
+
+    /// <summary>The example and its stream's version, for a write that appends only if neither moved.</summary>
+    public async Task<(ExampleView? Example, long Version)> GetForWriteAsync(string tenant, string id, CancellationToken ct)
+    {
+        await using var session = store.QuerySession(tenant);
+        var example = await session.LoadAsync<ExampleView>(id, ct);
+        var stream = await session.Events.FetchStreamStateAsync(ExampleStream.Id(id), ct);
+        return (example, stream?.Version ?? 0);
     }
 }

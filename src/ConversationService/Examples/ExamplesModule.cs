@@ -1,23 +1,22 @@
 using ConversationService.Embeddings;
-using ConversationService.EventStore;
+using ConversationService.Storage;
+using Marten;
 
 namespace ConversationService.Examples;
 
 public static class ExamplesModule
 {
     /// <summary>
-    /// The examples read model (inline) and their inputs for the embedding projection. The event types are
-    /// registered with the store in the conversations module, which owns the store's registration.
+    /// The examples read model (inline) and their inputs for the embedding projection.
     /// </summary>
     public static WebApplicationBuilder AddExamples(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddSingleton<ExampleProjection>();
-        services.AddSingleton<IInlineProjection>(provider => provider.GetRequiredService<ExampleProjection>());
+        services.ConfigureMarten(ExampleProjection.Register);
         services.AddSingleton<IEmbeddingSource, ExampleEmbeddingSource>();
         services.AddSingleton<ExampleQueries>();
         services.AddSingleton<Context.ExampleIndexCache>();
-        services.AddSingleton<IReplicaSubscription, Context.ExampleEviction>();
+        services.AddReplicaSubscription<Context.ExampleEviction>();
         return builder;
     }
 

@@ -12,7 +12,7 @@ public static class GetExample
         string Id, string Input, string Output, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Task,
         long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
     {
-        public static Response From(ExampleRow row) =>
+        public static Response From(ExampleView row) =>
             new(row.Id, row.Input, row.Output, row.Task, row.Version, row.CreatedAt, row.UpdatedAt);
     }
 

@@ -1,5 +1,7 @@
 using System.Security.Claims;
+using ConversationService.Conversations;
 using ConversationService.Hosting;
+using ConversationService.Storage;
 using ConversationService.Knowledge;
 using Microsoft.Extensions.Options;
 
@@ -19,7 +21,7 @@ public static class PutExample
             .ProducesWriteProblems();
 
     private static async Task<IResult> HandleAsync(
-        string exampleId, Request request, ClaimsPrincipal user, EventStore.EventStore store, ExampleQueries queries,
+        string exampleId, Request request, ClaimsPrincipal user, GroupCommit commits, ExampleQueries queries,
         IOptions<LimitsOptions> limits, TimeProvider time, CancellationToken ct)
     {
         var errors = new List<FieldError>();
@@ -36,17 +38,22 @@ public static class PutExample
         }
 
         var tenant = user.Tenant();
-        int status;
-        await using (var session = await store.OpenForWritingAsync(tenant, ExampleStream.Id(exampleId), ExampleStream.Type, ct))
+        var saved = new ExampleSaved(exampleId, request.Input!, request.Output!, request.Task, time.GetUtcNow());
+        var status = 0;
+        for (var attempt = 0; attempt < ConversationWriter.MaxAttempts && status == 0; attempt++)
         {
-            var existing = await queries.GetForWriteAsync(session, exampleId, ct);
-            status = existing is null ? StatusCodes.Status201Created : StatusCodes.Status200OK;
-            // The same example again stores nothing, so re-syncing a library costs no re-embedding.
-            if (existing is null || (existing.Input, existing.Output, existing.Task) != (request.Input, request.Output, request.Task))
+            var (existing, version) = await queries.GetForWriteAsync(tenant, exampleId, ct);
+            // The same example again stores nothing, so re-syncing a library costs no re-embedding. Stored only if
+            // nobody wrote the example meanwhile; otherwise decided again on what they wrote.
+            if ((existing is not null && (existing.Input, existing.Output, existing.Task) == (saved.Input, saved.Output, saved.Task))
+                || await commits.AppendAsync(new StreamAppend(tenant, ExampleStream.Id(exampleId), version, [saved]), ct))
             {
-                await session.AppendAndCommitAsync(
-                    [new ExampleSaved(exampleId, request.Input!, request.Output!, request.Task, time.GetUtcNow())], null, ct);
+                status = existing is null ? StatusCodes.Status201Created : StatusCodes.Status200OK;
             }
+        }
+        if (status == 0)
+        {
+            return Problems.Busy(exampleId);
         }
         return await queries.GetOneAsync(tenant, exampleId, ct) is { } row
             ? TypedResults.Json(GetExample.Response.From(row), statusCode: status)

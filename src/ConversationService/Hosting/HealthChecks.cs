@@ -1,5 +1,8 @@
 using System.Text.Json;
-using ConversationService.EventStore;
+using ConversationService.Storage;
+using JasperFx.Events.Daemon;
+using JasperFx.Events.Projections;
+using Marten;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -92,15 +95,41 @@ public sealed class RabbitMqHealthCheck(IOptions<ConnectionStringsOptions> optio
 }
 
 /// <summary>
-/// Degraded (still 200: the service serves) while an async projection or the publisher has parked events, keeps
-/// failing, or lags behind the log by more than <c>EventStore:MaxLagEvents</c> or <c>EventStore:MaxLagSeconds</c>;
-/// the description says which and why. One statement of index lookups, and cached like the others.
+/// Marten's async daemon, from what it records in the database (so every replica reports the same): Degraded while a
+/// projection or subscription has dead letters (parked events no operator has removed), is paused, or is more than
+/// <see cref="EventStoreOptions.MaxLagEvents"/> events behind the high-water mark, or behind without having moved for
+/// <see cref="EventStoreOptions.MaxLagSeconds"/>.
 /// </summary>
-public sealed class EventStoreHealthCheck(EventStore.EventStore store, TimeProvider time) : CachedHealthCheck(time)
+public sealed class EventStoreHealthCheck(IDocumentStore store, IOptions<EventStoreOptions> options, TimeProvider time)
+    : CachedHealthCheck(time)
 {
     protected override async Task<HealthCheckResult> ProbeAsync(CancellationToken cancellationToken)
     {
-        var problems = DaemonHealth.Problems(await store.GetDaemonHealthAsync(cancellationToken), store.Options, Time.GetUtcNow());
+        var progress = await store.Advanced.AllProjectionProgress(token: cancellationToken);
+        var mark = progress.FirstOrDefault(p => p.ShardName == ShardState.HighWaterMark)?.Sequence ?? 0;
+        var problems = new List<string>();
+        foreach (var shard in progress.Where(p => p.ShardName != ShardState.HighWaterMark).OrderBy(p => p.ShardName, StringComparer.Ordinal))
+        {
+            var behind = mark - shard.Sequence;
+            if (shard.AgentStatus is { } status && !status.Equals("Running", StringComparison.OrdinalIgnoreCase))
+            {
+                problems.Add($"{shard.ShardName}: {status.ToLowerInvariant()}{(shard.PauseReason is { } why ? $" ({why})" : "")}");
+            }
+            else if (behind > options.Value.MaxLagEvents)
+            {
+                problems.Add($"{shard.ShardName}: {behind} events behind");
+            }
+            else if (behind > 0 && shard.LastUpdated is { } updated
+                     && Time.GetUtcNow() - updated > TimeSpan.FromSeconds(options.Value.MaxLagSeconds))
+            {
+                problems.Add($"{shard.ShardName}: {behind} events behind, not moving since {updated:u}");
+            }
+        }
+        await using var session = store.QuerySession();
+        var parked = await session.Query<DeadLetterEvent>().Where(d => d.AnyTenant())
+            .GroupBy(d => d.ProjectionName).Select(g => new { Projection = g.Key, Count = g.Count() })
+            .ToListAsync(cancellationToken);
+        problems.AddRange(parked.Select(p => $"{p.Projection}: {p.Count} parked event(s), see mt_doc_deadletterevent"));
         return problems.Count == 0 ? HealthCheckResult.Healthy() : HealthCheckResult.Degraded(string.Join("; ", problems));
     }
 }

@@ -32,6 +32,15 @@ public static class Identifiers
 }
 
 /// <summary>
+/// Ids in hexadecimal UTF-8: strings that sort ordinally in any database collation (a collation may ignore '.', ':'
+/// and '-' or fold case), for lists paged by id.
+/// </summary>
+public static class SortKeys
+{
+    public static string Of(string id) => Convert.ToHexStringLower(System.Text.Encoding.UTF8.GetBytes(id));
+}
+
+/// <summary>
 /// Client metadata (turns, conversations, documents): a JSON object of bounded size and depth whose keys and strings
 /// are valid Unicode without NUL and whose objects repeat no key. Whatever passes can be stored as jsonb, read back,
 /// and serialized into every response and integration event.

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using ConversationService.EventStore;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -19,6 +18,21 @@ public static class Problems
         statusCode: StatusCodes.Status409Conflict, title: "Version conflict",
         detail: $"If-Match expected version {expected} but the conversation is at version {actual}.",
         extensions: new Dictionary<string, object?> { ["currentVersion"] = actual });
+
+    /// <summary>503 with Retry-After: the conversation kept changing under this write (other replicas writing it).</summary>
+    public static IResult Busy(string conversationId) => new RetryLater(Results.Problem(
+        statusCode: StatusCodes.Status503ServiceUnavailable, title: "Service unavailable",
+        detail: $"Conversation '{conversationId}' is being written by others; nothing was stored. Retry shortly."));
+
+    private sealed class RetryLater(IResult problem) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter =
+                Overload.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return problem.ExecuteAsync(httpContext);
+        }
+    }
 
     public static IResult UnknownModel(string field, string? model) =>
         Invalid(field, $"Unknown model '{(model?.Length > 64 ? model[..64] + "…" : model)}'. Supported: {ModelTokenizers.SupportedModels}");
@@ -59,7 +73,6 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         {
             BadHttpRequestException bad => (bad.StatusCode, bad.StatusCode == 413 ? "Content too large" : "Bad request",
                 BadRequestDetail(bad)),
-            ConcurrencyException conflict => (StatusCodes.Status409Conflict, "Version conflict", conflict.Message),
             PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } =>
                 (StatusCodes.Status409Conflict, "Conflict", "A concurrent request stored the same item; retry."),
             // Class 22 is "data exception": a value PostgreSQL cannot store, i.e. bad input that validation missed.

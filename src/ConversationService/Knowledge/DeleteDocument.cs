@@ -1,5 +1,8 @@
 using System.Security.Claims;
+using ConversationService.Conversations;
 using ConversationService.Hosting;
+using ConversationService.Storage;
+using Marten;
 
 namespace ConversationService.Knowledge;
 
@@ -18,21 +21,28 @@ public static class DeleteDocument
             .ProducesProblem(StatusCodes.Status404NotFound);
 
     private static async Task<IResult> HandleAsync(
-        string collection, string docId, ClaimsPrincipal user, EventStore.EventStore store, KnowledgeQueries queries,
+        string collection, string docId, ClaimsPrincipal user, IDocumentStore store, KnowledgeQueries queries,
         TimeProvider time, CancellationToken ct)
     {
         if (KnowledgeInput.Key(collection, docId) is { } invalid)
         {
             return invalid;
         }
-        await using var session = await store.OpenForWritingAsync(
-            user.Tenant(), DocumentStream.Id(collection, docId), DocumentStream.Type, ct);
-        if (await queries.GetForWriteAsync(session, collection, docId, ct) is null)
+        var tenant = user.Tenant();
+        for (var attempt = 0; attempt < ConversationWriter.MaxAttempts; attempt++)
         {
-            return KnowledgeInput.NotFound(collection, docId);
+            var (existing, version) = await queries.GetForWriteAsync(tenant, collection, docId, ct);
+            if (existing is null)
+            {
+                return KnowledgeInput.NotFound(collection, docId);
+            }
+            if (await EventErasure.TryEraseAsync(
+                    store, tenant, [(DocumentStream.Id(collection, docId), version)],
+                    new DocumentDeleted(collection, docId, time.GetUtcNow()), ct))
+            {
+                return TypedResults.NoContent();
+            }
         }
-        await session.EraseContentAsync([], ct);
-        await session.AppendAndCommitAsync([new DocumentDeleted(collection, docId, time.GetUtcNow())], null, ct);
-        return TypedResults.NoContent();
+        return Problems.Busy(docId);
     }
 }

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ConversationService.EventStore;
+using ConversationService.Storage;
 
 namespace ConversationService.Knowledge;
 
@@ -18,8 +18,6 @@ public sealed record DocumentDeleted(string Collection, string DocumentId, DateT
 
 public static class DocumentStream
 {
-    public const string Type = "knowledge-document";
-
     /// <summary>Chunk token counts are in o200k_base, the encoding of the current OpenAI chat models.</summary>
     public const string Encoding = "o200k_base";
 

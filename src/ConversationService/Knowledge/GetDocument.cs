@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using ConversationService.Conversations;
 using ConversationService.Hosting;
 
 namespace ConversationService.Knowledge;
@@ -37,14 +36,11 @@ public static class GetDocument
     }
 
     public static async Task<Response?> LoadAsync(
-        string tenant, string collection, string docId, KnowledgeQueries queries, CancellationToken ct)
-    {
-        if (await queries.GetDocumentAsync(tenant, collection, docId, ct) is not var (document, chunks))
-        {
-            return null;
-        }
-        return new Response(
-            document.Collection, document.Id, document.Text, GetConversation.ParseJson(document.Metadata), document.Tokens,
-            document.Version, [.. chunks.Select(c => new Chunk(c.Id, c.Tokens))], document.CreatedAt, document.UpdatedAt);
-    }
+        string tenant, string collection, string docId, KnowledgeQueries queries, CancellationToken ct) =>
+        await queries.GetDocumentAsync(tenant, collection, docId, ct) is { } document
+            ? new Response(
+                document.Collection, document.DocumentId, document.Text, document.Metadata, document.Tokens,
+                document.Version, [.. document.ToChunks().Select(c => new Chunk(c.Id, c.Tokens))], document.CreatedAt,
+                document.UpdatedAt)
+            : null;
 }

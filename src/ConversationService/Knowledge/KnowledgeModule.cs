@@ -1,23 +1,22 @@
 using ConversationService.Embeddings;
-using ConversationService.EventStore;
+using ConversationService.Storage;
+using Marten;
 
 namespace ConversationService.Knowledge;
 
 public static class KnowledgeModule
 {
     /// <summary>
-    /// Documents and chunks (inline read model) and their chunk texts for the embedding projection. The event types
-    /// are registered with the store in the conversations module, which owns the store's registration.
+    /// Documents and their chunks (an inline read model) and their chunk texts for the embedding projection.
     /// </summary>
     public static WebApplicationBuilder AddKnowledge(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddSingleton<KnowledgeProjection>();
-        services.AddSingleton<IInlineProjection>(provider => provider.GetRequiredService<KnowledgeProjection>());
+        services.ConfigureMarten(KnowledgeProjection.Register);
         services.AddSingleton<IEmbeddingSource, KnowledgeEmbeddingSource>();
         services.AddSingleton<KnowledgeQueries>();
         services.AddSingleton<Context.KnowledgeIndexCache>();
-        services.AddSingleton<IReplicaSubscription, Context.KnowledgeEviction>();
+        services.AddReplicaSubscription<Context.KnowledgeEviction>();
         return builder;
     }
 

@@ -1,13 +1,51 @@
+using System.Text.Json;
 using ConversationService.Embeddings;
-using ConversationService.EventStore;
 using ConversationService.Hosting;
-using Npgsql;
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using Marten;
+using Marten.Events.Projections;
 
 namespace ConversationService.Knowledge;
 
-public sealed record DocumentRow(
-    string Collection, string Id, string Text, string? Metadata, int Tokens, long Version,
-    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+/// <summary>
+/// A knowledge document as stored: its text and how it is chunked (ranges of the text with their o200k_base tokens).
+/// Its id is "collection/document" ('/' occurs in neither).
+/// </summary>
+public sealed class KnowledgeDocument
+{
+    public string Id { get; set; } = "";
+    public string Collection { get; set; } = "";
+    public string DocumentId { get; set; } = "";
+
+    /// <summary><see cref="DocumentId"/> in hexadecimal UTF-8: sorts ordinally whatever the database's collation.</summary>
+    public string SortKey { get; set; } = "";
+
+    public string Text { get; set; } = "";
+    public JsonElement? Metadata { get; set; }
+    public int Tokens { get; set; }
+    public List<DocumentChunk> Chunks { get; set; } = [];
+    public long Version { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+
+    public static string IdOf(string collection, string documentId) => $"{collection}/{documentId}";
+
+    /// <summary>The chunks as the context endpoint ranks them.</summary>
+    public IEnumerable<KnowledgeChunk> ToChunks() => Chunks.Select((c, i) => new KnowledgeChunk(
+        DocumentStream.ChunkId(DocumentId, i + 1), Collection, DocumentId, Text.Substring(c.Start, c.Length), c.Tokens));
+}
+
+/// <summary>
+/// A collection's change marker: written on every change to one of its documents, so Marten gives it a new version
+/// (its <c>mt_version</c>) each time, in the same transaction, and a replica that caches the collection (see
+/// <c>KnowledgeIndexCache</c>) knows from one small read whether its copy is still current.
+/// </summary>
+public sealed class KnowledgeCollection
+{
+    public string Id { get; set; } = "";
+    public Guid Version { get; set; }
+}
 
 public sealed record DocumentSummary(string Id, int Tokens, int ChunkCount, DateTimeOffset UpdatedAt);
 
@@ -15,103 +53,53 @@ public sealed record DocumentSummary(string Id, int Tokens, int ChunkCount, Date
 public sealed record KnowledgeChunk(string Id, string Collection, string DocumentId, string Text, int Tokens);
 
 /// <summary>
-/// Documents and their chunks, kept by an inline projection in the append transaction. A delete removes the rows and
-/// erases the text from the document's events (see DeleteDocument): the log keeps the facts, not the text.
+/// Keeps <see cref="KnowledgeDocument"/> and <see cref="KnowledgeCollection"/> inline, in the append's transaction. A
+/// delete removes the document and erases the text from its events (see DeleteDocument): the log keeps the facts.
 /// </summary>
-public sealed class KnowledgeProjection : IInlineProjection
+public sealed partial class KnowledgeProjection : EventProjection
 {
-    public string Ddl(string schema) => $"""
-        CREATE TABLE IF NOT EXISTS {schema}.knowledge_documents (
-            tenant_id   text        NOT NULL,
-            collection  text        NOT NULL,
-            document_id text        NOT NULL,
-            text        text        NOT NULL,
-            metadata    jsonb       NULL,
-            tokens      integer     NOT NULL,
-            chunk_count integer     NOT NULL,
-            version     bigint      NOT NULL,
-            created_at  timestamptz NOT NULL,
-            updated_at  timestamptz NOT NULL,
-            PRIMARY KEY (tenant_id, collection, document_id));
-        CREATE TABLE IF NOT EXISTS {schema}.knowledge_chunks (
-            tenant_id   text    NOT NULL,
-            collection  text    NOT NULL,
-            document_id text    NOT NULL,
-            n           integer NOT NULL,
-            text        text    NOT NULL,
-            tokens      integer NOT NULL,
-            PRIMARY KEY (tenant_id, collection, document_id, n));
-        CREATE TABLE IF NOT EXISTS {schema}.knowledge_collections (
-            tenant_id   text   NOT NULL,
-            collection  text   NOT NULL,
-            version     bigint NOT NULL,
-            PRIMARY KEY (tenant_id, collection));
-        """;
-
-    public void Apply(InlineBatch batch, IReadOnlyList<StoredEvent> events)
+    public static void Register(StoreOptions options)
     {
-        foreach (var stored in events)
-        {
-            switch (stored.Data)
-            {
-                case DocumentIndexed indexed:
-                    batch.Add(
-                        $"""
-                        INSERT INTO {batch.Schema}.knowledge_documents AS d
-                            (tenant_id, collection, document_id, text, metadata, tokens, chunk_count, version, created_at, updated_at)
-                        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $9)
-                        ON CONFLICT (tenant_id, collection, document_id) DO UPDATE
-                        SET text = excluded.text, metadata = excluded.metadata, tokens = excluded.tokens,
-                            chunk_count = excluded.chunk_count, version = excluded.version, updated_at = excluded.updated_at
-                        """,
-                        batch.TenantId, indexed.Collection, indexed.DocumentId, indexed.Text, indexed.Metadata?.GetRawText(),
-                        indexed.Tokens, indexed.Chunks.Count, stored.Version, indexed.IndexedAt.UtcDateTime);
-                    DeleteChunks(batch, indexed.Collection, indexed.DocumentId);
-                    batch.Add(
-                        $"""
-                        INSERT INTO {batch.Schema}.knowledge_chunks (tenant_id, collection, document_id, n, text, tokens)
-                        SELECT $1, $2, $3, t.n, t.text, t.tokens
-                        FROM unnest($4::integer[], $5::text[], $6::integer[]) AS t(n, text, tokens)
-                        """,
-                        batch.TenantId, indexed.Collection, indexed.DocumentId,
-                        indexed.Chunks.Select((_, i) => i + 1).ToArray(),
-                        indexed.Chunks.Select(c => DocumentStream.ChunkText(indexed, c)).ToArray(),
-                        indexed.Chunks.Select(c => c.Tokens).ToArray());
-                    Changed(batch, indexed.Collection);
-                    break;
-                case DocumentDeleted deleted:
-                    DeleteChunks(batch, deleted.Collection, deleted.DocumentId);
-                    batch.Add(
-                        $"DELETE FROM {batch.Schema}.knowledge_documents WHERE tenant_id = $1 AND collection = $2 AND document_id = $3",
-                        batch.TenantId, deleted.Collection, deleted.DocumentId);
-                    Changed(batch, deleted.Collection);
-                    break;
-            }
-        }
+        options.Events.AddEventType<DocumentIndexed>();
+        options.Events.AddEventType<DocumentDeleted>();
+        options.Schema.For<KnowledgeDocument>().Duplicate(d => d.Collection).Duplicate(d => d.SortKey);
+        options.Schema.For<KnowledgeCollection>().Metadata(m => m.Version.MapTo(c => c.Version));
+        options.Projections.Add(new KnowledgeProjection(), ProjectionLifecycle.Inline);
     }
 
-    /// <summary>
-    /// Every change to a collection's chunks moves its version, in the same transaction, so a replica that caches
-    /// the collection (see <c>KnowledgeIndexCache</c>) knows from one small read whether its copy is still current.
-    /// </summary>
-    private static void Changed(InlineBatch batch, string collection) =>
-        batch.Add(
-            $"""
-            INSERT INTO {batch.Schema}.knowledge_collections AS c (tenant_id, collection, version) VALUES ($1, $2, 1)
-            ON CONFLICT (tenant_id, collection) DO UPDATE SET version = c.version + 1
-            """,
-            batch.TenantId, collection);
+    public KnowledgeProjection() => Name = "knowledge";
 
-    private static void DeleteChunks(InlineBatch batch, string collection, string documentId) =>
-        batch.Add(
-            $"DELETE FROM {batch.Schema}.knowledge_chunks WHERE tenant_id = $1 AND collection = $2 AND document_id = $3",
-            batch.TenantId, collection, documentId);
+    public override async ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation)
+    {
+        // The event's own tenant: a group commit's session carries several tenants' appends.
+        operations = operations.ForTenant(e.TenantId);
+        switch (e.Data)
+        {
+            case DocumentIndexed indexed:
+                var id = KnowledgeDocument.IdOf(indexed.Collection, indexed.DocumentId);
+                // A replaced document keeps when it was first stored.
+                var existing = await operations.LoadAsync<KnowledgeDocument>(id, cancellation);
+                operations.Store(new KnowledgeDocument
+                {
+                    Id = id, Collection = indexed.Collection, DocumentId = indexed.DocumentId,
+                    SortKey = SortKeys.Of(indexed.DocumentId), Text = indexed.Text, Metadata = indexed.Metadata,
+                    Tokens = indexed.Tokens, Chunks = [.. indexed.Chunks], Version = e.Version,
+                    CreatedAt = existing?.CreatedAt ?? indexed.IndexedAt, UpdatedAt = indexed.IndexedAt,
+                });
+                operations.Store(new KnowledgeCollection { Id = indexed.Collection });
+                break;
+            case DocumentDeleted deleted:
+                operations.Delete<KnowledgeDocument>(KnowledgeDocument.IdOf(deleted.Collection, deleted.DocumentId));
+                operations.Store(new KnowledgeCollection { Id = deleted.Collection });
+                break;
+        }
+    }
 }
 
 /// <summary>Chunks are embedded by the embedding projection; a new version or a delete releases the old ones.</summary>
 public sealed class KnowledgeEmbeddingSource : IEmbeddingSource
 {
-    public EmbeddingChange? Map(StoredEvent stored) => stored.Data switch
+    public EmbeddingChange? Map(IEvent stored) => stored.Data switch
     {
         DocumentIndexed indexed => new EmbeddingChange.Index(
             Source(indexed.Collection, indexed.DocumentId), null,
@@ -123,111 +111,50 @@ public sealed class KnowledgeEmbeddingSource : IEmbeddingSource
     private static string Source(string collection, string documentId) => DocumentStream.Id(collection, documentId);
 }
 
-/// <summary>Tenant-scoped reads of documents and chunks; every query filters by tenant first.</summary>
-public sealed class KnowledgeQueries(NpgsqlDataSource dataSource, DatabaseSchema schema)
+/// <summary>Tenant-scoped reads of documents and chunks: every session is opened for the caller's tenant.</summary>
+public sealed class KnowledgeQueries(IDocumentStore store)
 {
-    private const string DocumentColumns = "collection, document_id, text, metadata::text, tokens, version, created_at, updated_at";
-
-    /// <summary>The document as the write session sees it (its stream is locked, so the row cannot change meanwhile).</summary>
-    public async Task<DocumentRow?> GetForWriteAsync(StreamWriteSession session, string collection, string documentId, CancellationToken ct)
-    {
-        await using var command = new NpgsqlCommand(DocumentSql, session.Connection, session.Transaction);
-        AddKey(command.Parameters, session.TenantId, collection, documentId);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await ReadDocumentAsync(reader, ct);
-    }
-
-    public async Task<(DocumentRow Document, IReadOnlyList<KnowledgeChunk> Chunks)?> GetDocumentAsync(
+    /// <summary>The document and its stream's version, for a write that appends only if neither moved.</summary>
+    public async Task<(KnowledgeDocument? Document, long Version)> GetForWriteAsync(
         string tenant, string collection, string documentId, CancellationToken ct)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(ct);
-        await using var batch = new NpgsqlBatch(connection)
-        {
-            BatchCommands =
-            {
-                new NpgsqlBatchCommand(DocumentSql),
-                new NpgsqlBatchCommand(
-                    $"""
-                    SELECT collection, document_id, n, text, tokens FROM {schema.Name}.knowledge_chunks
-                    WHERE tenant_id = $1 AND collection = $2 AND document_id = $3 ORDER BY n
-                    """),
-            },
-        };
-        foreach (NpgsqlBatchCommand command in batch.BatchCommands)
-        {
-            AddKey(command.Parameters, tenant, collection, documentId);
-        }
-        await using var reader = await batch.ExecuteReaderAsync(ct);
-        if (await ReadDocumentAsync(reader, ct) is not { } document)
-        {
-            return null;
-        }
-        await reader.NextResultAsync(ct);
-        return (document, await ReadChunksAsync(reader, ct));
+        await using var session = store.QuerySession(tenant);
+        var document = await session.LoadAsync<KnowledgeDocument>(KnowledgeDocument.IdOf(collection, documentId), ct);
+        var stream = await session.Events.FetchStreamStateAsync(DocumentStream.Id(collection, documentId), ct);
+        return (document, stream?.Version ?? 0);
     }
 
-    private string DocumentSql =>
-        $"SELECT {DocumentColumns} FROM {schema.Name}.knowledge_documents WHERE tenant_id = $1 AND collection = $2 AND document_id = $3";
-
-    private static void AddKey(NpgsqlParameterCollection parameters, string tenant, string collection, string documentId)
+    public async Task<KnowledgeDocument?> GetDocumentAsync(string tenant, string collection, string documentId, CancellationToken ct)
     {
-        parameters.Add(new() { Value = tenant });
-        parameters.Add(new() { Value = collection });
-        parameters.Add(new() { Value = documentId });
+        await using var session = store.QuerySession(tenant);
+        return await session.LoadAsync<KnowledgeDocument>(KnowledgeDocument.IdOf(collection, documentId), ct);
     }
 
-    private static async Task<DocumentRow?> ReadDocumentAsync(NpgsqlDataReader reader, CancellationToken ct) =>
-        await reader.ReadAsync(ct)
-            ? new DocumentRow(
-                reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetString(3),
-                reader.GetInt32(4), reader.GetInt64(5), reader.GetFieldValue<DateTimeOffset>(6), reader.GetFieldValue<DateTimeOffset>(7))
-            : null;
-
-    /// <summary>Documents of a collection ordered by id, after <paramref name="after"/>, at most <paramref name="limit"/>.</summary>
+    /// <summary>Documents of a collection ordered by id (ordinal), after <paramref name="after"/>, at most <paramref name="limit"/>.</summary>
     public async Task<IReadOnlyList<DocumentSummary>> ListAsync(
         string tenant, string collection, string? after, int limit, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(
-            $"""
-            SELECT document_id, tokens, chunk_count, updated_at FROM {schema.Name}.knowledge_documents
-            WHERE tenant_id = $1 AND collection = $2 AND document_id COLLATE "C" > $3
-            ORDER BY document_id COLLATE "C" LIMIT $4
-            """);
-        command.Parameters.Add(new() { Value = tenant });
-        command.Parameters.Add(new() { Value = collection });
-        command.Parameters.Add(new() { Value = after ?? "" });
-        command.Parameters.Add(new() { Value = limit });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var documents = new List<DocumentSummary>();
-        while (await reader.ReadAsync(ct))
-        {
-            documents.Add(new DocumentSummary(
-                reader.GetString(0), reader.GetInt32(1), reader.GetInt32(2), reader.GetFieldValue<DateTimeOffset>(3)));
-        }
+        await using var session = store.QuerySession(tenant);
+        var afterKey = after is null ? "" : SortKeys.Of(after);
+        var documents = await session.Query<KnowledgeDocument>()
+            .Where(d => d.Collection == collection && d.SortKey.CompareTo(afterKey) > 0)
+            .OrderBy(d => d.SortKey)
+            .Take(limit)
+            .Select(d => new DocumentSummary(d.DocumentId, d.Tokens, d.Chunks.Count, d.UpdatedAt))
+            .ToListAsync(ct);
         return documents;
     }
 
-    /// <summary>Every chunk of the tenant's <paramref name="collections"/>, by collection, document and position.</summary>
-    /// <summary>
-    /// The version of each named collection that has one (moved by every document change); a collection not yet
-    /// written to since versions were introduced has none and counts as version 0.
-    /// </summary>
-    public async Task<IReadOnlyDictionary<string, long>> GetCollectionVersionsAsync(
+    /// <summary>The version of each named collection that has one; a collection never written to has none.</summary>
+    public async Task<IReadOnlyDictionary<string, Guid>> GetCollectionVersionsAsync(
         string tenant, IReadOnlyList<string> collections, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(
-            $"SELECT collection, version FROM {schema.Name}.knowledge_collections WHERE tenant_id = $1 AND collection = ANY($2)");
-        command.Parameters.Add(new() { Value = tenant });
-        command.Parameters.Add(new() { Value = collections.ToArray() });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var versions = new Dictionary<string, long>(StringComparer.Ordinal);
-        while (await reader.ReadAsync(ct))
-        {
-            versions[reader.GetString(0)] = reader.GetInt64(1);
-        }
-        return versions;
+        await using var session = store.QuerySession(tenant);
+        var found = await session.LoadManyAsync<KnowledgeCollection>(ct, collections);
+        return found.ToDictionary(c => c.Id, c => c.Version, StringComparer.Ordinal);
     }
 
+    /// <summary>Every chunk of the tenant's <paramref name="collections"/>, by collection, document and position.</summary>
     public async Task<IReadOnlyList<KnowledgeChunk>> GetChunksAsync(
         string tenant, IReadOnlyList<string> collections, CancellationToken ct)
     {
@@ -235,27 +162,12 @@ public sealed class KnowledgeQueries(NpgsqlDataSource dataSource, DatabaseSchema
         {
             return [];
         }
-        await using var command = dataSource.CreateCommand(
-            $"""
-            SELECT collection, document_id, n, text, tokens FROM {schema.Name}.knowledge_chunks
-            WHERE tenant_id = $1 AND collection = ANY($2) ORDER BY collection, document_id, n
-            """);
-        command.Parameters.Add(new() { Value = tenant });
-        command.Parameters.Add(new() { Value = collections.ToArray() });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await ReadChunksAsync(reader, ct);
-    }
-
-    private static async Task<IReadOnlyList<KnowledgeChunk>> ReadChunksAsync(NpgsqlDataReader reader, CancellationToken ct)
-    {
-        var chunks = new List<KnowledgeChunk>();
-        while (await reader.ReadAsync(ct))
-        {
-            var documentId = reader.GetString(1);
-            chunks.Add(new KnowledgeChunk(
-                DocumentStream.ChunkId(documentId, reader.GetInt32(2)), reader.GetString(0), documentId, reader.GetString(3),
-                reader.GetInt32(4)));
-        }
-        return chunks;
+        await using var session = store.QuerySession(tenant);
+        var documents = await session.Query<KnowledgeDocument>()
+            .Where(d => collections.Contains(d.Collection))
+            .ToListAsync(ct);
+        return [.. documents
+            .OrderBy(d => d.Collection, StringComparer.Ordinal).ThenBy(d => d.DocumentId, StringComparer.Ordinal)
+            .SelectMany(d => d.ToChunks())];
     }
 }

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using ConversationService.Conversations;
 using ConversationService.Hosting;
+using ConversationService.Storage;
 using Microsoft.Extensions.Options;
 
 namespace ConversationService.Knowledge;
@@ -23,7 +24,7 @@ public static class PutDocument
             .ProducesWriteProblems();
 
     private static async Task<IResult> HandleAsync(
-        string collection, string docId, Request request, ClaimsPrincipal user, EventStore.EventStore store,
+        string collection, string docId, Request request, ClaimsPrincipal user, GroupCommit commits,
         KnowledgeQueries queries, ModelTokenizers tokenizers, IOptions<LimitsOptions> limits, TimeProvider time,
         CancellationToken ct)
     {
@@ -38,21 +39,27 @@ public static class PutDocument
         }
         var text = request.Text!;
         var metadata = request.Metadata is { ValueKind: JsonValueKind.Object } ? request.Metadata : null;
-        // Chunked before the stream is locked: a large document must not hold the lock while it is tokenized.
+        // Chunked once, before the write (which may be decided again when another writer got there first).
         var tokenizer = tokenizers.ForEncoding(DocumentStream.Encoding);
         var indexed = new DocumentIndexed(
             collection, docId, text, metadata, tokenizer.CountTokens(text), Chunker.Split(text, tokenizer), time.GetUtcNow());
 
         var tenant = user.Tenant();
-        int status;
-        await using (var session = await store.OpenForWritingAsync(tenant, DocumentStream.Id(collection, docId), DocumentStream.Type, ct))
+        var stream = DocumentStream.Id(collection, docId);
+        var status = 0;
+        for (var attempt = 0; attempt < ConversationWriter.MaxAttempts && status == 0; attempt++)
         {
-            var existing = await queries.GetForWriteAsync(session, collection, docId, ct);
-            status = existing is null ? StatusCodes.Status201Created : StatusCodes.Status200OK;
-            if (!IsUnchanged(existing, text, metadata))
+            var (existing, version) = await queries.GetForWriteAsync(tenant, collection, docId, ct);
+            // Stored only if nobody wrote the document meanwhile; otherwise decided again on what they wrote.
+            if (IsUnchanged(existing, text, metadata)
+                || await commits.AppendAsync(new StreamAppend(tenant, stream, version, [indexed]), ct))
             {
-                await session.AppendAndCommitAsync([indexed], null, ct);
+                status = existing is null ? StatusCodes.Status201Created : StatusCodes.Status200OK;
             }
+        }
+        if (status == 0)
+        {
+            return Problems.Busy(docId);
         }
         return await GetDocument.LoadAsync(tenant, collection, docId, queries, ct) is { } response
             ? TypedResults.Json(response, statusCode: status)
@@ -60,12 +67,12 @@ public static class PutDocument
     }
 
     /// <summary>The same text and metadata again stores nothing, so retries and re-syncs cost no re-embedding.</summary>
-    public static bool IsUnchanged(DocumentRow? existing, string text, JsonElement? metadata) =>
+    public static bool IsUnchanged(KnowledgeDocument? existing, string text, JsonElement? metadata) =>
         existing is not null && existing.Text == text
         && (existing.Metadata, metadata) switch
         {
             (null, null) => true,
-            ({ } stored, { } given) => JsonElement.DeepEquals(GetConversation.ParseJson(stored)!.Value, given),
+            ({ } stored, { } given) => JsonElement.DeepEquals(stored, given),
             _ => false,
         };
 }

@@ -15,7 +15,7 @@ public sealed class AppendTurnRejectedException(string message) : Exception(mess
 /// A rejected command goes to the _error queue with the reason and stores nothing.
 /// </summary>
 public sealed class AppendTurnConsumer(
-    ConversationWriter writer, ModelTokenizers tokenizers, IOptions<LimitsOptions> limits, TimeProvider time)
+    TurnAppender appender, IOptions<LimitsOptions> limits)
     : IConsumer<AppendTurn>
 {
     public async Task Consume(ConsumeContext<AppendTurn> context)
@@ -41,31 +41,19 @@ public sealed class AppendTurnConsumer(
             message.TurnId ?? $"msg-{context.MessageId ?? NewId.NextGuid():N}", message.Role, message.Content, message.Name,
             message.OccurredAt, message.Metadata);
 
-        var (session, state, stored) = await writer.OpenAsync(message.Tenant, message.ConversationId, [turn.Id], ct);
-        await using (session)
+        // The turn id is always given, so a redelivery is recognized as the same turn (an append that looks it up).
+        switch (await appender.AppendAsync(message.Tenant, message.ConversationId, [turn], [turn.Id], null, false, ct))
         {
-            if (!tokenizers.TryResolve(state.Model, out var tokenizer))
-            {
-                throw new InvalidOperationException($"Conversation model '{state.Model}' has no tokenizer.");
-            }
-            var decision = ConversationDecisions.DecideAppend(
-                message.Tenant, message.ConversationId, state, null, [turn], stored, false, tokenizer.EncodingName,
-                t => tokenizer.CountMessageTokens(t.Role, t.Content, t.Name), time.GetUtcNow());
-            switch (decision)
-            {
-                case AppendDecision.Accepted { Events.Count: > 0 } accepted:
-                    await session.AppendAndCommitAsync(accepted.Events, null, ct);
-                    break;
-                case AppendDecision.Accepted:
-                    break; // already stored: a redelivery
-                case AppendDecision.NotFound:
-                    throw new AppendTurnRejectedException($"Conversation '{message.ConversationId}' was deleted.");
-                case AppendDecision.TurnIdConflict conflict:
-                    throw new AppendTurnRejectedException(
-                        $"Turn id '{conflict.TurnId}' is stored with a different role, content or name.");
-                default:
-                    throw new InvalidOperationException($"Unexpected append decision {decision.GetType().Name}.");
-            }
+            case AppendResult.Appended:
+                break; // stored, or already stored by an earlier delivery
+            case AppendResult.NotFound:
+                throw new AppendTurnRejectedException($"Conversation '{message.ConversationId}' was deleted.");
+            case AppendResult.TurnIdConflict conflict:
+                throw new AppendTurnRejectedException(
+                    $"Turn id '{conflict.TurnId}' is stored with a different role, content or name.");
+            case var other:
+                // Busy (other replicas kept writing the conversation): retried like a database hiccup.
+                throw new InvalidOperationException($"The append could not be stored now ({other.GetType().Name}).");
         }
     }
 }

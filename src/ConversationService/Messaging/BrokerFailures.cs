@@ -4,10 +4,10 @@ using RabbitMQ.Client.Exceptions;
 namespace ConversationService.Messaging;
 
 /// <summary>
-/// For daemon projections that publish or send (<see cref="EventStore.IAsyncProjection.IsTransient"/>): a failure is the
-/// broker's, never a reason to park an event, when it is one of the transport's own exceptions, or whatever it is
-/// while the bus is not connected. Then a broker outage only ever delays events. With the bus healthy, anything else
-/// (a message that cannot be serialized, say) is left to the daemon to isolate and park.
+/// For subscriptions that publish or send: a failure is the broker's, never a reason to park an event, when it is one
+/// of the transport's own exceptions, or whatever it is while the bus is not connected. Then a broker outage only ever
+/// delays events. With the bus healthy, anything else (a message that cannot be serialized, say) is isolated and
+/// parked.
 /// </summary>
 public static class BrokerFailures
 {

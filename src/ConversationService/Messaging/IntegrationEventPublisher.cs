@@ -1,4 +1,8 @@
-using ConversationService.EventStore;
+using JasperFx.Events;
+using JasperFx.Events.Daemon;
+using JasperFx.Events.Projections;
+using Marten;
+using Marten.Subscriptions;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Contracts = ConversationService.Contracts;
@@ -8,76 +12,125 @@ using StoredSummaries = ConversationService.Summaries;
 namespace ConversationService.Messaging;
 
 /// <summary>
-/// The event log is the outbox: the daemon feeds every committed event here in seq_id order and saves its
-/// checkpoint only after this returns, i.e. after the broker confirmed every publish of the batch. A broker outage
-/// makes the batch fail and the daemon retry from the checkpoint, so appends never wait for RabbitMQ and nothing
-/// is lost; a retried batch republishes what was already confirmed (at least once, same MessageId).
+/// The event log is the outbox: a Marten subscription feeds every committed event here in sequence order, and Marten
+/// saves its progress only after this returns, i.e. after the broker confirmed every publish of the page. A broker
+/// outage makes the page fail: Marten pauses the subscription and restarts it from its progress, so appends never wait
+/// for RabbitMQ and nothing is lost; a retried page republishes what was already confirmed (at least once, same
+/// MessageId).
 /// <para>
-/// An event that cannot be published while the broker is up (a message the serializer rejects) is parked by the
-/// daemon after its retries, and the conversation's later events are published after it: a subscriber sees the gap in
-/// <c>Version</c>, and the operator sees the dead letter (README, "Parked events"). Holding back the rest of the
-/// conversation for good instead would cost every later turn of it, and the log is still there to read it from.
+/// An event that cannot be published while the broker is up (a message the serializer rejects) is tried alone a few
+/// times, then recorded as a dead letter (Marten's <c>mt_doc_deadletterevent</c>) and skipped, and the conversation's
+/// later events are published after it: a subscriber sees the gap in <c>Version</c>, and the operator sees the dead
+/// letter (README, "Parked events"). Holding back the rest of the conversation for good instead would cost every later
+/// turn of it, and the log is still there to read it from.
 /// </para>
 /// </summary>
-public sealed class IntegrationEventPublisher(IBus bus, IBusControl control, IOptions<MessagingOptions> options) : IAsyncProjection
+public sealed class IntegrationEventPublisher : SubscriptionBase
 {
-    public string Name => "integration_events";
+    public const int AttemptsAlone = 3;
 
-    // A broker outage must not hold back indexedVersion, which clients use to wait for retrieval indexes.
-    public bool TracksIndexedVersion => false;
+    private readonly IBus _bus;
+    private readonly IBusControl _control;
+    private readonly IOptions<MessagingOptions> _options;
 
-    public string Ddl(string schema) => "";
+    public IntegrationEventPublisher(IBus bus, IBusControl control, IOptions<MessagingOptions> options)
+    {
+        (_bus, _control, _options) = (bus, control, options);
+        Name = "integration_events";
+    }
 
-    public bool IsTransient(Exception exception) => BrokerFailures.IsTransient(exception, control);
+    public override async Task<IChangeListener> ProcessEventsAsync(
+        EventRange page, ISubscriptionController controller, IDocumentOperations operations, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PublishAsync(page.Events, cancellationToken);
+        }
+        catch (Exception e) when (!BrokerFailures.IsTransient(e, _control) && !cancellationToken.IsCancellationRequested)
+        {
+            // Some event of the page cannot be published: each is tried alone, and the ones that keep failing are parked.
+            foreach (var stored in page.Events)
+            {
+                await PublishAloneAsync(stored, controller, cancellationToken);
+            }
+        }
+        return NullChangeListener.Instance;
+    }
 
-    public async Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken)
+    private async Task PublishAsync(IReadOnlyList<IEvent> events, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Value.PublishTimeout);
+        timeout.CancelAfter(_options.Value.PublishTimeout);
         // Conversations are independent, so they go out concurrently; inside one, each publish waits for the
         // previous confirm, which is what keeps a conversation's events in order on the exchange.
-        var streams = events.GroupBy(e => (e.TenantId, StoredSummaries.SummaryStream.ConversationIdOf(e.StreamId))).ToArray();
+        var streams = events.GroupBy(e => (e.TenantId, StoredSummaries.SummaryStream.ConversationIdOf(e.StreamKey!))).ToArray();
         await Parallel.ForEachAsync(
             streams,
-            new ParallelOptions { MaxDegreeOfParallelism = options.Value.PublishConcurrency, CancellationToken = timeout.Token },
+            new ParallelOptions { MaxDegreeOfParallelism = _options.Value.PublishConcurrency, CancellationToken = timeout.Token },
             async (stream, ct) =>
             {
                 foreach (var stored in stream)
                 {
-                    if (IntegrationEvents.From(stored) is { } message)
-                    {
-                        // WaitAsync: a publish caught in a dropped connection must not hold the daemon past the timeout.
-                        await bus.Publish(message, message.GetType(),
-                            Pipe.Execute<PublishContext>(context =>
-                            {
-                                // The stored event id: subscribers can deduplicate redeliveries on MessageId.
-                                context.MessageId = stored.Id;
-                                context.Durable = true;
-                            }), ct).WaitAsync(ct);
-                    }
+                    await PublishOneAsync(stored, ct);
                 }
             });
     }
+
+    private async Task PublishAloneAsync(IEvent stored, ISubscriptionController controller, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(_options.Value.PublishTimeout);
+                await PublishOneAsync(stored, timeout.Token);
+                return;
+            }
+            catch (Exception e) when (!BrokerFailures.IsTransient(e, _control) && !ct.IsCancellationRequested)
+            {
+                if (attempt == AttemptsAlone)
+                {
+                    await controller.RecordDeadLetterEventAsync(stored, e);
+                    return;
+                }
+            }
+        }
+    }
+
+    private Task PublishOneAsync(IEvent stored, CancellationToken ct) =>
+        IntegrationEvents.From(stored) is { } message
+            // WaitAsync: a publish caught in a dropped connection must not hold the daemon past the timeout.
+            ? _bus.Publish(message, message.GetType(),
+                Pipe.Execute<PublishContext>(context =>
+                {
+                    // The stored event id: subscribers can deduplicate redeliveries on MessageId.
+                    context.MessageId = stored.Id;
+                    context.Durable = true;
+                }), ct).WaitAsync(ct)
+            : Task.CompletedTask;
 }
 
 /// <summary>Stored event -> contract message. Pure; null for events that are not part of the public contract.</summary>
 public static class IntegrationEvents
 {
-    public static Contracts.IConversationEvent? From(StoredEvent e) => e.Data switch
+    public static Contracts.IConversationEvent? From(IEvent e) => e.Data switch
     {
         Stored.ConversationStarted s => new Contracts.ConversationStarted(
-            e.TenantId, e.StreamId, e.Version, e.Sequence, e.Timestamp, s.SystemPrompt, s.Model, s.Metadata),
+            e.TenantId, e.StreamKey!, e.Version, e.Sequence, e.Timestamp, s.SystemPrompt, s.Model, s.Metadata),
         Stored.ConversationSettingsChanged c => new Contracts.ConversationSettingsChanged(
-            e.TenantId, e.StreamId, e.Version, e.Sequence, e.Timestamp, c.SystemPrompt, c.Model, c.Metadata),
+            e.TenantId, e.StreamKey!, e.Version, e.Sequence, e.Timestamp, c.SystemPrompt, c.Model, c.Metadata),
         Stored.TurnAppended t => new Contracts.TurnAppended(
-            e.TenantId, e.StreamId, e.Version, e.Sequence, e.Timestamp, t.TurnId, t.Index, t.Role, t.Content, t.Name,
+            e.TenantId, e.StreamKey!, e.Version, e.Sequence, e.Timestamp, t.TurnId, t.Index, t.Role, t.Content, t.Name,
             t.OccurredAt, t.Tokens, t.Encoding, t.Metadata),
         StoredSummaries.ConversationSummarized s => new Contracts.ConversationSummarized(
-            e.TenantId, StoredSummaries.SummaryStream.ConversationIdOf(e.StreamId), e.Version, e.Sequence, e.Timestamp, s.FromIndex, s.ThroughIndex, s.Summary,
+            e.TenantId, StoredSummaries.SummaryStream.ConversationIdOf(e.StreamKey!), e.Version, e.Sequence, e.Timestamp, s.FromIndex, s.ThroughIndex, s.Summary,
             s.SummaryTokens, s.Model, new Contracts.LlmUsage(s.Usage.InputTokens, s.Usage.CachedInputTokens, s.Usage.OutputTokens),
             s.CostUsd),
-        Stored.ConversationDeleted => new Contracts.ConversationDeleted(
-            e.TenantId, e.StreamId, e.Version, e.Sequence, e.Timestamp),
+        // A deletion is also appended to the conversation's summary stream; subscribers hear of it once.
+        Stored.ConversationDeleted when e.StreamKey == StoredSummaries.SummaryStream.ConversationIdOf(e.StreamKey!) =>
+            new Contracts.ConversationDeleted(
+            e.TenantId, e.StreamKey!, e.Version, e.Sequence, e.Timestamp),
         _ => null,
     };
 }

@@ -1,4 +1,4 @@
-using ConversationService.EventStore;
+using Marten;
 using ConversationService.Hosting;
 using MassTransit;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -25,7 +25,8 @@ public static class MessagingModule
         services.AddSingleton<IEndpointNameFormatter>(provider => new KebabCaseEndpointNameFormatter(
             provider.GetRequiredService<IOptions<MessagingOptions>>().Value.EndpointPrefix, false));
         services.AddSingleton<IntegrationEventPublisher>();
-        services.AddSingleton<IAsyncProjection>(provider => provider.GetRequiredService<IntegrationEventPublisher>());
+        services.ConfigureMarten((provider, options) =>
+            options.Events.Subscribe(provider.GetRequiredService<IntegrationEventPublisher>()));
 
         services.AddMassTransit(bus =>
         {

@@ -1,7 +1,10 @@
-using ConversationService.EventStore;
+using ConversationService.Storage;
 using ConversationService.Usage;
 
 namespace ConversationService.Summaries;
+
+/// <summary>The current rolling summary of a conversation (part of its read model).</summary>
+public sealed record CurrentSummary(int ThroughIndex, string Text, int Tokens, string Encoding);
 
 /// <summary>
 /// Turns <see cref="FromIndex"/>..<see cref="ThroughIndex"/> were folded into the rolling <see cref="Summary"/>,
@@ -22,7 +25,6 @@ public sealed record ConversationSummarized(
 /// </summary>
 public static class SummaryStream
 {
-    public const string Type = "conversation-summary";
     private const string Suffix = "/summary";
 
     public static string Id(string conversationId) => conversationId + Suffix;

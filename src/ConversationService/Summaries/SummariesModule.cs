@@ -1,4 +1,4 @@
-using ConversationService.EventStore;
+using Marten;
 using ConversationService.Messaging;
 using ConversationService.Usage;
 using Microsoft.Extensions.Options;
@@ -8,7 +8,7 @@ namespace ConversationService.Summaries;
 public static class SummariesModule
 {
     /// <summary>
-    /// The summary read model (inline), the trigger (daemon) and the summarizer. The consumer is found by the
+    /// The summary event, the trigger (a subscription in the daemon) and the summarizer. The consumer is found by the
     /// messaging module, which registers every consumer of this assembly.
     /// </summary>
     public static WebApplicationBuilder AddSummaries(this WebApplicationBuilder builder)
@@ -19,11 +19,14 @@ public static class SummariesModule
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<SummariesOptions>>(new ProblemsValidator<SummariesOptions>(o => o.Problems()));
 
-        services.AddSingleton<SummaryProjection>();
-        services.AddSingleton<IInlineProjection>(provider => provider.GetRequiredService<SummaryProjection>());
         services.AddSingleton<SummaryTrigger>();
-        services.AddSingleton<IAsyncProjection>(provider => provider.GetRequiredService<SummaryTrigger>());
-        services.AddSingleton<SummaryQueries>();
+        services.ConfigureMarten((provider, options) =>
+        {
+            options.Events.AddEventType<ConversationSummarized>();
+            options.Events.AddEventType<DailyBudgetReached>();
+            options.Schema.For<PendingSummary>();
+            options.Events.Subscribe(provider.GetRequiredService<SummaryTrigger>());
+        });
         services.AddOptions<LlmOptions>()
             .Bind(builder.Configuration.GetSection("Llm"))
             .ValidateOnStart();

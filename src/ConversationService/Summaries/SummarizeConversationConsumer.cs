@@ -1,6 +1,8 @@
 using ConversationService.Contracts;
 using ConversationService.Conversations;
 using ConversationService.Hosting;
+using ConversationService.Storage;
+using Marten;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using StoredConversationSummarized = ConversationService.Summaries.ConversationSummarized;
@@ -9,12 +11,13 @@ namespace ConversationService.Summaries;
 
 /// <summary>
 /// Folds the turns after the current summary, up to the command's index, into a new summary and appends
-/// <see cref="StoredConversationSummarized"/> to the conversation's summary stream. The summarizer runs outside any lock (it may call an LLM for
-/// seconds); the append then re-reads the summary under the stream lock and stores only if nothing was stored
-/// meanwhile, so redelivered, duplicated, out-of-order or concurrent commands never store two summaries of a range.
+/// <see cref="StoredConversationSummarized"/> to the conversation's summary stream. The summarizer runs first (it may
+/// call an LLM for seconds); the append is then optimistic: it stores only if the summary stream is still at the version
+/// read with the conversation, so redelivered, duplicated, out-of-order or concurrent commands never store two
+/// summaries of a range, and a deletion (which appends to the summary stream too) is never followed by a summary.
 /// </summary>
 public sealed class SummarizeConversationConsumer(
-    EventStore.EventStore store, ConversationQueries conversations, SummaryQueries summaries, ISummarizer summarizer,
+    IDocumentStore store, GroupCommit commits, ConversationQueries conversations, ISummarizer summarizer,
     ModelTokenizers tokenizers, IOptions<SummariesOptions> options, TimeProvider time) : IConsumer<SummarizeConversation>
 {
     public async Task Consume(ConsumeContext<SummarizeConversation> context)
@@ -26,8 +29,7 @@ public sealed class SummarizeConversationConsumer(
         {
             return; // deleted (or never existed in this tenant): nothing to summarize
         }
-        var current = await summaries.GetAsync(tenant, id, ct);
-        var basedOn = current?.ThroughIndex ?? 0;
+        var basedOn = conversation.Summary?.ThroughIndex ?? 0;
         var through = Math.Min(requestedThrough, conversation.TurnCount);
         if (through <= basedOn)
         {
@@ -41,30 +43,17 @@ public sealed class SummarizeConversationConsumer(
         var turns = loaded.Take(SummaryDecisions.TakeWithin([.. loaded.Select(t => t.Tokens)], options.Value.MaxInputTokens)).ToArray();
 
         var result = await summarizer.SummarizeAsync(
-            new SummaryRequest(tenant, id, current?.Text,
+            new SummaryRequest(tenant, id, conversation.Summary?.Text,
                 turns.Select(t => new SummaryTurn(t.Index, t.Role, t.Name, t.Content)).ToArray(),
                 options.Value.MaxSummaryTokens, tokenizer),
             ct);
         var summarized = new StoredConversationSummarized(
             basedOn + 1, turns[^1].Index, result.Text, tokenizer.CountTokens(result.Text), tokenizer.EncodingName,
             result.Model, result.Usage, result.CostUsd, time.GetUtcNow());
-
-        // The summary stream's lock serializes instances; the conversation's row, share-locked in the same transaction,
-        // keeps a deletion from committing in between. Both on one connection: a second connection taken while holding
-        // the conversation's lock would wait for a pool that appends queued on that lock can fill (Postgres:MaxPoolSize),
-        // a deadlock until the pool's timeout. No writer takes the two rows in the other order (a deletion erases the
-        // summary stream's events, never its row), so they cannot deadlock either.
-        await using var session = await store.OpenForWritingAsync(tenant, SummaryStream.Id(id), SummaryStream.Type, ct);
-        if (!await IsLiveAsync(session, id, ct))
+        if (!await StoreAsync(tenant, id, basedOn, summarized, ct))
         {
-            return; // disposing rolls back, so no empty stream is left behind
+            return;
         }
-        var latest = await summaries.GetAsync(session.Connection, session.Transaction, tenant, id, ct);
-        if (!SummaryDecisions.MayStore(basedOn, latest?.ThroughIndex ?? 0))
-        {
-            return; // another instance stored a summary meanwhile; a later command continues from it
-        }
-        await session.AppendAndCommitAsync([summarized], session.Version, ct);
         if (summarized.ThroughIndex < through)
         {
             // The rest of a backlog larger than one call: continue from the summary just stored.
@@ -73,16 +62,24 @@ public sealed class SummarizeConversationConsumer(
         }
     }
 
-    /// <summary>Whether the conversation exists and is not deleted, share-locking its stream row until the session ends.</summary>
-    private async Task<bool> IsLiveAsync(EventStore.StreamWriteSession session, string id, CancellationToken ct)
+    /// <summary>False when the conversation is gone or another summary was stored meanwhile (nothing stored).</summary>
+    private async Task<bool> StoreAsync(
+        string tenant, string id, int basedOn, StoredConversationSummarized summarized, CancellationToken ct)
     {
-        await using var command = new Npgsql.NpgsqlCommand(
-            $"SELECT NOT archived FROM {store.Options.Schema}.streams WHERE tenant_id = $1 AND id = $2 AND type = $3 FOR SHARE",
-            session.Connection, session.Transaction);
-        command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = session.TenantId });
-        command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = id });
-        command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = ConversationStream.Type });
-        return await command.ExecuteScalarAsync(ct) is true;
+        while (true)
+        {
+            await using var session = store.QuerySession(tenant);
+            var stream = await session.Events.FetchStreamStateAsync(SummaryStream.Id(id), ct);
+            var latest = await session.LoadAsync<ConversationView>(id, ct);
+            if (latest is null || !SummaryDecisions.MayStore(basedOn, latest.Summary?.ThroughIndex ?? 0))
+            {
+                return false; // deleted, or another instance stored a summary: a later command continues from it
+            }
+            if (await commits.AppendAsync(new StreamAppend(tenant, SummaryStream.Id(id), stream?.Version ?? 0, [summarized]), ct))
+            {
+                return true;
+            }
+        }
     }
 }
 

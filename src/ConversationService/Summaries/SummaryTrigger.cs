@@ -1,69 +1,84 @@
 using ConversationService.Contracts;
-using ConversationService.EventStore;
-using ConversationService.Hosting;
-using ConversationService.Messaging;
+using ConversationService.Conversations;
+using JasperFx.Events;
+using JasperFx.Events.Daemon;
+using JasperFx.Events.Projections;
+using Marten;
+using Marten.Subscriptions;
 using MassTransit;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using ConversationDeleted = ConversationService.Conversations.ConversationDeleted;
 using StoredTurnAppended = ConversationService.Conversations.TurnAppended;
 
 namespace ConversationService.Summaries;
 
+/// <summary>The index through which a summary was requested for a conversation (the trigger's memory across restarts).</summary>
+public sealed class PendingSummary
+{
+    public string Id { get; set; } = "";
+    public int ThroughIndex { get; set; }
+}
+
 /// <summary>
-/// Decides from the event log, in the daemon, when a conversation needs a new summary and sends
-/// <see cref="SummarizeConversation"/>. Running in the daemon (not on the request) makes the command reliable: the
-/// checkpoint moves only after the broker confirmed the send. It remembers what it requested, so while a summary
-/// is on its way further turns do not send a second command for an overlapping range.
+/// Decides from the event log, in Marten's async daemon (a subscription), when a conversation needs a new summary and
+/// sends <see cref="SummarizeConversation"/>. Running there (not on the request) makes the command reliable: the
+/// subscription's progress moves only after the broker confirmed the send. It remembers what it requested
+/// (<see cref="PendingSummary"/>, committed with that progress), so while a summary is on its way further turns do not
+/// send a second command for an overlapping range.
 /// <para>
 /// The turns not yet summarized or requested are kept in memory per conversation (<see cref="UncoveredTurns"/>): read
-/// from the read model the first time a conversation shows up, then followed from the events, so a batch costs no
-/// query however long the conversations.
+/// from the read model the first time a conversation shows up, then followed from the events, so a page costs no
+/// query however long the conversations. A broker failure propagates: Marten pauses the subscription and restarts it
+/// from its last progress, so nothing is lost; the memory is dropped then, as another replica may take over.
 /// </para>
 /// </summary>
-public sealed class SummaryTrigger(
-    IBus bus, IBusControl control, IEndpointNameFormatter endpoints, NpgsqlDataSource dataSource, DatabaseSchema schema,
-    IOptions<SummariesOptions> options, TimeProvider time) : IAsyncProjection
+public sealed class SummaryTrigger : SubscriptionBase
 {
-    public string Name => "summary_trigger";
-
-    public bool TracksIndexedVersion => false;
-
-    public bool IsTransient(Exception exception) => BrokerFailures.IsTransient(exception, control);
-
-    public string Ddl(string schema) => $"""
-        CREATE TABLE IF NOT EXISTS {schema}.summary_requests (
-            tenant_id       text    NOT NULL,
-            conversation_id text    NOT NULL,
-            through_index   integer NOT NULL,
-            PRIMARY KEY (tenant_id, conversation_id));
-        """;
-
+    private readonly IBus _bus;
+    private readonly IEndpointNameFormatter _endpoints;
+    private readonly IOptions<SummariesOptions> _options;
+    private readonly TimeProvider _time;
     private readonly UncoveredTurns _uncovered = new();
 
-    // This replica may have missed events while another one held the projection.
-    public void Started() => _uncovered.Clear();
-
-    public async Task HandleAsync(IReadOnlyList<StoredEvent> events, CancellationToken cancellationToken)
+    public SummaryTrigger(IBus bus, IEndpointNameFormatter endpoints, IOptions<SummariesOptions> options, TimeProvider time)
     {
-        var touched = events.Where(e => e.Data is StoredTurnAppended).Select(e => (e.TenantId, e.StreamId)).Distinct().ToList();
-        if (touched.Count == 0 && !events.Any(e => e.Data is ConversationSummarized or ConversationDeleted))
+        (_bus, _endpoints, _options, _time) = (bus, endpoints, options, time);
+        Name = "summary_trigger";
+        IncludeType<StoredTurnAppended>();
+        IncludeType<ConversationSummarized>();
+        IncludeType<ConversationDeleted>();
+    }
+
+    public override async Task<IChangeListener> ProcessEventsAsync(
+        EventRange page, ISubscriptionController controller, IDocumentOperations operations, CancellationToken cancellationToken)
+    {
+        if (page.SequenceFloor != _ceiling)
         {
-            return;
+            // This replica did not handle the range before this page (it just started, took over from another replica,
+            // or is replaying after a failure): what it remembers may be stale.
+            _uncovered.Clear();
         }
-        // A conversation first seen since start-up is read from the read model once, as it is now (this batch's turns
+        _ceiling = -1;
+        await HandleAsync(page.Events, operations, cancellationToken);
+        _ceiling = page.SequenceCeiling;
+        return NullChangeListener.Instance;
+    }
+
+    private long _ceiling = -1;
+
+    private async Task HandleAsync(IReadOnlyList<IEvent> events, IDocumentOperations operations, CancellationToken cancellationToken)
+    {
+        var touched = events.Where(e => e.Data is StoredTurnAppended).Select(e => (e.TenantId, e.StreamKey!)).Distinct().ToList();
+        // A conversation first seen since start-up is read from the read model once, as it is now (this page's turns
         // included); from then on its turns come from the events alone.
-        var unknown = touched.Where(c => !_uncovered.Knows(c)).ToList();
-        if (unknown.Count > 0)
+        foreach (var conversation in touched.Where(c => !_uncovered.Knows(c)))
         {
-            foreach (var (conversation, covered, turns) in await LoadAsync(unknown, cancellationToken))
-            {
-                _uncovered.Load(conversation, covered, turns);
-            }
+            var (covered, turns) = await LoadAsync(operations.ForTenant(conversation.TenantId), conversation.Item2, cancellationToken);
+            _uncovered.Load(conversation, covered, turns);
         }
         foreach (var e in events)
         {
-            var conversation = (e.TenantId, SummaryStream.ConversationIdOf(e.StreamId));
+            var conversation = (e.TenantId, SummaryStream.ConversationIdOf(e.StreamKey!));
             switch (e.Data)
             {
                 case StoredTurnAppended turn:
@@ -79,82 +94,45 @@ public sealed class SummaryTrigger(
         }
         var due = touched
             .Select(c => (Conversation: c, Through: SummaryDecisions.SummarizeThrough(
-                _uncovered.Of(c), options.Value.RecentWindowTokens, options.Value.ThresholdTokens)))
+                _uncovered.Of(c), _options.Value.RecentWindowTokens, _options.Value.ThresholdTokens)))
             .Where(d => d.Through is not null)
-            .Select(d => (d.Conversation.TenantId, ConversationId: d.Conversation.StreamId, Through: d.Through!.Value))
+            .Select(d => (d.Conversation.TenantId, ConversationId: d.Conversation.Item2, Through: d.Through!.Value))
             .ToList();
         if (due.Count == 0)
         {
             return;
         }
-        // Conversations are independent, so their commands go out together; the requests are remembered once every
-        // send was confirmed (a failed batch is retried whole, and a repeated command is harmless).
-        var queue = await bus.GetSendEndpoint(new Uri($"queue:{endpoints.Consumer<SummarizeConversationConsumer>()}"));
-        var now = time.GetUtcNow();
+        // Conversations are independent, so their commands go out together; the requests are remembered with the
+        // subscription's progress once every send was confirmed (a failed page is retried whole, and a repeated
+        // command is harmless).
+        var queue = await _bus.GetSendEndpoint(new Uri($"queue:{_endpoints.Consumer<SummarizeConversationConsumer>()}"));
+        var now = _time.GetUtcNow();
         await Task.WhenAll(due.Select(d => queue.Send(new SummarizeConversation(d.TenantId, d.ConversationId, d.Through, now), cancellationToken)));
-        await RememberAsync(due, cancellationToken);
         foreach (var (tenantId, conversationId, through) in due)
         {
+            operations.ForTenant(tenantId).Store(new PendingSummary { Id = conversationId, ThroughIndex = through });
             _uncovered.Covered((tenantId, conversationId), through);
         }
     }
 
-    /// <summary>
-    /// For each conversation at once, the index through which it is summarized or requested, and the turns after it
-    /// with their token counts, oldest first. One round trip, however many conversations.
-    /// </summary>
-    private async Task<List<((string, string) Conversation, int Covered, List<(int Index, int Tokens)> Turns)>> LoadAsync(
-        List<(string TenantId, string StreamId)> conversations, CancellationToken ct)
+    /// <summary>The index through which the conversation is summarized or requested, and the turns after it.</summary>
+    private static async Task<(int Covered, List<(int Index, int Tokens)> Turns)> LoadAsync(
+        IQuerySession session, string conversationId, CancellationToken ct)
     {
-        await using var command = dataSource.CreateCommand(
-            $"""
-            SELECT c.tenant_id, c.conversation_id, c.covered, t.idx, t.tokens
-            FROM (SELECT u.tenant_id, u.conversation_id, GREATEST(
-                      COALESCE((SELECT through_index FROM {schema.Name}.conversation_summaries s
-                                WHERE s.tenant_id = u.tenant_id AND s.conversation_id = u.conversation_id), 0),
-                      COALESCE((SELECT through_index FROM {schema.Name}.summary_requests r
-                                WHERE r.tenant_id = u.tenant_id AND r.conversation_id = u.conversation_id), 0)) AS covered
-                  FROM unnest($1::text[], $2::text[]) AS u(tenant_id, conversation_id)) c
-            LEFT JOIN LATERAL (
-                SELECT idx, tokens FROM {schema.Name}.turns t
-                WHERE t.tenant_id = c.tenant_id AND t.conversation_id = c.conversation_id AND t.idx > c.covered
-                -- The ORDER BY keeps this a per-conversation index range scan: a join the planner could flatten
-                -- into would, with the prepared (generic) plan, scan every turn of every conversation instead.
-                ORDER BY idx) t ON true
-            """);
-        command.Parameters.Add(new() { Value = conversations.Select(c => c.TenantId).ToArray() });
-        command.Parameters.Add(new() { Value = conversations.Select(c => c.StreamId).ToArray() });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        var loaded = new Dictionary<(string, string), (int Covered, List<(int, int)> Turns)>();
-        while (await reader.ReadAsync(ct))
-        {
-            var key = (reader.GetString(0), reader.GetString(1));
-            if (!loaded.TryGetValue(key, out var entry))
-            {
-                loaded[key] = entry = (reader.GetInt32(2), []);
-            }
-            if (!reader.IsDBNull(3))
-            {
-                entry.Turns.Add((reader.GetInt32(3), reader.GetInt32(4)));
-            }
-        }
-        return [.. loaded.Select(l => (l.Key, l.Value.Covered, l.Value.Turns))];
+        var batch = session.CreateBatchQuery();
+        var conversationRead = batch.Load<ConversationView>(conversationId);
+        var requestRead = batch.Load<PendingSummary>(conversationId);
+        await batch.Execute(ct);
+        var covered = Math.Max((await conversationRead)?.Summary?.ThroughIndex ?? 0, (await requestRead)?.ThroughIndex ?? 0);
+        var turns = await session.Query<TurnView>()
+            .Where(t => t.ConversationId == conversationId && t.Index > covered)
+            .OrderBy(t => t.Index)
+            .Select(t => new TurnCost(t.Index, t.Tokens))
+            .ToListAsync(ct);
+        return (covered, [.. turns.Select(t => (t.Index, t.Tokens))]);
     }
 
-    private async Task RememberAsync(
-        List<(string TenantId, string ConversationId, int Through)> requests, CancellationToken ct)
-    {
-        await using var command = dataSource.CreateCommand(
-            $"""
-            INSERT INTO {schema.Name}.summary_requests AS r (tenant_id, conversation_id, through_index)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::integer[])
-            ON CONFLICT (tenant_id, conversation_id) DO UPDATE SET through_index = GREATEST(r.through_index, excluded.through_index)
-            """);
-        command.Parameters.Add(new() { Value = requests.Select(r => r.TenantId).ToArray() });
-        command.Parameters.Add(new() { Value = requests.Select(r => r.ConversationId).ToArray() });
-        command.Parameters.Add(new() { Value = requests.Select(r => r.Through).ToArray() });
-        await command.ExecuteNonQueryAsync(ct);
-    }
+    private sealed record TurnCost(int Index, int Tokens);
 }
 
 /// <summary>

@@ -1,5 +1,5 @@
 using System.Globalization;
-using ConversationService.EventStore;
+using ConversationService.Storage;
 using Microsoft.Extensions.Options;
 
 namespace ConversationService.Usage;
@@ -22,9 +22,8 @@ public enum BudgetState
 public sealed record DailyBudgetReached(DateOnly Day, decimal Share, decimal SpentUsd, decimal BudgetUsd, DateTimeOffset At);
 
 public sealed class DailyBudget(
-    IOptions<LlmOptions> options, LlmCallLog log, EventStore.EventStore store, TimeProvider time, ILogger<DailyBudget> logger)
+    IOptions<LlmOptions> options, LlmCallLog log, GroupCommit commits, TimeProvider time, ILogger<DailyBudget> logger)
 {
-    public const string StreamType = "tenant-budget";
 
     public const decimal WarningShare = 0.8m;
 
@@ -58,12 +57,12 @@ public sealed class DailyBudget(
         var share = state == BudgetState.Exhausted ? 1m : WarningShare;
         // '/' never occurs in a conversation id, so these streams cannot collide with conversations.
         var streamId = string.Create(CultureInfo.InvariantCulture, $"budget/{day:yyyy-MM-dd}/{share * 100:0}");
-        await using var session = await store.OpenForWritingAsync(tenant, streamId, StreamType, ct);
-        if (!session.IsNew)
+        // Only a new stream takes the fact: one record per level and day, whichever call reached it first.
+        if (!await commits.AppendAsync(
+                new StreamAppend(tenant, streamId, 0, [new DailyBudgetReached(day, share, spent, budget, time.GetUtcNow())]), ct))
         {
-            return; // already recorded today; disposing rolls back
+            return; // already recorded today
         }
-        await session.AppendAndCommitAsync([new DailyBudgetReached(day, share, spent, budget, time.GetUtcNow())], 0, ct);
         if (state == BudgetState.Exhausted)
         {
             logger.LogWarning("Tenant {Tenant} reached its daily LLM budget ({Spent:0.####} of {Budget} USD); summaries are offline until the next UTC day",

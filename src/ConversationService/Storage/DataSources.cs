@@ -1,0 +1,76 @@
+using Npgsql;
+
+namespace ConversationService.Storage;
+
+/// <summary>The service's one <see cref="NpgsqlDataSource"/>: Marten, the usage logs and the health check share its pool.</summary>
+public static class DataSources
+{
+    public static NpgsqlDataSource Create(string? connectionString, PostgresOptions pool)
+    {
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException(
+                "No PostgreSQL connection: set ConnectionStrings:Postgres (environment ConnectionStrings__Postgres).");
+        }
+        return new NpgsqlDataSourceBuilder(Tune(connectionString, pool)).Build();
+    }
+
+    /// <summary>
+    /// Defaults for settings the connection string leaves out. Appends repeat the same few statements: auto-preparing
+    /// them saves a parse and plan per command. The store leaves no session state behind (the daemon unlocks
+    /// explicitly), so the per-checkout reset is skipped. On loopback TLS protects nothing and encrypting every
+    /// byte costs both processes CPU (a tenth of the service's on the context endpoint), so it is not negotiated
+    /// there; any other host keeps Npgsql's default. The pool's size and wait come from <paramref name="pool"/>
+    /// (Npgsql's own defaults, 100 connections and 15 s, let one busy replica take a whole server).
+    /// </summary>
+    internal static string Tune(string connectionString, PostgresOptions? pool = null)
+    {
+        pool ??= new PostgresOptions();
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        // Npgsql's builder names each key it was given canonically ("MaxPoolSize" becomes "Maximum Pool Size").
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = settings.ConnectionString }.Keys
+            .Cast<string>().Select(key => key.Replace(" ", "", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (!given.Contains("MaximumPoolSize"))
+        {
+            settings.MaxPoolSize = pool.MaxPoolSize;
+        }
+        if (!given.Contains("Timeout"))
+        {
+            settings.Timeout = pool.TimeoutSeconds;
+        }
+        if (!given.Contains("MaxAutoPrepare"))
+        {
+            settings.MaxAutoPrepare = 64;
+        }
+        if (!given.Contains("NoResetOnClose"))
+        {
+            settings.NoResetOnClose = true;
+        }
+        if (!given.Contains("SslMode") && IsLoopback(settings.Host))
+        {
+            settings.SslMode = SslMode.Disable;
+        }
+        return settings.ConnectionString;
+    }
+
+    // Several hosts (failover) count as loopback only when all are; a path is a Unix-domain socket.
+    private static bool IsLoopback(string? hosts) =>
+        !string.IsNullOrWhiteSpace(hosts) && hosts.Split(',').All(host =>
+        {
+            var name = host.Trim();
+            if (name.StartsWith('/') || name.StartsWith('@'))
+            {
+                return true;
+            }
+            if (name.StartsWith('[') && name.IndexOf(']') is > 0 and var end)
+            {
+                name = name[1..end]; // [IPv6]:port
+            }
+            else if (name.IndexOf(':') is > 0 and var colon && colon == name.LastIndexOf(':'))
+            {
+                name = name[..colon]; // host:port
+            }
+            return name.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+                || (System.Net.IPAddress.TryParse(name, out var address) && System.Net.IPAddress.IsLoopback(address));
+        });
+}

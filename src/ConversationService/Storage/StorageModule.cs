@@ -1,0 +1,66 @@
+using JasperFx;
+using JasperFx.Events;
+using JasperFx.Events.Daemon;
+using JasperFx.MultiTenancy;
+using Marten;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Weasel.Core;
+
+namespace ConversationService.Storage;
+
+/// <summary>
+/// The event store: Marten on PostgreSQL with string stream keys, conjoined tenancy (every event and document carries
+/// the API key's tenant), System.Text.Json in camel case and Quick appends with the service's clock. Features add their
+/// own event types, projections and subscriptions with <c>services.ConfigureMarten(...)</c>.
+/// </summary>
+public static class StorageModule
+{
+    public static WebApplicationBuilder AddEventStore(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<EventStoreOptions>().Bind(builder.Configuration.GetSection("EventStore")).ValidateOnStart();
+        services.AddOptions<PostgresOptions>().Bind(builder.Configuration.GetSection("Postgres")).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<EventStoreOptions>, StorageOptionsValidator>();
+        services.AddSingleton<IValidateOptions<PostgresOptions>, StorageOptionsValidator>();
+
+        // The schema names the tables before the container is built, so it is checked here rather than at start.
+        var storage = builder.Configuration.GetSection("EventStore").Get<EventStoreOptions>() ?? new EventStoreOptions();
+        if (StorageOptionsValidator.Problems(storage).FirstOrDefault() is { } problem)
+        {
+            throw new OptionsValidationException(nameof(EventStoreOptions), typeof(EventStoreOptions), [problem]);
+        }
+        services.AddSingleton(provider => DataSources.Create(
+            provider.GetRequiredService<IConfiguration>().GetConnectionString("Postgres"),
+            provider.GetRequiredService<IOptions<PostgresOptions>>().Value));
+
+        var marten = services.AddMarten(provider => Configure(storage.Schema, provider.GetRequiredService<TimeProvider>()))
+            .UseNpgsqlDataSource()
+            .UseLightweightSessions()
+            .ApplyAllDatabaseChangesOnStartup();
+        if (storage.RunDaemon)
+        {
+            // One replica runs each projection and subscription (an advisory lock); the others stand by.
+            marten.AddAsyncDaemon(DaemonMode.HotCold);
+        }
+        services.AddSingleton<GroupCommit>();
+        return builder;
+    }
+
+    private static StoreOptions Configure(string schema, TimeProvider time)
+    {
+        var options = new StoreOptions { DatabaseSchemaName = schema };
+        options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
+        options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+        options.Events.DatabaseSchemaName = schema;
+        options.Events.StreamIdentity = StreamIdentity.AsString;
+        options.Events.TenancyStyle = TenancyStyle.Conjoined;
+        options.Policies.AllDocumentsAreMultiTenanted();
+        // Quick appends draw versions in the database; timestamps come from the service's clock (tests move it).
+        options.Events.AppendMode = EventAppendMode.QuickWithServerTimestamps;
+        options.Events.TimeProvider = time;
+        options.Events.MetadataConfig.CorrelationIdEnabled = true;
+        options.Events.MetadataConfig.CausationIdEnabled = true;
+        return options;
+    }
+}
