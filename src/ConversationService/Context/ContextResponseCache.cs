@@ -4,7 +4,7 @@ using ConversationService.Conversations;
 using ConversationService.Hosting;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
-using Npgsql;
+using Marten;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
 namespace ConversationService.Context;
@@ -30,15 +30,14 @@ public sealed record ContextAnswer(byte[] Body, string ETag, string Model, int T
 /// <summary>
 /// Context answers by tenant, conversation and every request parameter, replayed while the conversation's
 /// <see cref="ContextStamp"/> is unchanged. Other replicas write too, so every replay first reads the stamp from
-/// PostgreSQL: one statement of two primary-key lookups, and no ranking. Bounded by
+/// PostgreSQL: one primary-key lookup of the conversation's document, and no ranking. Bounded by
 /// <see cref="ContextOptions.ResponseCacheMegabytes"/>, least recently used evicted first. Only answers that depend on
 /// nothing but the stamp and the parameters are kept (see <see cref="IsCacheable"/>).
 /// </summary>
 public sealed class ContextResponseCache : IDisposable
 {
     private readonly MemoryCache? _cache;
-    private readonly NpgsqlDataSource? _stamps;
-    private readonly string _stampSql;
+    private readonly IDocumentStore _store;
     // Conversations with a stamp read running, and the requests waiting for the read after it.
     private readonly Dictionary<(string Tenant, string Id), TaskCompletionSource<ContextStamp?>?> _reads = [];
     private long _hits;
@@ -47,23 +46,16 @@ public sealed class ContextResponseCache : IDisposable
     private readonly DeletedConversations _deleted;
 
     public ContextResponseCache(
-        IOptions<ContextOptions> options, IOptions<HttpJsonOptions> json, NpgsqlDataSource dataSource,
-        IOptions<ConnectionStringsOptions> connectionStrings, DatabaseSchema schema, DeletedConversations deleted)
+        IOptions<ContextOptions> options, IOptions<HttpJsonOptions> json, IDocumentStore store, DeletedConversations deleted)
     {
         _deleted = deleted;
+        _store = store;
         Json = json.Value.SerializerOptions;
         var megabytes = options.Value.ResponseCacheMegabytes;
         if (megabytes > 0)
         {
             _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = megabytes * 1_048_576L });
-            _stamps = Multiplexed(dataSource, connectionStrings.Value.Postgres, options.Value.FreshnessPoolSize);
         }
-        _stampSql = $"""
-            SELECT c.version, coalesce(s.through_index, 0)
-            FROM {schema.Name}.conversations c
-            LEFT JOIN {schema.Name}.conversation_summaries s ON s.tenant_id = c.tenant_id AND s.conversation_id = c.id
-            WHERE c.tenant_id = $1 AND c.id = $2
-            """;
     }
 
     /// <summary>The options minimal APIs serialize with, so a replayed answer has the bytes a fresh one would.</summary>
@@ -89,11 +81,11 @@ public sealed class ContextResponseCache : IDisposable
     /// </summary>
     public async Task<ContextAnswer?> GetAsync(Key key, CancellationToken ct)
     {
-        if (_cache is null || _stamps is null)
+        if (_cache is null)
         {
             return null;
         }
-        if (_cache.TryGetValue(key, out Entry? entry) && await SharedStampAsync(_stamps, (key.Tenant, key.ConversationId), ct) == entry!.Stamp)
+        if (_cache.TryGetValue(key, out Entry? entry) && await SharedStampAsync((key.Tenant, key.ConversationId), ct) == entry!.Stamp)
         {
             Interlocked.Increment(ref _hits);
             return entry.Answer;
@@ -128,26 +120,7 @@ public sealed class ContextResponseCache : IDisposable
 
     private IEnumerable<Key> Keys() => _cache?.Keys.OfType<Key>() ?? [];
 
-    public void Dispose()
-    {
-        _cache?.Dispose();
-        _stamps?.Dispose();
-    }
-
-    /// <summary>
-    /// Stamp reads get a multiplexing data source of their own: concurrent one-row reads then share a few connections
-    /// and their system calls, which halved PostgreSQL's CPU per replay in the load benchmark. It keeps the shared
-    /// source's tuned settings but not its size: multiplexing pipelines commands on busy connections instead of waiting
-    /// for a free one, so <paramref name="connections"/> (<see cref="ContextOptions.FreshnessPoolSize"/>) is all it
-    /// ever opens, counted beside the shared pool against the server's max_connections. The password, which a data
-    /// source does not hand back, comes from the configuration.
-    /// </summary>
-    private static NpgsqlDataSource Multiplexed(NpgsqlDataSource shared, string configured, int connections)
-    {
-        var settings = new NpgsqlConnectionStringBuilder(shared.ConnectionString) { Multiplexing = true, MaxPoolSize = connections };
-        settings.Password ??= new NpgsqlConnectionStringBuilder(configured).Password;
-        return NpgsqlDataSource.Create(settings);
-    }
+    public void Dispose() => _cache?.Dispose();
 
     /// <summary>
     /// The conversation's stamp, read after this call began. Concurrent requests for one conversation share reads
@@ -155,7 +128,7 @@ public sealed class ContextResponseCache : IDisposable
     /// the result of a read that may have been sent before it arrived: while one runs, newcomers wait for the next,
     /// which starts when it ends and serves them all.
     /// </summary>
-    private async Task<ContextStamp?> SharedStampAsync(NpgsqlDataSource stamps, (string Tenant, string Id) conversation, CancellationToken ct)
+    private async Task<ContextStamp?> SharedStampAsync((string Tenant, string Id) conversation, CancellationToken ct)
     {
         TaskCompletionSource<ContextStamp?>? next = null;
         lock (_reads)
@@ -175,16 +148,16 @@ public sealed class ContextResponseCache : IDisposable
         }
         try
         {
-            return await StampAsync(stamps, conversation, ct);
+            return await StampAsync(conversation, ct);
         }
         finally
         {
-            _ = ServeWaitingAsync(stamps, conversation);
+            _ = ServeWaitingAsync(conversation);
         }
     }
 
     /// <summary>One read after another while requests queued up behind the previous one; then the slot is freed.</summary>
-    private async Task ServeWaitingAsync(NpgsqlDataSource stamps, (string Tenant, string Id) conversation)
+    private async Task ServeWaitingAsync((string Tenant, string Id) conversation)
     {
         while (true)
         {
@@ -200,7 +173,7 @@ public sealed class ContextResponseCache : IDisposable
             }
             try
             {
-                waiting.SetResult(await StampAsync(stamps, conversation, CancellationToken.None));
+                waiting.SetResult(await StampAsync(conversation, CancellationToken.None));
             }
             catch (Exception e)
             {
@@ -209,14 +182,17 @@ public sealed class ContextResponseCache : IDisposable
         }
     }
 
-    private async Task<ContextStamp?> StampAsync(NpgsqlDataSource stamps, (string Tenant, string Id) conversation, CancellationToken ct)
+    private async Task<ContextStamp?> StampAsync((string Tenant, string Id) conversation, CancellationToken ct)
     {
-        await using var command = stamps.CreateCommand(_stampSql);
-        command.Parameters.Add(new() { Value = conversation.Tenant });
-        command.Parameters.Add(new() { Value = conversation.Id });
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        return await reader.ReadAsync(ct) ? new ContextStamp(reader.GetInt64(0), reader.GetInt32(1)) : null;
+        await using var session = _store.QuerySession(conversation.Tenant);
+        var stamp = await session.Query<ConversationView>()
+            .Where(c => c.Id == conversation.Id)
+            .Select(c => new StampRow(c.Version, c.Summary!.ThroughIndex))
+            .FirstOrDefaultAsync(ct);
+        return stamp is null ? null : new ContextStamp(stamp.Version, stamp.ThroughIndex ?? 0);
     }
+
+    private sealed record StampRow(long Version, int? ThroughIndex);
 
     public sealed record Key(string Tenant, string ConversationId, ContextParameters Parameters)
     {

@@ -46,11 +46,6 @@ public sealed class ContextOptions
     /// </summary>
     public int LibraryCacheMegabytes { get; set; } = 256;
 
-    /// <summary>
-    /// Connections of the multiplexing pool that the response cache's freshness reads use (beside the main pool of
-    /// Postgres:MaxPoolSize); concurrent reads share them, so a few serve any load. Opened only while the cache is on.
-    /// </summary>
-    public int FreshnessPoolSize { get; set; } = 4;
 }
 
 /// <summary>The event-store schema name, validated once so it can be spliced into SQL safely.</summary>
@@ -96,8 +91,6 @@ public static partial class ServiceOptionsExtensions
                 "Context:ResponseCacheMegabytes must be between 0 (off) and 65536.")
             .Validate(o => o.LibraryCacheMegabytes is >= 0 and <= 65_536,
                 "Context:LibraryCacheMegabytes must be between 0 (off) and 65536.")
-            .Validate(o => o.FreshnessPoolSize is >= 1 and <= 100,
-                "Context:FreshnessPoolSize must be between 1 and 100 connections.")
             .ValidateOnStart();
 
         var schema = builder.Configuration["EventStore:Schema"] ?? "conversations";

@@ -30,6 +30,18 @@ public static class StorageModule
         {
             throw new OptionsValidationException(nameof(EventStoreOptions), typeof(EventStoreOptions), [problem]);
         }
+        var pool = builder.Configuration.GetSection("Postgres").Get<PostgresOptions>() ?? new PostgresOptions();
+        if (storage.RunDaemon && pool.MaxPoolSize < DaemonConnections + storage.AppendWriters + 1)
+        {
+            // The daemon's connections are held while it runs; a pool without room beyond them would leave every
+            // request waiting for the pool's timeout and failing.
+            throw new OptionsValidationException(nameof(PostgresOptions), typeof(PostgresOptions),
+            [
+                $"Postgres:MaxPoolSize is {pool.MaxPoolSize}, which leaves no connection for requests: the async daemon "
+                + $"holds up to {DaemonConnections} and EventStore:AppendWriters is {storage.AppendWriters}. "
+                + $"Set it to at least {DaemonConnections + storage.AppendWriters + 1}.",
+            ]);
+        }
         services.AddSingleton(provider => DataSources.Create(
             provider.GetRequiredService<IConfiguration>().GetConnectionString("Postgres"),
             provider.GetRequiredService<IOptions<PostgresOptions>>().Value));
@@ -47,6 +59,9 @@ public static class StorageModule
         return builder;
     }
 
+    /// <summary>The daemon's leadership lock, and at most two event loads and two batch writes at once.</summary>
+    public const int DaemonConnections = 5;
+
     private static StoreOptions Configure(string schema, TimeProvider time)
     {
         var options = new StoreOptions { DatabaseSchemaName = schema };
@@ -61,6 +76,8 @@ public static class StorageModule
         options.Events.TimeProvider = time;
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;
+        options.Projections.MaxConcurrentEventLoadsPerDatabase = 2;
+        options.Projections.MaxConcurrentBatchWritesPerDatabase = 2;
         return options;
     }
 }

@@ -25,6 +25,7 @@ public sealed class ContextUsageLog(NpgsqlDataSource dataSource, DatabaseSchema 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
+            CREATE SCHEMA IF NOT EXISTS {schema.Name};
             CREATE TABLE IF NOT EXISTS {schema.Name}.context_usage (
                 tenant_id           text        NOT NULL,
                 conversation_id     text        NOT NULL,

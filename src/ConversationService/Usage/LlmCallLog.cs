@@ -20,6 +20,7 @@ public sealed class LlmCallLog(NpgsqlDataSource dataSource, DatabaseSchema schem
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand($"""
+            CREATE SCHEMA IF NOT EXISTS {schema.Name};
             CREATE TABLE IF NOT EXISTS {schema.Name}.llm_calls (
                 id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
                 tenant_id       text          NOT NULL,
