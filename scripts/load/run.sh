@@ -101,8 +101,8 @@ run_wrk() {
   if [ -n "${5:-}" ] && [ "${6:-}" != no-drain ]; then
     # Appends leave work for the daemon (publishing, summary trigger); it counts only once the daemon caught up.
     local waited=0
-    until [ "$(psql -Atq -d "$5" -c "SELECT coalesce((SELECT max(seq_id) FROM conversations.events), 0)
-                                             <= coalesce((SELECT min(last_seq_id) FROM conversations.progression), 0)")" = t ] \
+    until [ "$(psql -Atq -d "$5" -c "SELECT coalesce((SELECT max(seq_id) FROM conversations.mt_events), 0)
+                                             <= coalesce((SELECT min(last_seq_id) FROM conversations.mt_event_progression), 0)")" = t ] \
           || [ "$waited" -ge 120 ]; do
       sleep 0.5; waited=$((waited + 1))
     done
@@ -206,7 +206,7 @@ stop_service
 
 # (e) the POSTs again on a fresh database with the daemon held back (it polls once at start, then every 10 minutes):
 # the request path alone, a reference beside (c), which pays for publishing and summaries as they happen.
-start_service "$request_path_db" "$out/service-request-path.log" EventStore__PollInterval=00:10:00
+start_service "$request_path_db" "$out/service-request-path.log" EventStore__RunDaemon=false
 RUN_ID="q$suffix" run_wrk post-turn-request-path "$load_dir/post-turn.lua" "http://127.0.0.1:$service_port" \
   "$service_pid" "$request_path_db" no-drain
 stop_service

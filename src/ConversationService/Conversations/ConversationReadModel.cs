@@ -5,6 +5,7 @@ using Marten;
 using Marten.Events.Projections;
 using Marten.Patching;
 using Marten.Schema;
+using Npgsql;
 
 namespace ConversationService.Conversations;
 
@@ -58,6 +59,20 @@ public sealed class ConversationProjection : IProjection
 {
     /// <summary>Unique per tenant and conversation: the final word on turn-id idempotency.</summary>
     public const string TurnIdIndex = "turn_id_unique";
+
+    /// <summary>Whether <paramref name="e"/> is a turn id stored already meeting the unique index (a replay).</summary>
+    public static bool IsTurnIdViolation(Exception e)
+    {
+        for (var current = e; current is not null; current = current.InnerException)
+        {
+            if (current is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } unique
+                && unique.ConstraintName?.Contains(TurnIdIndex, StringComparison.Ordinal) == true)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     public static void Register(StoreOptions options)
     {

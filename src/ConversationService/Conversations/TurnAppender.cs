@@ -1,6 +1,5 @@
 using System.Collections.ObjectModel;
 using ConversationService.Hosting;
-using Npgsql;
 
 namespace ConversationService.Conversations;
 
@@ -43,25 +42,12 @@ public sealed class TurnAppender(ConversationWriter writer, ModelTokenizers toke
                     return done;
                 }
             }
-            catch (Exception e) when (IsTurnIdViolation(e))
+            catch (Exception e) when (ConversationProjection.IsTurnIdViolation(e))
             {
             }
             return await append.RunAsync(lookup: true, ct)
                 ?? throw new InvalidOperationException("An append that looked up its turn ids asked to look them up again.");
         }
-    }
-
-    private static bool IsTurnIdViolation(Exception e)
-    {
-        for (var current = e; current is not null; current = current.InnerException)
-        {
-            if (current is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } unique
-                && unique.ConstraintName?.Contains(ConversationProjection.TurnIdIndex, StringComparison.Ordinal) == true)
-            {
-                return true;
-            }
-        }
-        return false;
     }
 
     private sealed class Attempt(

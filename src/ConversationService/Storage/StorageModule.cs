@@ -46,7 +46,8 @@ public static class StorageModule
             provider.GetRequiredService<IConfiguration>().GetConnectionString("Postgres"),
             provider.GetRequiredService<IOptions<PostgresOptions>>().Value));
 
-        var marten = services.AddMarten(provider => Configure(storage.Schema, provider.GetRequiredService<TimeProvider>()))
+        var marten = services.AddMarten(provider => Configure(
+                storage.Schema, provider.GetRequiredService<TimeProvider>(), new MartenLog(provider.GetRequiredService<ILogger<IDocumentStore>>())))
             .UseNpgsqlDataSource()
             .UseLightweightSessions()
             .ApplyAllDatabaseChangesOnStartup();
@@ -62,9 +63,10 @@ public static class StorageModule
     /// <summary>The daemon's leadership lock, and at most two event loads and two batch writes at once.</summary>
     public const int DaemonConnections = 5;
 
-    private static StoreOptions Configure(string schema, TimeProvider time)
+    private static StoreOptions Configure(string schema, TimeProvider time, IMartenLogger log)
     {
         var options = new StoreOptions { DatabaseSchemaName = schema };
+        options.Logger(log);
         options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         options.Events.DatabaseSchemaName = schema;
