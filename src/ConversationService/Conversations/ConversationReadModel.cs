@@ -1,10 +1,12 @@
 using System.Text.Json;
 using ConversationService.Summaries;
 using JasperFx.Events;
+using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Projections;
 using Marten.Patching;
 using Marten.Schema;
+using Marten.Schema.Indexing.Unique;
 
 namespace ConversationService.Conversations;
 
@@ -53,11 +55,30 @@ public sealed class TurnView
 /// never sees a turn without its conversation's counters. An append writes each new turn once and patches the
 /// conversation's counters once (never reading or rewriting the turns before it). Deleting a conversation deletes
 /// its documents; the delete also erases the content of its events (see DeleteConversation).
+/// <para>
+/// Rebuildable from the log (README, "Rebuilding projections"): a rebuild deletes both document types first and applies
+/// every event again, a deleted conversation's erased ones included, which leave nothing behind.
+/// </para>
 /// </summary>
-public sealed class ConversationProjection : IProjection
+public sealed class ConversationProjection : ProjectionBase, IProjection
 {
     /// <summary>Unique per tenant and conversation: the final word on turn-id idempotency.</summary>
     public const string TurnIdIndex = "turn_id_unique";
+
+    public const string ProjectionName = "conversations";
+
+    public ConversationProjection()
+    {
+        Name = ProjectionName;
+        // What a rebuild reads of the log, and what it deletes before it starts.
+        IncludeType<ConversationStarted>();
+        IncludeType<ConversationSettingsChanged>();
+        IncludeType<TurnAppended>();
+        IncludeType<ConversationDeleted>();
+        IncludeType<ConversationSummarized>();
+        Options.DeleteViewTypeOnTeardown<ConversationView>();
+        Options.DeleteViewTypeOnTeardown<TurnView>();
+    }
 
     public static void Register(StoreOptions options)
     {
@@ -70,9 +91,9 @@ public sealed class ConversationProjection : IProjection
             .Duplicate(t => t.ConversationId)
             .Duplicate(t => t.Index)
             .Duplicate(t => t.TurnId)
-            .UniqueIndex(UniqueIndexType.DuplicatedField, TurnIdIndex, t => t.ConversationId, t => t.TurnId);
-        options.Projections.Add(new ConversationProjection(), JasperFx.Events.Projections.ProjectionLifecycle.Inline,
-            "conversations");
+            // Per tenant, as conversation ids are: two tenants' conversations may share an id and their turn ids.
+            .UniqueIndex(UniqueIndexType.DuplicatedField, TurnIdIndex, TenancyScope.PerTenant, t => t.ConversationId, t => t.TurnId);
+        options.Projections.Add(new ConversationProjection(), ProjectionLifecycle.Inline, ProjectionName);
     }
 
     public Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
