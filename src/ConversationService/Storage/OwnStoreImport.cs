@@ -68,6 +68,8 @@ public sealed class OwnStoreImport(
 
     private string Schema => options.Value.Schema;
 
+    private static readonly string MarkerTable = "mt_doc_" + nameof(OwnStoreImported).ToLowerInvariant();
+
     public Task StartingAsync(CancellationToken cancellationToken) =>
         options.Value.ImportOwnStore ? ImportIfNeededAsync(cancellationToken) : Task.CompletedTask;
 
@@ -84,22 +86,19 @@ public sealed class OwnStoreImport(
     /// <summary>Imports the own store's log unless there is none or it was imported; null when nothing was done.</summary>
     public async Task<OwnStoreImported?> ImportIfNeededAsync(CancellationToken ct)
     {
-        if (!await TableExistsAsync("events", ct))
-        {
-            return null;
-        }
-        // Marten's schema is applied under Marten's own lock, so replicas starting together do not race on its DDL.
-        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        if (await LoadMarkerAsync(ct) is not null)
+        if (!await TableExistsAsync("events", ct)
+            || (await TableExistsAsync(MarkerTable, ct) && await LoadMarkerAsync(ct) is not null))
         {
             return null;
         }
 
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         await using var transaction = await connection.BeginTransactionAsync(ct);
-        // Whoever gets here second waits for the first to commit its marker, then finds it.
+        // Whoever gets here second waits for the first to commit its marker, then finds it. Marten's schema is applied
+        // under the lock too: replicas applying it at once collide on its DDL.
         await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", ct,
             $"conversation_service.own_store_import.{Schema}");
+        await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         if (await LoadMarkerAsync(ct) is not null)
         {
             return null;
@@ -273,7 +272,8 @@ public sealed class OwnStoreImport(
     /// </summary>
     private async Task CarryOverProgressAsync(CancellationToken ct)
     {
-        var registered = store.Options.Events.Projections().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        // The daemon's shards: the subscriptions (and any async projection), by name.
+        var registered = ((IEventStore)store).RegisteredShardNames().Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
         var schema = Schema;
         var events = (IEventStore<IDocumentOperations, IQuerySession>)store;
         await foreach (var (name, checkpoint) in QueryAsync(

@@ -124,7 +124,11 @@ public sealed class StorageHost : IAsyncDisposable
         var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(web =>
         {
             web.UseEnvironment("Testing");
-            web.ConfigureAppConfiguration(config => config.AddInMemoryCollection(all));
+            // Host settings reach the configuration the service reads while it registers its services (EventStore:RunDaemon).
+            foreach (var (key, value) in all)
+            {
+                web.UseSetting(key, value);
+            }
             web.ConfigureServices(services => services.Configure<MassTransitHostOptions>(options =>
             {
                 options.WaitUntilStarted = true;
