@@ -148,13 +148,19 @@ public sealed class ConversationProjection : ProjectionBase, IProjection
         if (last is not null)
         {
             var patch = operations.Patch<ConversationView>(streamKey).Set(v => v.Version, last.Version)
-                .Set(v => v.UpdatedAt, last.Timestamp);
+                .Set(v => v.UpdatedAt, AsStored(last.Timestamp));
             if (turns > 0)
             {
                 patch.Increment(v => v.TurnCount, turns).Increment(v => v.TotalTokens, tokens);
             }
         }
     }
+
+    /// <summary>
+    /// The event's time as PostgreSQL stores it, to the microsecond: an append hands the projection the clock's ticks,
+    /// a rebuild the stored value, and both must write the same document.
+    /// </summary>
+    private static DateTimeOffset AsStored(DateTimeOffset timestamp) => timestamp.AddTicks(-(timestamp.Ticks % 10));
 
     private static void Change(JasperFx.Events.IPatchExpression<ConversationView> patch, ConversationSettingsChanged changed)
     {
