@@ -71,6 +71,28 @@ public sealed class RebuildTests
         Assert.DoesNotContain(gone, data => data.Contains("PIN", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Given_the_embedding_model_was_switched_When_readiness_is_probed_Then_the_old_models_progress_left_behind_is_not_a_problem()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        await using var host = new StorageHost(database);
+        var service = host.Start(new Dictionary<string, string?> { ["EventStore:RunDaemon"] = "false" });
+        using var client = StorageHost.Client(service, "tenant-a");
+        await SendAsync(client, HttpMethod.Post, "/conversations/chat-1/turns", new { role = "user", content = "Hello?" });
+        // What a model that is no longer configured leaves: progress far behind the log, not moving for an hour.
+        await database.ExecuteAsync(
+            """
+            INSERT INTO conversations.mt_event_progression (name, last_seq_id, last_updated)
+            VALUES ('embeddings_text_embedding_3_small:All', 0, now() - interval '1 hour'), ('HighWaterMark', 20000, now())
+            ON CONFLICT (name) DO UPDATE SET last_seq_id = excluded.last_seq_id, last_updated = excluded.last_updated
+            """);
+
+        var (status, body) = await StorageHost.GetAsync(client, "/health/ready");
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal("Healthy", body!["checks"]!["eventstore"]!["status"]!.GetValue<string>());
+    }
+
     private static async Task WriteThroughTheApiAsync(WebApplicationFactory<Program> service)
     {
         using var a = StorageHost.Client(service, "tenant-a");
