@@ -78,6 +78,9 @@ public sealed class ConversationProjection : ProjectionBase, IProjection
         IncludeType<ConversationSummarized>();
         Options.DeleteViewTypeOnTeardown<ConversationView>();
         Options.DeleteViewTypeOnTeardown<TurnView>();
+        // A rebuild's page: chats interleave in the log, so a larger page holds several turns of each conversation and
+        // patches its counters once for them (500, Marten's default, made the import of 50,000 events 1.5x slower).
+        Options.BatchSize = 5_000;
     }
 
     public static void Register(StoreOptions options)

@@ -156,6 +156,7 @@ public sealed class OwnStoreImport(
                 + "EventStore:ImportOwnStore=false to start without the earlier data.");
         }
 
+        var started = Stopwatch.GetTimestamp();
         var types = store.Options.Events.AllKnownEventTypes()
             .ToDictionary(t => t.EventTypeName, StringComparer.Ordinal);
         long streams = 0;
@@ -170,7 +171,13 @@ public sealed class OwnStoreImport(
                     CopyBatchSize, ct);
             }
         }
+        var copied = Stopwatch.GetElapsedTime(started);
         await RebuildInlineProjectionsAsync(ct);
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            logger.LogInformation("Copied the events in {Copy:0.0} s and rebuilt the inline projections in {Rebuild:0.0} s",
+                copied.TotalSeconds, (Stopwatch.GetElapsedTime(started) - copied).TotalSeconds);
+        }
         await CarryOverProgressAsync(ct);
         await CarryOverPendingSummariesAsync(ct);
         await CarryOverEmbeddingsAsync(ct);
@@ -256,10 +263,7 @@ public sealed class OwnStoreImport(
             .Where(p => p.Lifecycle == ProjectionLifecycle.Inline && p.Type != SubscriptionType.Subscription)
             .Select(p => p.Name).ToList();
         using var daemon = await store.BuildProjectionDaemonAsync();
-        foreach (var name in inline)
-        {
-            await daemon.RebuildProjectionAsync(name, RebuildTimeout, ct);
-        }
+        await Task.WhenAll(inline.Select(name => daemon.RebuildProjectionAsync(name, RebuildTimeout, ct)));
     }
 
     /// <summary>How long one projection's rebuild may take at most (Marten's default is five minutes).</summary>
