@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ConversationService.Embeddings;
@@ -121,6 +122,48 @@ public sealed class OwnStoreImportTests
         var refused = await Assert.ThrowsAsync<PostgresException>(() => database.ExecuteAsync(
             "UPDATE conversations.streams SET version = version + 1 WHERE tenant_id = 'tenant-a' AND id = 'support-1'"));
         Assert.Contains("imported into Marten", refused.MessageText, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Given_an_imported_database_When_clients_write_Then_versions_turn_ids_and_sequence_numbers_continue_from_the_own_store()
+    {
+        await using var database = await RestoredAsync();
+        await using var host = new StorageHost(database);
+        var service = host.Start(NoDaemon);
+        using var client = StorageHost.Client(service, "tenant-a");
+
+        // A retry of a turn the earlier version stored returns its original result and stores nothing.
+        var retried = await PostTurnAsync(client, "support-1", new { id = "t-7", role = "user", content = "Update: it held all evening, thanks!" });
+        // If-Match with the version the earlier version gave.
+        var appended = await PostTurnAsync(client, "support-1", new { id = "t-8", role = "assistant", content = "Glad to hear it!" }, "\"9\"");
+        var stale = await PostTurnAsync(client, "support-1", new { role = "user", content = "Again?" }, "\"9\"");
+
+        Assert.Equal((HttpStatusCode.Created, 9L, 7), (retried.Status, retried.Version, retried.Index));
+        Assert.Equal((HttpStatusCode.Created, 10L, 8), (appended.Status, appended.Version, appended.Index));
+        Assert.Equal(HttpStatusCode.Conflict, stale.Status);
+        await using var session = StorageHost.Service<IDocumentStore>(service).QuerySession("tenant-a");
+        var last = await session.Events.FetchStreamAsync("support-1", 10);
+        Assert.True(last.Single(e => e.Version == 10).Sequence > LastSequence);
+    }
+
+    private static async Task<(HttpStatusCode Status, long Version, int Index)> PostTurnAsync(
+        HttpClient client, string conversation, object turn, string? ifMatch = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/conversations/{conversation}/turns")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(turn, turn.GetType()),
+        };
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+        using var response = await client.SendAsync(request);
+        if (!response.IsSuccessStatusCode)
+        {
+            return (response.StatusCode, 0, 0);
+        }
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        return (response.StatusCode, body["version"]!.GetValue<long>(), body["turns"]![0]!["index"]!.GetValue<int>());
     }
 
     [Fact]
