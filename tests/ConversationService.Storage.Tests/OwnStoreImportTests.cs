@@ -167,6 +167,53 @@ public sealed class OwnStoreImportTests
     }
 
     [Fact]
+    public async Task Given_an_import_that_stopped_after_one_tenant_When_the_service_starts_again_Then_it_completes_the_import()
+    {
+        await using var database = await RestoredAsync();
+        await using var host = new StorageHost(database);
+        await host.Start(NoDaemon).DisposeAsync();
+        // What an import that stopped after copying tenant-a leaves: its events, no documents, no marker.
+        await database.ExecuteAsync(
+            """
+            DELETE FROM conversations.mt_events WHERE tenant_id = 'tenant-b';
+            DELETE FROM conversations.mt_streams WHERE tenant_id = 'tenant-b';
+            DELETE FROM conversations.mt_doc_ownstoreimported;
+            TRUNCATE conversations.mt_doc_conversationview, conversations.mt_doc_turnview;
+            DROP FUNCTION conversations.own_store_imported() CASCADE;
+            """);
+
+        var service = host.Start(NoDaemon);
+
+        Assert.Equal(LastSequence, (await LoadMarkerAsync(service)).Events);
+        Assert.Equal(LastSequence, (await StorageHost.Service<IDocumentStore>(service).Advanced.FetchEventStoreStatistics()).EventCount);
+        foreach (var tenant in new[] { "tenant-a", "tenant-b" })
+        {
+            using var client = StorageHost.Client(service, tenant);
+            Assert.Equal(HttpStatusCode.OK, (await StorageHost.GetAsync(client, "/conversations/support-1")).Status);
+        }
+    }
+
+    [Fact]
+    public async Task Given_marten_already_holds_other_events_When_an_own_store_is_found_Then_the_service_refuses_to_start_instead_of_renumbering()
+    {
+        await using var database = await RestoredAsync();
+        await using var host = new StorageHost(database);
+        var service = host.Start(NoDaemon);
+        using (var client = StorageHost.Client(service, "tenant-a"))
+        {
+            Assert.Equal((HttpStatusCode.Created, 10L, 8),
+                await PostTurnAsync(client, "support-1", new { role = "user", content = "Written on Marten." }));
+        }
+        await service.DisposeAsync();
+        await database.ExecuteAsync("DELETE FROM conversations.mt_doc_ownstoreimported");
+
+        var refused = await Record.ExceptionAsync(() => Task.Run(() => host.Start(NoDaemon)));
+
+        Assert.NotNull(refused);
+        Assert.Contains("already holds events that did not come from the own event store", refused.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Given_a_database_of_the_own_store_When_two_replicas_start_at_once_Then_one_imports_and_both_serve_it()
     {
         await using var database = await RestoredAsync();

@@ -139,8 +139,8 @@ public sealed class OwnStoreImport(
     {
         var tenants = await ReadTenantsAsync(ct);
         var stats = await store.Advanced.FetchEventStoreStatistics(token: ct);
-        var present = new Dictionary<string, long>(StringComparer.Ordinal);
-        foreach (var tenant in tenants)
+        var present = tenants.ToDictionary(t => t.Id, _ => 0L, StringComparer.Ordinal);
+        foreach (var tenant in stats.EventCount == 0 ? [] : tenants)
         {
             await using var session = store.QuerySession(tenant.Id);
             present[tenant.Id] = await session.Events.QueryAllRawEvents().CountAsync(ct);
@@ -172,7 +172,10 @@ public sealed class OwnStoreImport(
             }
         }
         var copied = Stopwatch.GetElapsedTime(started);
-        await RebuildInlineProjectionsAsync(ct);
+        if (tenants.Count > 0)
+        {
+            await RebuildInlineProjectionsAsync(ct);
+        }
         if (logger.IsEnabled(LogLevel.Information))
         {
             logger.LogInformation("Copied the events in {Copy:0.0} s and rebuilt the inline projections in {Rebuild:0.0} s",
