@@ -103,11 +103,15 @@ call POST "$key_b" /conversations/support-1/turns "{\"turns\":[$(turn user 'Do y
 call PUT "$key_b" /collections/manuals/documents/setup '{"text":"Tenant B keeps its own setup notes."}'
 call PUT "$key_b" /examples/greet '{"input":"hello","output":"Hi from tenant B."}'
 
+# Context requests: the usage report's savings come from them.
+curl -sf -H "Authorization: Bearer $key_a" "http://127.0.0.1:$port/conversations/support-1/context?budget=4000" >/dev/null
+curl -sf -H "Authorization: Bearer $key_a" "http://127.0.0.1:$port/conversations/support-2/context?budget=4000&query=hours" >/dev/null
+
 # Let the daemon publish and settle (its checkpoints are part of the dump).
 sleep 3
 
 # What the API answers now: the test expects the same after the import.
-from="2026-06-01T00:00:00Z"; to="2027-06-01T00:00:00Z"
+from="$(date -u -d "-180 days" +%Y-%m-%dT00:00:00Z)"; to="$(date -u -d "+180 days" +%Y-%m-%dT00:00:00Z)"
 gets=(
   "a /conversations/support-1" "a /conversations/support-1/turns?limit=1000" "a /conversations/support-2"
   "a /conversations/support-2/turns?limit=1000" "a /conversations/secret-1" "a /conversations/secret-1/turns"

@@ -332,6 +332,9 @@ CREATE TABLE conversations.turns (
 -- Data for Name: context_usage; Type: TABLE DATA; Schema: conversations; Owner: -
 --
 
+INSERT INTO conversations.context_usage VALUES
+	('tenant-a', 'support-1', 'gpt-4o', 150, 150, '2026-12-05 12:37:27.735332+00', 1),
+	('tenant-a', 'support-2', 'gpt-4o', 38, 38, '2026-12-05 12:37:27.824002+00', 1);
 
 
 --
@@ -339,10 +342,12 @@ CREATE TABLE conversations.turns (
 --
 
 INSERT INTO conversations.conversation_summaries VALUES
-	('tenant-a', 'support-1', 4, 'user: My router drops the connection every evening around eight.
+	('tenant-a', 'support-1', 5, 'user: My router drops the connection every evening around eight.
 assistant: Which model is it, and is the firmware up to date?
 user: It is an RX-200, firmware 3.1 from last spring.
-lookup_device: {"model":"RX-200","latestFirmware":"3.4","knownIssues":["evening drop"]}', 70, 'o200k_base', 'extractive', 1);
+lookup_device: {"model":"RX-200","latestFirmware":"3.4","knownIssues":["evening drop"]}
+assistant: Firmware 3.4 fixes the evening drop.
+assistant: Please update through the admin page and restart.', 92, 'o200k_base', 'extractive', 1);
 
 
 --
@@ -350,9 +355,9 @@ lookup_device: {"model":"RX-200","latestFirmware":"3.4","knownIssues":["evening 
 --
 
 INSERT INTO conversations.conversations VALUES
-	('tenant-a', 'support-1', 9, 'gpt-4o', 'You are the support desk of Example Ltd.', '{"channel": "web", "priority": 1}', 7, 134, '2026-12-05 12:06:13.957748+00', '2026-12-05 12:06:16.454943+00'),
-	('tenant-a', 'support-2', 4, 'gpt-4o', NULL, NULL, 3, 35, '2026-12-05 12:06:16.667579+00', '2026-12-05 12:06:16.667683+00'),
-	('tenant-b', 'support-1', 3, 'gpt-4o', NULL, NULL, 2, 21, '2026-12-05 12:06:19.027993+00', '2026-12-05 12:06:19.028083+00');
+	('tenant-a', 'support-1', 9, 'gpt-4o', 'You are the support desk of Example Ltd.', '{"channel": "web", "priority": 1}', 7, 134, '2026-12-05 12:37:23.709649+00', '2026-12-05 12:37:25.527128+00'),
+	('tenant-a', 'support-2', 4, 'gpt-4o', NULL, NULL, 3, 35, '2026-12-05 12:37:25.723608+00', '2026-12-05 12:37:25.723719+00'),
+	('tenant-b', 'support-1', 3, 'gpt-4o', NULL, NULL, 2, 21, '2026-12-05 12:37:27.442553+00', '2026-12-05 12:37:27.442648+00');
 
 
 --
@@ -366,41 +371,41 @@ INSERT INTO conversations.conversations VALUES
 --
 
 INSERT INTO conversations.events OVERRIDING SYSTEM VALUE VALUES
-	(1, '01a24619-02df-7624-8fbb-4645f9c1ba66', 'tenant-a', 'support-1', 1, 'conversation_started', '{"id": "support-1", "model": "gpt-4o-mini", "tenant": "tenant-a", "metadata": {"channel": "web", "priority": 2}, "startedAt": "2026-12-05T12:06:13.9577488+00:00", "systemPrompt": "You are the support desk of Example Ltd."}', NULL, '2026-12-05 12:06:13.983058+00'),
-	(2, '01a24619-05e3-7b67-a15d-20aad112ee1b', 'tenant-a', 'support-1', 2, 'turn_appended', '{"name": null, "role": "user", "index": 1, "tokens": 14, "turnId": "t-1", "content": "My router drops the connection every evening around eight.", "encoding": "o200k_base", "metadata": {"ip": "10.0.0.7"}, "occurredAt": "2026-11-02T19:58:12.345678+01:00"}', NULL, '2026-12-05 12:06:14.755905+00'),
-	(3, '01a24619-05e3-7720-be46-ab0d70220c3b', 'tenant-a', 'support-1', 3, 'turn_appended', '{"name": null, "role": "assistant", "index": 2, "tokens": 17, "turnId": "t-2", "content": "Which model is it, and is the firmware up to date?", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:06:14.7466626+00:00"}', NULL, '2026-12-05 12:06:14.755905+00'),
-	(4, '01a24619-0730-77d4-86e7-c84e17c25a86', 'tenant-a', 'support-1', 4, 'turn_appended', '{"name": null, "role": "user", "index": 3, "tokens": 20, "turnId": "01a2461906f57f64a49414847b9edca3", "content": "It is an RX-200, firmware 3.1 from last spring.", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-11-02T20:01:00+00:00"}', NULL, '2026-12-05 12:06:15.088979+00'),
-	(5, '01a24619-07e5-779a-8fed-3234a0c8aaf0', 'tenant-a', 'support-1', 5, 'turn_appended', '{"name": "lookup_device", "role": "tool", "index": 4, "tokens": 29, "turnId": "01a2461907dc78d6bb2d5d1f288994a2", "content": "{\"model\":\"RX-200\",\"latestFirmware\":\"3.4\",\"knownIssues\":[\"evening drop\"]}", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:06:15.2692827+00:00"}', NULL, '2026-12-05 12:06:15.269657+00'),
-	(6, '01a24619-0846-7487-b977-248dac1bc0d9', 'tenant-a', 'support-1', 6, 'turn_appended', '{"name": null, "role": "assistant", "index": 5, "tokens": 23, "turnId": "01a2461908467d87838c8ddf9a1b8e27", "content": "Firmware 3.4 fixes the evening drop. Please update through the admin page and restart.", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:06:15.3662186+00:00"}', NULL, '2026-12-05 12:06:15.366384+00'),
-	(7, '01a24619-0891-78af-ab18-f1a4965bb9d3', 'tenant-a', 'support-1', 7, 'turn_appended', '{"name": null, "role": "user", "index": 6, "tokens": 18, "turnId": "01a2461908907022a19978afa194e222", "content": "Done, I updated it and restarted. I will watch it tonight.", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:06:15.4410434+00:00"}', NULL, '2026-12-05 12:06:15.441207+00'),
-	(8, '01a24619-0ab6-7e03-9a8d-cd30f083da65', 'tenant-a', 'support-1/summary', 1, 'conversation_summarized', '{"model": "extractive", "usage": {"inputTokens": 0, "outputTokens": 0, "cachedInputTokens": 0}, "costUsd": 0, "summary": "user: My router drops the connection every evening around eight.\nassistant: Which model is it, and is the firmware up to date?\nuser: It is an RX-200, firmware 3.1 from last spring.\nlookup_device: {\"model\":\"RX-200\",\"latestFirmware\":\"3.4\",\"knownIssues\":[\"evening drop\"]}", "encoding": "o200k_base", "fromIndex": 1, "summarizedAt": "2026-12-05T12:06:15.9206467+00:00", "throughIndex": 4, "summaryTokens": 70}', NULL, '2026-12-05 12:06:15.990319+00'),
-	(9, '01a24619-0c19-7ed0-bdba-b3e2b02079a7', 'tenant-a', 'support-1', 8, 'conversation_settings_changed', '{"model": "gpt-4o", "metadata": {"channel": "web", "priority": 1}, "changedAt": "2026-12-05T12:06:16.3412938+00:00", "systemPrompt": null}', NULL, '2026-12-05 12:06:16.345318+00'),
-	(10, '01a24619-0c86-70c3-bc7c-e92ca38dc902', 'tenant-a', 'support-1', 9, 'turn_appended', '{"name": null, "role": "user", "index": 7, "tokens": 13, "turnId": "t-7", "content": "Update: it held all evening, thanks!", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:06:16.4548582+00:00"}', NULL, '2026-12-05 12:06:16.454943+00'),
-	(11, '01a24619-0d5b-7caa-8b18-f8f30fd21288', 'tenant-a', 'support-2', 1, 'conversation_started', '{"id": "support-2", "model": "gpt-4o", "tenant": "tenant-a", "metadata": null, "startedAt": "2026-12-05T12:06:16.6675791+00:00", "systemPrompt": null}', NULL, '2026-12-05 12:06:16.667683+00'),
-	(12, '01a24619-0d5b-7dde-b60d-a0edb5b5b039', 'tenant-a', 'support-2', 2, 'turn_appended', '{"name": null, "role": "system", "index": 1, "tokens": 7, "turnId": "01a246190d5a766393f692aed72f2439", "content": "Answer briefly.", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:06:16.6675791+00:00"}', NULL, '2026-12-05 12:06:16.667683+00'),
-	(13, '01a24619-0d5b-7efb-8869-895054fadde6', 'tenant-a', 'support-2', 3, 'turn_appended', '{"name": null, "role": "user", "index": 2, "tokens": 10, "turnId": "01a246190d5a7a54859142c45b083ba3", "content": "What are your opening hours?", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:06:16.6675791+00:00"}', NULL, '2026-12-05 12:06:16.667683+00'),
-	(14, '01a24619-0d5b-7db1-bc66-17f2d5be62b1', 'tenant-a', 'support-2', 4, 'turn_appended', '{"name": null, "role": "assistant", "index": 3, "tokens": 18, "turnId": "01a246190d5a7fdaa97f497ee8f66fbf", "content": "Monday to Friday, 8:00 to 18:00.", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:06:16.6675791+00:00"}', NULL, '2026-12-05 12:06:16.667683+00'),
-	(15, '01a24619-0d86-7846-ac82-b36650f7aa50', 'tenant-a', 'secret-1', 1, 'conversation_started', '{"id": "secret-1", "model": "gpt-4o", "tenant": "tenant-a", "metadata": null, "startedAt": "2026-12-05T12:06:16.71001+00:00", "systemPrompt": null}', NULL, '2026-12-05 12:06:16.710081+00'),
-	(25, '01a24619-13b0-77cb-bb67-fa733cf046f8', 'tenant-a', 'knowledge/manuals/old', 2, 'document_deleted', '{"deletedAt": "2026-12-05T12:06:18.2859317+00:00", "collection": "manuals", "documentId": "old"}', NULL, '2026-12-05 12:06:18.288489+00'),
-	(27, '01a24619-1528-77fc-b8fd-14fc898a4d63', 'tenant-a', 'example/refund', 1, 'example_saved', '{"task": "support", "input": "I want my money back", "output": "I am sorry to hear that. Could you give me your order number?", "savedAt": "2026-12-05T12:06:18.6647001+00:00", "exampleId": "refund"}', NULL, '2026-12-05 12:06:18.66478+00'),
-	(28, '01a24619-155b-7b3c-8e53-1107bd61f811', 'tenant-a', 'example/bye', 1, 'example_saved', '{"task": null, "input": "", "output": "", "savedAt": "2026-12-05T12:06:18.7150518+00:00", "exampleId": "bye"}', NULL, '2026-12-05 12:06:18.715103+00'),
-	(34, '01a24619-16d4-7345-90e4-ca6687121ac6', 'tenant-b', 'knowledge/manuals/setup', 1, 'document_indexed', '{"text": "Tenant B keeps its own setup notes.", "chunks": [{"start": 0, "length": 35, "tokens": 8}], "tokens": 8, "metadata": null, "indexedAt": "2026-12-05T12:06:19.090455+00:00", "collection": "manuals", "documentId": "setup"}', NULL, '2026-12-05 12:06:19.092631+00'),
-	(16, '01a24619-0e10-776f-bc95-01d30de5590c', 'tenant-a', 'secret-1', 2, 'turn_appended', '{"name": null, "role": "user", "index": 1, "tokens": 25, "turnId": "01a246190e097626abf26b26fc3469c7", "content": "", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:06:16.8483514+00:00"}', NULL, '2026-12-05 12:06:16.848458+00'),
-	(17, '01a24619-0e7e-7d76-93f8-32a8ee032441', 'tenant-a', 'secret-1', 3, 'turn_appended', '{"name": null, "role": "assistant", "index": 2, "tokens": 18, "turnId": "01a246190e7d78aca443dfc233b7dcd0", "content": "", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:06:16.9578952+00:00"}', NULL, '2026-12-05 12:06:16.958079+00'),
-	(18, '01a24619-0ef0-7179-9d0f-0fde738a9295', 'tenant-a', 'secret-1', 4, 'turn_appended', '{"name": null, "role": "user", "index": 3, "tokens": 23, "turnId": "01a246190ef07f448c993308f4c8db99", "content": "", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:06:17.0725459+00:00"}', NULL, '2026-12-05 12:06:17.072711+00'),
-	(19, '01a24619-0fd6-7dcd-9ec2-aa8b8df5c76e', 'tenant-a', 'secret-1/summary', 1, 'conversation_summarized', '{"model": "extractive", "usage": {"inputTokens": 0, "outputTokens": 0, "cachedInputTokens": 0}, "costUsd": 0, "summary": "", "encoding": "o200k_base", "fromIndex": 1, "summarizedAt": "2026-12-05T12:06:17.3013563+00:00", "throughIndex": 2, "summaryTokens": 39}', NULL, '2026-12-05 12:06:17.302635+00'),
-	(20, '01a24619-122f-7af5-8496-859cc811b800', 'tenant-a', 'secret-1', 5, 'conversation_deleted', '{"deletedAt": "2026-12-05T12:06:17.9005075+00:00"}', NULL, '2026-12-05 12:06:17.903466+00'),
-	(21, '01a24619-1299-77b9-b2ce-1a1b54a197bb', 'tenant-a', 'knowledge/manuals/setup', 1, 'document_indexed', '{"text": "To set up the RX-200, connect the WAN port to your modem and open 192.168.1.1.", "chunks": [{"start": 0, "length": 78, "tokens": 26}], "tokens": 26, "metadata": {"lang": "en"}, "indexedAt": "2026-12-05T12:06:17.9867862+00:00", "collection": "manuals", "documentId": "setup"}', NULL, '2026-12-05 12:06:18.009486+00'),
-	(22, '01a24619-12eb-7b06-b766-a05ab3f0dd73', 'tenant-a', 'knowledge/manuals/faq', 1, 'document_indexed', '{"text": "Q: Why does my router drop the connection in the evening? A: Update to firmware 3.4 or later. Q: How do I reset it? A: Hold the reset button for ten seconds.", "chunks": [{"start": 0, "length": 157, "tokens": 43}], "tokens": 43, "metadata": null, "indexedAt": "2026-12-05T12:06:18.0889168+00:00", "collection": "manuals", "documentId": "faq"}', NULL, '2026-12-05 12:06:18.091697+00'),
-	(24, '01a24619-1371-762b-b2ed-3e7f9e639493', 'tenant-a', 'knowledge/manuals/setup', 2, 'document_indexed', '{"text": "To set up the RX-200, connect the WAN port to your modem, open 192.168.1.1 and follow the wizard.", "chunks": [{"start": 0, "length": 97, "tokens": 30}], "tokens": 30, "metadata": {"rev": 2, "lang": "en"}, "indexedAt": "2026-12-05T12:06:18.2236929+00:00", "collection": "manuals", "documentId": "setup"}', NULL, '2026-12-05 12:06:18.22504+00'),
-	(23, '01a24619-1341-70df-8cca-4ab940a02427', 'tenant-a', 'knowledge/manuals/old', 1, 'document_indexed', '{"text": "", "chunks": [], "tokens": 9, "metadata": null, "indexedAt": "2026-12-05T12:06:18.1678793+00:00", "collection": "manuals", "documentId": "old"}', NULL, '2026-12-05 12:06:18.177324+00'),
-	(26, '01a24619-1401-73b6-8041-52b1fee51e67', 'tenant-a', 'example/greet', 1, 'example_saved', '{"task": null, "input": "hi", "output": "Hello! How can I help you today?", "savedAt": "2026-12-05T12:06:18.3677007+00:00", "exampleId": "greet"}', NULL, '2026-12-05 12:06:18.369513+00'),
-	(29, '01a24619-158c-798d-abb1-0eeecef13885', 'tenant-a', 'example/greet', 2, 'example_saved', '{"task": null, "input": "hi there", "output": "Hello! What can I do for you?", "savedAt": "2026-12-05T12:06:18.7646939+00:00", "exampleId": "greet"}', NULL, '2026-12-05 12:06:18.764768+00'),
-	(30, '01a24619-15e6-7777-9990-8161d63f808b', 'tenant-a', 'example/bye', 2, 'example_deleted', '{"deletedAt": "2026-12-05T12:06:18.8512618+00:00", "exampleId": "bye"}', NULL, '2026-12-05 12:06:18.854033+00'),
-	(31, '01a24619-1694-750f-bec1-9f0685637fde', 'tenant-b', 'support-1', 1, 'conversation_started', '{"id": "support-1", "model": "gpt-4o", "tenant": "tenant-b", "metadata": null, "startedAt": "2026-12-05T12:06:19.0279931+00:00", "systemPrompt": null}', NULL, '2026-12-05 12:06:19.028083+00'),
-	(32, '01a24619-1694-7bb8-bd91-1f4f919218b8', 'tenant-b', 'support-1', 2, 'turn_appended', '{"name": null, "role": "user", "index": 1, "tokens": 10, "turnId": "t-1", "content": "Do you ship to Norway?", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:06:19.0279931+00:00"}', NULL, '2026-12-05 12:06:19.028083+00'),
-	(33, '01a24619-1694-7035-8d19-bd617827e2a6', 'tenant-b', 'support-1', 3, 'turn_appended', '{"name": null, "role": "assistant", "index": 2, "tokens": 11, "turnId": "t-2", "content": "Yes, within five working days.", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:06:19.0279931+00:00"}', NULL, '2026-12-05 12:06:19.028083+00'),
-	(35, '01a24619-170e-744c-8802-e3930037f3f2', 'tenant-b', 'example/greet', 1, 'example_saved', '{"task": null, "input": "hello", "output": "Hi from tenant B.", "savedAt": "2026-12-05T12:06:19.1500532+00:00", "exampleId": "greet"}', NULL, '2026-12-05 12:06:19.150097+00');
+	(1, '01a24635-8aa4-7d94-8019-0d0c3ce1ace7', 'tenant-a', 'support-1', 1, 'conversation_started', '{"id": "support-1", "model": "gpt-4o-mini", "tenant": "tenant-a", "metadata": {"channel": "web", "priority": 2}, "startedAt": "2026-12-05T12:37:23.7096498+00:00", "systemPrompt": "You are the support desk of Example Ltd."}', NULL, '2026-12-05 12:37:23.748833+00'),
+	(2, '01a24635-8c82-7e8b-917f-5c687578b296', 'tenant-a', 'support-1', 2, 'turn_appended', '{"name": null, "role": "user", "index": 1, "tokens": 14, "turnId": "t-1", "content": "My router drops the connection every evening around eight.", "encoding": "o200k_base", "metadata": {"ip": "10.0.0.7"}, "occurredAt": "2026-11-02T19:58:12.345678+01:00"}', NULL, '2026-12-05 12:37:24.226343+00'),
+	(3, '01a24635-8c82-769f-b1c1-cd4e8abc0005', 'tenant-a', 'support-1', 3, 'turn_appended', '{"name": null, "role": "assistant", "index": 2, "tokens": 17, "turnId": "t-2", "content": "Which model is it, and is the firmware up to date?", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:37:24.2138631+00:00"}', NULL, '2026-12-05 12:37:24.226343+00'),
+	(4, '01a24635-8d46-7a16-b7ba-ebe6270e3c48', 'tenant-a', 'support-1', 4, 'turn_appended', '{"name": null, "role": "user", "index": 3, "tokens": 20, "turnId": "01a246358d2c7641881f257d572668f9", "content": "It is an RX-200, firmware 3.1 from last spring.", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-11-02T20:01:00+00:00"}', NULL, '2026-12-05 12:37:24.422119+00'),
+	(5, '01a24635-8dcb-7c97-a715-a3ddd0a6f376', 'tenant-a', 'support-1', 5, 'turn_appended', '{"name": "lookup_device", "role": "tool", "index": 4, "tokens": 29, "turnId": "01a246358dc479159ea24272a34c1fff", "content": "{\"model\":\"RX-200\",\"latestFirmware\":\"3.4\",\"knownIssues\":[\"evening drop\"]}", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:37:24.5552155+00:00"}', NULL, '2026-12-05 12:37:24.555725+00'),
+	(6, '01a24635-8e12-7b90-9da3-ce63cfa0da05', 'tenant-a', 'support-1', 6, 'turn_appended', '{"name": null, "role": "assistant", "index": 5, "tokens": 23, "turnId": "01a246358e127ae984b4e6bd5b031adc", "content": "Firmware 3.4 fixes the evening drop. Please update through the admin page and restart.", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:37:24.6262389+00:00"}', NULL, '2026-12-05 12:37:24.62641+00'),
+	(7, '01a24635-8e58-75ed-9876-eabd302ddbb3', 'tenant-a', 'support-1', 7, 'turn_appended', '{"name": null, "role": "user", "index": 6, "tokens": 18, "turnId": "01a246358e587ebc88df8cdcf40a2829", "content": "Done, I updated it and restarted. I will watch it tonight.", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:37:24.6966995+00:00"}', NULL, '2026-12-05 12:37:24.696816+00'),
+	(8, '01a24635-8fa3-7e40-b846-f7d49045e42c', 'tenant-a', 'support-1/summary', 1, 'conversation_summarized', '{"model": "extractive", "usage": {"inputTokens": 0, "outputTokens": 0, "cachedInputTokens": 0}, "costUsd": 0, "summary": "user: My router drops the connection every evening around eight.\nassistant: Which model is it, and is the firmware up to date?\nuser: It is an RX-200, firmware 3.1 from last spring.\nlookup_device: {\"model\":\"RX-200\",\"latestFirmware\":\"3.4\",\"knownIssues\":[\"evening drop\"]}\nassistant: Firmware 3.4 fixes the evening drop.\nassistant: Please update through the admin page and restart.", "encoding": "o200k_base", "fromIndex": 1, "summarizedAt": "2026-12-05T12:37:24.9881932+00:00", "throughIndex": 5, "summaryTokens": 92}', NULL, '2026-12-05 12:37:25.027216+00'),
+	(9, '01a24635-912a-7aa9-950a-eccad0604e16', 'tenant-a', 'support-1', 8, 'conversation_settings_changed', '{"model": "gpt-4o", "metadata": {"channel": "web", "priority": 1}, "changedAt": "2026-12-05T12:37:25.4134425+00:00", "systemPrompt": null}', NULL, '2026-12-05 12:37:25.41807+00'),
+	(10, '01a24635-9197-785d-9316-f07925fd31fe', 'tenant-a', 'support-1', 9, 'turn_appended', '{"name": null, "role": "user", "index": 7, "tokens": 13, "turnId": "t-7", "content": "Update: it held all evening, thanks!", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:37:25.5270867+00:00"}', NULL, '2026-12-05 12:37:25.527128+00'),
+	(11, '01a24635-925b-7ca9-89b3-e59f3746d5a4', 'tenant-a', 'support-2', 1, 'conversation_started', '{"id": "support-2", "model": "gpt-4o", "tenant": "tenant-a", "metadata": null, "startedAt": "2026-12-05T12:37:25.7236086+00:00", "systemPrompt": null}', NULL, '2026-12-05 12:37:25.723719+00'),
+	(12, '01a24635-925b-73d8-b3e3-e1b032d22e07', 'tenant-a', 'support-2', 2, 'turn_appended', '{"name": null, "role": "system", "index": 1, "tokens": 7, "turnId": "01a24635925a731db01a96962fc81a43", "content": "Answer briefly.", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:37:25.7236086+00:00"}', NULL, '2026-12-05 12:37:25.723719+00'),
+	(13, '01a24635-925b-71bb-9478-bb3a0a1ed60a', 'tenant-a', 'support-2', 3, 'turn_appended', '{"name": null, "role": "user", "index": 2, "tokens": 10, "turnId": "01a24635925a729785860233bb677d02", "content": "What are your opening hours?", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:37:25.7236086+00:00"}', NULL, '2026-12-05 12:37:25.723719+00'),
+	(14, '01a24635-925b-763a-92e6-013ad43d575d', 'tenant-a', 'support-2', 4, 'turn_appended', '{"name": null, "role": "assistant", "index": 3, "tokens": 18, "turnId": "01a24635925a7229ad2d9a6cb9209fe6", "content": "Monday to Friday, 8:00 to 18:00.", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:37:25.7236086+00:00"}', NULL, '2026-12-05 12:37:25.723719+00'),
+	(26, '01a24635-97da-75bc-8183-5166f46a65fc', 'tenant-a', 'example/greet', 1, 'example_saved', '{"task": null, "input": "hi", "output": "Hello! How can I help you today?", "savedAt": "2026-12-05T12:37:27.129015+00:00", "exampleId": "greet"}', NULL, '2026-12-05 12:37:27.130801+00'),
+	(27, '01a24635-980a-7b08-bdfc-276f1d11b781', 'tenant-a', 'example/refund', 1, 'example_saved', '{"task": "support", "input": "I want my money back", "output": "I am sorry to hear that. Could you give me your order number?", "savedAt": "2026-12-05T12:37:27.1783637+00:00", "exampleId": "refund"}', NULL, '2026-12-05 12:37:27.178406+00'),
+	(29, '01a24635-9848-7495-93e6-0c43aeb2d378', 'tenant-a', 'example/greet', 2, 'example_saved', '{"task": null, "input": "hi there", "output": "Hello! What can I do for you?", "savedAt": "2026-12-05T12:37:27.240866+00:00", "exampleId": "greet"}', NULL, '2026-12-05 12:37:27.240912+00'),
+	(28, '01a24635-9829-7cf9-a33c-cd9f56d93d7c', 'tenant-a', 'example/bye', 1, 'example_saved', '{"task": null, "input": "", "output": "", "savedAt": "2026-12-05T12:37:27.2091964+00:00", "exampleId": "bye"}', NULL, '2026-12-05 12:37:27.209251+00'),
+	(30, '01a24635-987d-7e5c-a16f-a4f22a42ab60', 'tenant-a', 'example/bye', 2, 'example_deleted', '{"deletedAt": "2026-12-05T12:37:27.2913462+00:00", "exampleId": "bye"}', NULL, '2026-12-05 12:37:27.293791+00'),
+	(31, '01a24635-9912-74fe-a499-3e09e7b00307', 'tenant-b', 'support-1', 1, 'conversation_started', '{"id": "support-1", "model": "gpt-4o", "tenant": "tenant-b", "metadata": null, "startedAt": "2026-12-05T12:37:27.4425537+00:00", "systemPrompt": null}', NULL, '2026-12-05 12:37:27.442648+00'),
+	(32, '01a24635-9912-7bea-8828-9b41ad44d1e7', 'tenant-b', 'support-1', 2, 'turn_appended', '{"name": null, "role": "user", "index": 1, "tokens": 10, "turnId": "t-1", "content": "Do you ship to Norway?", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:37:27.4425537+00:00"}', NULL, '2026-12-05 12:37:27.442648+00'),
+	(33, '01a24635-9912-74a5-a306-28098691aec2', 'tenant-b', 'support-1', 3, 'turn_appended', '{"name": null, "role": "assistant", "index": 2, "tokens": 11, "turnId": "t-2", "content": "Yes, within five working days.", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:37:27.4425537+00:00"}', NULL, '2026-12-05 12:37:27.442648+00'),
+	(15, '01a24635-9289-7efb-b5e0-63dabd5817af', 'tenant-a', 'secret-1', 1, 'conversation_started', '{"id": "secret-1", "model": "gpt-4o", "tenant": "tenant-a", "metadata": null, "startedAt": "2026-12-05T12:37:25.7690198+00:00", "systemPrompt": null}', NULL, '2026-12-05 12:37:25.769128+00'),
+	(16, '01a24635-92eb-769b-8938-5a2b8d5e0230', 'tenant-a', 'secret-1', 2, 'turn_appended', '{"name": null, "role": "user", "index": 1, "tokens": 25, "turnId": "01a2463592ea7e0190c92d4ae93a2208", "content": "", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:37:25.8679049+00:00"}', NULL, '2026-12-05 12:37:25.86799+00'),
+	(17, '01a24635-932e-7b71-b802-0df76f6d945d', 'tenant-a', 'secret-1', 3, 'turn_appended', '{"name": null, "role": "assistant", "index": 2, "tokens": 18, "turnId": "01a24635932e70c3b9d545a9ca26f811", "content": "", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:37:25.9343572+00:00"}', NULL, '2026-12-05 12:37:25.934512+00'),
+	(18, '01a24635-937f-7e03-8929-c0aff36f36b2', 'tenant-a', 'secret-1', 4, 'turn_appended', '{"name": null, "role": "user", "index": 3, "tokens": 23, "turnId": "01a24635937e7b93b27cbb1ebd9986d8", "content": "", "encoding": "o200k_base", "metadata": null, "occurredAt": "2026-12-05T12:37:26.0148538+00:00"}', NULL, '2026-12-05 12:37:26.015027+00'),
+	(19, '01a24635-9462-7bf3-81ca-cecb2954551a', 'tenant-a', 'secret-1/summary', 1, 'conversation_summarized', '{"model": "extractive", "usage": {"inputTokens": 0, "outputTokens": 0, "cachedInputTokens": 0}, "costUsd": 0, "summary": "", "encoding": "o200k_base", "fromIndex": 1, "summarizedAt": "2026-12-05T12:37:26.2405932+00:00", "throughIndex": 2, "summaryTokens": 39}', NULL, '2026-12-05 12:37:26.242566+00'),
+	(20, '01a24635-967d-702b-9846-a6b03c9c1555', 'tenant-a', 'secret-1', 5, 'conversation_deleted', '{"deletedAt": "2026-12-05T12:37:26.7780585+00:00"}', NULL, '2026-12-05 12:37:26.781046+00'),
+	(21, '01a24635-96d5-76cf-8209-b13dd0389129', 'tenant-a', 'knowledge/manuals/setup', 1, 'document_indexed', '{"text": "To set up the RX-200, connect the WAN port to your modem and open 192.168.1.1.", "chunks": [{"start": 0, "length": 78, "tokens": 26}], "tokens": 26, "metadata": {"lang": "en"}, "indexedAt": "2026-12-05T12:37:26.8547591+00:00", "collection": "manuals", "documentId": "setup"}', NULL, '2026-12-05 12:37:26.869779+00'),
+	(22, '01a24635-9725-76eb-a87c-3908cb944cda', 'tenant-a', 'knowledge/manuals/faq', 1, 'document_indexed', '{"text": "Q: Why does my router drop the connection in the evening? A: Update to firmware 3.4 or later. Q: How do I reset it? A: Hold the reset button for ten seconds.", "chunks": [{"start": 0, "length": 157, "tokens": 43}], "tokens": 43, "metadata": null, "indexedAt": "2026-12-05T12:37:26.9481817+00:00", "collection": "manuals", "documentId": "faq"}', NULL, '2026-12-05 12:37:26.949521+00'),
+	(24, '01a24635-9779-7491-b9fb-678c2471a394', 'tenant-a', 'knowledge/manuals/setup', 2, 'document_indexed', '{"text": "To set up the RX-200, connect the WAN port to your modem, open 192.168.1.1 and follow the wizard.", "chunks": [{"start": 0, "length": 97, "tokens": 30}], "tokens": 30, "metadata": {"rev": 2, "lang": "en"}, "indexedAt": "2026-12-05T12:37:27.0287247+00:00", "collection": "manuals", "documentId": "setup"}', NULL, '2026-12-05 12:37:27.033525+00'),
+	(23, '01a24635-9747-7ff8-b83f-6c8ea5d1d281', 'tenant-a', 'knowledge/manuals/old', 1, 'document_indexed', '{"text": "", "chunks": [], "tokens": 9, "metadata": null, "indexedAt": "2026-12-05T12:37:26.9817348+00:00", "collection": "manuals", "documentId": "old"}', NULL, '2026-12-05 12:37:26.983172+00'),
+	(25, '01a24635-97a4-7130-a8b8-aa60cab7e2af', 'tenant-a', 'knowledge/manuals/old', 2, 'document_deleted', '{"deletedAt": "2026-12-05T12:37:27.074182+00:00", "collection": "manuals", "documentId": "old"}', NULL, '2026-12-05 12:37:27.076626+00'),
+	(34, '01a24635-994e-7024-86a3-aeb908f9df7c', 'tenant-b', 'knowledge/manuals/setup', 1, 'document_indexed', '{"text": "Tenant B keeps its own setup notes.", "chunks": [{"start": 0, "length": 35, "tokens": 8}], "tokens": 8, "metadata": null, "indexedAt": "2026-12-05T12:37:27.5010694+00:00", "collection": "manuals", "documentId": "setup"}', NULL, '2026-12-05 12:37:27.502115+00'),
+	(35, '01a24635-9977-7021-8e86-51c02473e1c2', 'tenant-b', 'example/greet', 1, 'example_saved', '{"task": null, "input": "hello", "output": "Hi from tenant B.", "savedAt": "2026-12-05T12:37:27.5437196+00:00", "exampleId": "greet"}', NULL, '2026-12-05 12:37:27.543878+00');
 
 
 --
@@ -417,9 +422,9 @@ INSERT INTO conversations.example_libraries VALUES
 --
 
 INSERT INTO conversations.examples VALUES
-	('tenant-a', 'refund', 'I want my money back', 'I am sorry to hear that. Could you give me your order number?', 'support', 1, '2026-12-05 12:06:18.6647+00', '2026-12-05 12:06:18.6647+00'),
-	('tenant-a', 'greet', 'hi there', 'Hello! What can I do for you?', NULL, 2, '2026-12-05 12:06:18.3677+00', '2026-12-05 12:06:18.764693+00'),
-	('tenant-b', 'greet', 'hello', 'Hi from tenant B.', NULL, 1, '2026-12-05 12:06:19.150053+00', '2026-12-05 12:06:19.150053+00');
+	('tenant-a', 'refund', 'I want my money back', 'I am sorry to hear that. Could you give me your order number?', 'support', 1, '2026-12-05 12:37:27.178363+00', '2026-12-05 12:37:27.178363+00'),
+	('tenant-a', 'greet', 'hi there', 'Hello! What can I do for you?', NULL, 2, '2026-12-05 12:37:27.129015+00', '2026-12-05 12:37:27.240866+00'),
+	('tenant-b', 'greet', 'hello', 'Hi from tenant B.', NULL, 1, '2026-12-05 12:37:27.543719+00', '2026-12-05 12:37:27.543719+00');
 
 
 --
@@ -446,9 +451,9 @@ INSERT INTO conversations.knowledge_collections VALUES
 --
 
 INSERT INTO conversations.knowledge_documents VALUES
-	('tenant-a', 'manuals', 'faq', 'Q: Why does my router drop the connection in the evening? A: Update to firmware 3.4 or later. Q: How do I reset it? A: Hold the reset button for ten seconds.', NULL, 43, 1, 1, '2026-12-05 12:06:18.088916+00', '2026-12-05 12:06:18.088916+00'),
-	('tenant-a', 'manuals', 'setup', 'To set up the RX-200, connect the WAN port to your modem, open 192.168.1.1 and follow the wizard.', '{"rev": 2, "lang": "en"}', 30, 1, 2, '2026-12-05 12:06:17.986786+00', '2026-12-05 12:06:18.223692+00'),
-	('tenant-b', 'manuals', 'setup', 'Tenant B keeps its own setup notes.', NULL, 8, 1, 1, '2026-12-05 12:06:19.090455+00', '2026-12-05 12:06:19.090455+00');
+	('tenant-a', 'manuals', 'faq', 'Q: Why does my router drop the connection in the evening? A: Update to firmware 3.4 or later. Q: How do I reset it? A: Hold the reset button for ten seconds.', NULL, 43, 1, 1, '2026-12-05 12:37:26.948181+00', '2026-12-05 12:37:26.948181+00'),
+	('tenant-a', 'manuals', 'setup', 'To set up the RX-200, connect the WAN port to your modem, open 192.168.1.1 and follow the wizard.', '{"rev": 2, "lang": "en"}', 30, 1, 2, '2026-12-05 12:37:26.854759+00', '2026-12-05 12:37:27.028724+00'),
+	('tenant-b', 'manuals', 'setup', 'Tenant B keeps its own setup notes.', NULL, 8, 1, 1, '2026-12-05 12:37:27.501069+00', '2026-12-05 12:37:27.501069+00');
 
 
 --
@@ -462,8 +467,8 @@ INSERT INTO conversations.knowledge_documents VALUES
 --
 
 INSERT INTO conversations.progression VALUES
-	('integration_events', 35, '2026-12-05 12:06:19.288004+00'),
-	('summary_trigger', 35, '2026-12-05 12:06:19.398278+00');
+	('integration_events', 35, '2026-12-05 12:37:27.688254+00'),
+	('summary_trigger', 35, '2026-12-05 12:37:27.798788+00');
 
 
 --
@@ -471,20 +476,20 @@ INSERT INTO conversations.progression VALUES
 --
 
 INSERT INTO conversations.streams VALUES
-	('tenant-a', 'support-1/summary', 'conversation-summary', 1, '2026-12-05 12:06:15.938761+00', '2026-12-05 12:06:15.990319+00', false),
-	('tenant-a', 'support-1', 'conversation', 9, '2026-12-05 12:06:13.937937+00', '2026-12-05 12:06:16.454943+00', false),
-	('tenant-a', 'support-2', 'conversation', 4, '2026-12-05 12:06:16.666362+00', '2026-12-05 12:06:16.667683+00', false),
-	('tenant-a', 'secret-1/summary', 'conversation-summary', 1, '2026-12-05 12:06:17.30137+00', '2026-12-05 12:06:17.302635+00', false),
-	('tenant-a', 'secret-1', 'conversation', 5, '2026-12-05 12:06:16.709196+00', '2026-12-05 12:06:17.903466+00', true),
-	('tenant-a', 'knowledge/manuals/faq', 'knowledge-document', 1, '2026-12-05 12:06:18.088955+00', '2026-12-05 12:06:18.091697+00', false),
-	('tenant-a', 'knowledge/manuals/setup', 'knowledge-document', 2, '2026-12-05 12:06:17.986954+00', '2026-12-05 12:06:18.22504+00', false),
-	('tenant-a', 'knowledge/manuals/old', 'knowledge-document', 2, '2026-12-05 12:06:18.167917+00', '2026-12-05 12:06:18.288489+00', false),
-	('tenant-a', 'example/refund', 'few-shot-example', 1, '2026-12-05 12:06:18.611396+00', '2026-12-05 12:06:18.66478+00', false),
-	('tenant-a', 'example/greet', 'few-shot-example', 2, '2026-12-05 12:06:18.348702+00', '2026-12-05 12:06:18.764768+00', false),
-	('tenant-a', 'example/bye', 'few-shot-example', 2, '2026-12-05 12:06:18.713344+00', '2026-12-05 12:06:18.854033+00', false),
-	('tenant-b', 'support-1', 'conversation', 3, '2026-12-05 12:06:19.024975+00', '2026-12-05 12:06:19.028083+00', false),
-	('tenant-b', 'knowledge/manuals/setup', 'knowledge-document', 1, '2026-12-05 12:06:19.09049+00', '2026-12-05 12:06:19.092631+00', false),
-	('tenant-b', 'example/greet', 'few-shot-example', 1, '2026-12-05 12:06:19.148948+00', '2026-12-05 12:06:19.150097+00', false);
+	('tenant-a', 'support-1/summary', 'conversation-summary', 1, '2026-12-05 12:37:25.00058+00', '2026-12-05 12:37:25.027216+00', false),
+	('tenant-a', 'support-1', 'conversation', 9, '2026-12-05 12:37:23.68242+00', '2026-12-05 12:37:25.527128+00', false),
+	('tenant-a', 'support-2', 'conversation', 4, '2026-12-05 12:37:25.722326+00', '2026-12-05 12:37:25.723719+00', false),
+	('tenant-a', 'secret-1/summary', 'conversation-summary', 1, '2026-12-05 12:37:26.240619+00', '2026-12-05 12:37:26.242566+00', false),
+	('tenant-a', 'secret-1', 'conversation', 5, '2026-12-05 12:37:25.767096+00', '2026-12-05 12:37:26.781046+00', true),
+	('tenant-a', 'knowledge/manuals/faq', 'knowledge-document', 1, '2026-12-05 12:37:26.948226+00', '2026-12-05 12:37:26.949521+00', false),
+	('tenant-a', 'knowledge/manuals/setup', 'knowledge-document', 2, '2026-12-05 12:37:26.854872+00', '2026-12-05 12:37:27.033525+00', false),
+	('tenant-a', 'knowledge/manuals/old', 'knowledge-document', 2, '2026-12-05 12:37:26.981786+00', '2026-12-05 12:37:27.076626+00', false),
+	('tenant-a', 'example/refund', 'few-shot-example', 1, '2026-12-05 12:37:27.17534+00', '2026-12-05 12:37:27.178406+00', false),
+	('tenant-a', 'example/greet', 'few-shot-example', 2, '2026-12-05 12:37:27.114264+00', '2026-12-05 12:37:27.240912+00', false),
+	('tenant-a', 'example/bye', 'few-shot-example', 2, '2026-12-05 12:37:27.207962+00', '2026-12-05 12:37:27.293791+00', false),
+	('tenant-b', 'support-1', 'conversation', 3, '2026-12-05 12:37:27.441177+00', '2026-12-05 12:37:27.442648+00', false),
+	('tenant-b', 'knowledge/manuals/setup', 'knowledge-document', 1, '2026-12-05 12:37:27.501113+00', '2026-12-05 12:37:27.502115+00', false),
+	('tenant-b', 'example/greet', 'few-shot-example', 1, '2026-12-05 12:37:27.540114+00', '2026-12-05 12:37:27.543878+00', false);
 
 
 --
@@ -492,7 +497,7 @@ INSERT INTO conversations.streams VALUES
 --
 
 INSERT INTO conversations.summary_requests VALUES
-	('tenant-a', 'support-1', 4),
+	('tenant-a', 'support-1', 5),
 	('tenant-a', 'secret-1', 2);
 
 
@@ -502,17 +507,17 @@ INSERT INTO conversations.summary_requests VALUES
 
 INSERT INTO conversations.turns VALUES
 	('tenant-a', 'support-1', 1, 't-1', 'user', 'My router drops the connection every evening around eight.', NULL, '2026-11-02 18:58:12.345678+00', 14, 'o200k_base', 2, '{"ip": "10.0.0.7"}'),
-	('tenant-a', 'support-1', 2, 't-2', 'assistant', 'Which model is it, and is the firmware up to date?', NULL, '2026-12-05 12:06:14.746662+00', 17, 'o200k_base', 3, NULL),
-	('tenant-a', 'support-1', 3, '01a2461906f57f64a49414847b9edca3', 'user', 'It is an RX-200, firmware 3.1 from last spring.', NULL, '2026-11-02 20:01:00+00', 20, 'o200k_base', 4, NULL),
-	('tenant-a', 'support-1', 4, '01a2461907dc78d6bb2d5d1f288994a2', 'tool', '{"model":"RX-200","latestFirmware":"3.4","knownIssues":["evening drop"]}', 'lookup_device', '2026-12-05 12:06:15.269282+00', 29, 'o200k_base', 5, NULL),
-	('tenant-a', 'support-1', 5, '01a2461908467d87838c8ddf9a1b8e27', 'assistant', 'Firmware 3.4 fixes the evening drop. Please update through the admin page and restart.', NULL, '2026-12-05 12:06:15.366218+00', 23, 'o200k_base', 6, NULL),
-	('tenant-a', 'support-1', 6, '01a2461908907022a19978afa194e222', 'user', 'Done, I updated it and restarted. I will watch it tonight.', NULL, '2026-12-05 12:06:15.441043+00', 18, 'o200k_base', 7, NULL),
-	('tenant-a', 'support-1', 7, 't-7', 'user', 'Update: it held all evening, thanks!', NULL, '2026-12-05 12:06:16.454858+00', 13, 'o200k_base', 9, NULL),
-	('tenant-a', 'support-2', 1, '01a246190d5a766393f692aed72f2439', 'system', 'Answer briefly.', NULL, '2026-12-05 12:06:16.667579+00', 7, 'o200k_base', 2, NULL),
-	('tenant-a', 'support-2', 2, '01a246190d5a7a54859142c45b083ba3', 'user', 'What are your opening hours?', NULL, '2026-12-05 12:06:16.667579+00', 10, 'o200k_base', 3, NULL),
-	('tenant-a', 'support-2', 3, '01a246190d5a7fdaa97f497ee8f66fbf', 'assistant', 'Monday to Friday, 8:00 to 18:00.', NULL, '2026-12-05 12:06:16.667579+00', 18, 'o200k_base', 4, NULL),
-	('tenant-b', 'support-1', 1, 't-1', 'user', 'Do you ship to Norway?', NULL, '2026-12-05 12:06:19.027993+00', 10, 'o200k_base', 2, NULL),
-	('tenant-b', 'support-1', 2, 't-2', 'assistant', 'Yes, within five working days.', NULL, '2026-12-05 12:06:19.027993+00', 11, 'o200k_base', 3, NULL);
+	('tenant-a', 'support-1', 2, 't-2', 'assistant', 'Which model is it, and is the firmware up to date?', NULL, '2026-12-05 12:37:24.213863+00', 17, 'o200k_base', 3, NULL),
+	('tenant-a', 'support-1', 3, '01a246358d2c7641881f257d572668f9', 'user', 'It is an RX-200, firmware 3.1 from last spring.', NULL, '2026-11-02 20:01:00+00', 20, 'o200k_base', 4, NULL),
+	('tenant-a', 'support-1', 4, '01a246358dc479159ea24272a34c1fff', 'tool', '{"model":"RX-200","latestFirmware":"3.4","knownIssues":["evening drop"]}', 'lookup_device', '2026-12-05 12:37:24.555215+00', 29, 'o200k_base', 5, NULL),
+	('tenant-a', 'support-1', 5, '01a246358e127ae984b4e6bd5b031adc', 'assistant', 'Firmware 3.4 fixes the evening drop. Please update through the admin page and restart.', NULL, '2026-12-05 12:37:24.626238+00', 23, 'o200k_base', 6, NULL),
+	('tenant-a', 'support-1', 6, '01a246358e587ebc88df8cdcf40a2829', 'user', 'Done, I updated it and restarted. I will watch it tonight.', NULL, '2026-12-05 12:37:24.696699+00', 18, 'o200k_base', 7, NULL),
+	('tenant-a', 'support-1', 7, 't-7', 'user', 'Update: it held all evening, thanks!', NULL, '2026-12-05 12:37:25.527086+00', 13, 'o200k_base', 9, NULL),
+	('tenant-a', 'support-2', 1, '01a24635925a731db01a96962fc81a43', 'system', 'Answer briefly.', NULL, '2026-12-05 12:37:25.723608+00', 7, 'o200k_base', 2, NULL),
+	('tenant-a', 'support-2', 2, '01a24635925a729785860233bb677d02', 'user', 'What are your opening hours?', NULL, '2026-12-05 12:37:25.723608+00', 10, 'o200k_base', 3, NULL),
+	('tenant-a', 'support-2', 3, '01a24635925a7229ad2d9a6cb9209fe6', 'assistant', 'Monday to Friday, 8:00 to 18:00.', NULL, '2026-12-05 12:37:25.723608+00', 18, 'o200k_base', 4, NULL),
+	('tenant-b', 'support-1', 1, 't-1', 'user', 'Do you ship to Norway?', NULL, '2026-12-05 12:37:27.442553+00', 10, 'o200k_base', 2, NULL),
+	('tenant-b', 'support-1', 2, 't-2', 'assistant', 'Yes, within five working days.', NULL, '2026-12-05 12:37:27.442553+00', 11, 'o200k_base', 3, NULL);
 
 
 --
