@@ -85,6 +85,114 @@ public sealed class OwnStoreImportTests
     }
 
     [Fact]
+    public async Task Given_a_database_of_the_own_store_When_it_is_imported_Then_the_documents_hold_what_its_read_model_tables_held()
+    {
+        await using var database = await RestoredAsync();
+        var own = new
+        {
+            Conversations = await database.QueryAsync(
+                """
+                SELECT tenant_id, id, version, model, system_prompt, metadata::text, turn_count, total_tokens, created_at, updated_at
+                FROM conversations.conversations
+                """,
+                r => Row(r.GetString(0), r.GetString(1), r.GetInt64(2), r.GetString(3), Text(r, 4), JsonText(r, 5), r.GetInt32(6),
+                    r.GetInt64(7), r.GetFieldValue<DateTimeOffset>(8), r.GetFieldValue<DateTimeOffset>(9))),
+            Turns = await database.QueryAsync(
+                """
+                SELECT tenant_id, conversation_id, idx, turn_id, role, content, name, occurred_at, tokens, encoding, version, metadata::text
+                FROM conversations.turns
+                """,
+                r => Row(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5), Text(r, 6),
+                    r.GetFieldValue<DateTimeOffset>(7), r.GetInt32(8), r.GetString(9), r.GetInt64(10), JsonText(r, 11))),
+            Summaries = await database.QueryAsync(
+                """
+                SELECT s.tenant_id, s.conversation_id, s.through_index, s.summary, s.summary_tokens, s.encoding
+                FROM conversations.conversation_summaries s
+                JOIN conversations.conversations c ON c.tenant_id = s.tenant_id AND c.id = s.conversation_id
+                """,
+                r => Row(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetString(3), r.GetInt32(4), r.GetString(5))),
+            Documents = await database.QueryAsync(
+                """
+                SELECT d.tenant_id, d.collection, d.document_id, d.text, d.metadata::text, d.tokens, d.version, d.created_at,
+                       d.updated_at, (SELECT string_agg(c.n || ':' || c.tokens || ':' || c.text, '|' ORDER BY c.n)
+                                      FROM conversations.knowledge_chunks c WHERE c.tenant_id = d.tenant_id
+                                      AND c.collection = d.collection AND c.document_id = d.document_id)
+                FROM conversations.knowledge_documents d
+                """,
+                r => Row(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), JsonText(r, 4), r.GetInt32(5), r.GetInt64(6),
+                    r.GetFieldValue<DateTimeOffset>(7), r.GetFieldValue<DateTimeOffset>(8), r.GetString(9))),
+            Examples = await database.QueryAsync(
+                "SELECT tenant_id, id, input, output, task, version, created_at, updated_at FROM conversations.examples",
+                r => Row(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Text(r, 4), r.GetInt64(5),
+                    r.GetFieldValue<DateTimeOffset>(6), r.GetFieldValue<DateTimeOffset>(7))),
+        };
+        await using var host = new StorageHost(database);
+
+        var store = StorageHost.Service<IDocumentStore>(host.Start(NoDaemon));
+
+        var marten = new
+        {
+            Conversations = new List<string>(), Turns = new List<string>(), Summaries = new List<string>(),
+            Documents = new List<string>(), Examples = new List<string>(),
+        };
+        foreach (var tenant in new[] { "tenant-a", "tenant-b" })
+        {
+            await using var session = store.QuerySession(tenant);
+            foreach (var c in await session.Query<Conversations.ConversationView>().ToListAsync())
+            {
+                marten.Conversations.Add(Row(tenant, c.Id, c.Version, c.Model, c.SystemPrompt, SortedJson(c.Metadata), c.TurnCount,
+                    c.TotalTokens, c.CreatedAt, c.UpdatedAt));
+                if (c.Summary is { } summary)
+                {
+                    marten.Summaries.Add(Row(tenant, c.Id, summary.ThroughIndex, summary.Text, summary.Tokens, summary.Encoding));
+                }
+            }
+            marten.Turns.AddRange((await session.Query<Conversations.TurnView>().ToListAsync()).Select(t => Row(tenant,
+                t.ConversationId, t.Index, t.TurnId, t.Role, t.Content, t.Name, t.OccurredAt, t.Tokens, t.Encoding, t.Version,
+                SortedJson(t.Metadata))));
+            marten.Documents.AddRange((await session.Query<Knowledge.KnowledgeDocument>().ToListAsync()).Select(d => Row(tenant,
+                d.Collection, d.DocumentId, d.Text, SortedJson(d.Metadata), d.Tokens, d.Version, d.CreatedAt, d.UpdatedAt,
+                string.Join('|', d.ToChunks().Select((c, i) => $"{i + 1}:{c.Tokens}:{c.Text}")))));
+            marten.Examples.AddRange((await session.Query<Examples.ExampleView>().ToListAsync()).Select(x => Row(tenant,
+                x.Id, x.Input, x.Output, x.Task, x.Version, x.CreatedAt, x.UpdatedAt)));
+        }
+        Assert.All(new[] { own.Conversations, own.Turns, own.Summaries, own.Documents, own.Examples }, Assert.NotEmpty);
+        Assert.Equal(own.Conversations.Order(), marten.Conversations.Order());
+        Assert.Equal(own.Turns.Order(), marten.Turns.Order());
+        Assert.Equal(own.Summaries.Order(), marten.Summaries.Order());
+        Assert.Equal(own.Documents.Order(), marten.Documents.Order());
+        Assert.Equal(own.Examples.Order(), marten.Examples.Order());
+    }
+
+    /// <summary>
+    /// One row as text, times to the microsecond (what the own store's timestamptz columns kept) and JSON re-serialized
+    /// (jsonb reorders keys).
+    /// </summary>
+    private static string Row(params object?[] values) => string.Join(" | ", values.Select(v => v switch
+    {
+        null => "null",
+        DateTimeOffset t => t.AddTicks(-(t.Ticks % 10)).UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        IFormattable f => f.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => v.ToString(),
+    }));
+
+    private static string? Text(NpgsqlDataReader row, int column) => row.IsDBNull(column) ? null : row.GetString(column);
+
+    private static string? JsonText(NpgsqlDataReader row, int column) =>
+        row.IsDBNull(column) ? null : SortedJson(JsonSerializer.Deserialize<JsonElement>(row.GetString(column)));
+
+    /// <summary>Objects with their keys in ordinal order, so jsonb's order and the serializer's compare equal.</summary>
+    private static string? SortedJson(JsonElement? element) => element is { } e ? Sorted(JsonNode.Parse(e.GetRawText()))?.ToJsonString() : null;
+
+    private static JsonNode? Sorted(JsonNode? node) => node switch
+    {
+        JsonObject o => new JsonObject(o.OrderBy(p => p.Key, StringComparer.Ordinal)
+            .Select(p => KeyValuePair.Create(p.Key, Sorted(p.Value?.DeepClone())))),
+        JsonArray a => new JsonArray([.. a.Select(i => Sorted(i?.DeepClone()))]),
+        _ => node?.DeepClone(),
+    };
+
+    [Fact]
     public async Task Given_a_database_of_the_own_store_When_it_is_imported_Then_the_subscriptions_continue_from_its_checkpoints_and_pending_summaries()
     {
         await using var database = await RestoredAsync();
