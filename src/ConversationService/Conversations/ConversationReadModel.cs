@@ -70,13 +70,15 @@ public sealed class ConversationProjection : ProjectionBase, IProjection
     public ConversationProjection()
     {
         Name = ProjectionName;
-        // What a rebuild reads of the log, and what it deletes before it starts.
+        // What a rebuild reads of the log, and the documents it writes, which it deletes before it starts.
         IncludeType<ConversationStarted>();
         IncludeType<ConversationSettingsChanged>();
         IncludeType<TurnAppended>();
         IncludeType<ConversationDeleted>();
         IncludeType<ConversationSummarized>();
+        RegisterPublishedType(typeof(ConversationView));
         Options.DeleteViewTypeOnTeardown<ConversationView>();
+        RegisterPublishedType(typeof(TurnView));
         Options.DeleteViewTypeOnTeardown<TurnView>();
         // A rebuild's page: chats interleave in the log, so a larger page holds several turns of each conversation and
         // patches its counters once for them (500, Marten's default, made the import of 50,000 events 1.5x slower).

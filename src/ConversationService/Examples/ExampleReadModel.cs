@@ -63,7 +63,9 @@ public sealed class ExampleProjection : ProjectionBase, IProjection
         Name = ProjectionName;
         IncludeType<ExampleSaved>();
         IncludeType<ExampleDeleted>();
+        RegisterPublishedType(typeof(ExampleView));
         Options.DeleteViewTypeOnTeardown<ExampleView>();
+        RegisterPublishedType(typeof(ExampleLibrary));
         Options.DeleteViewTypeOnTeardown<ExampleLibrary>();
     }
 

@@ -81,7 +81,9 @@ public sealed class KnowledgeProjection : ProjectionBase, IProjection
         Name = ProjectionName;
         IncludeType<DocumentIndexed>();
         IncludeType<DocumentDeleted>();
+        RegisterPublishedType(typeof(KnowledgeDocument));
         Options.DeleteViewTypeOnTeardown<KnowledgeDocument>();
+        RegisterPublishedType(typeof(KnowledgeCollection));
         Options.DeleteViewTypeOnTeardown<KnowledgeCollection>();
     }
 
