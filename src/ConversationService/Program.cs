@@ -8,6 +8,7 @@ using ConversationService.Storage;
 using ConversationService.Summaries;
 using ConversationService.Tokenize;
 using ConversationService.Usage;
+using JasperFx;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceOptions()
@@ -36,6 +37,13 @@ app.MapTokenize();
 app.MapUsage();
 app.MapKnowledge();
 app.MapExamples();
-app.Run();
+
+// An operations command instead of the service, e.g. `projections rebuild` (README, "Operations").
+if (args is [var command, ..] && !command.StartsWith('-'))
+{
+    return await app.RunJasperFxCommands(args);
+}
+await app.RunAsync();
+return 0;
 
 public partial class Program;

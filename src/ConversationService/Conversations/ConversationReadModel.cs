@@ -1,11 +1,13 @@
 using System.Text.Json;
 using ConversationService.Summaries;
 using JasperFx.Events;
+using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Projections;
 using Marten.Patching;
 using Marten.Schema;
 using Npgsql;
+using Marten.Schema.Indexing.Unique;
 
 namespace ConversationService.Conversations;
 
@@ -54,8 +56,12 @@ public sealed class TurnView
 /// never sees a turn without its conversation's counters. An append writes each new turn once and patches the
 /// conversation's counters once (never reading or rewriting the turns before it). Deleting a conversation deletes
 /// its documents; the delete also erases the content of its events (see DeleteConversation).
+/// <para>
+/// Rebuildable from the log (README, "Rebuilding projections"): a rebuild deletes both document types first and applies
+/// every event again, a deleted conversation's erased ones included, which leave nothing behind.
+/// </para>
 /// </summary>
-public sealed class ConversationProjection : IProjection
+public sealed class ConversationProjection : ProjectionBase, IProjection
 {
     /// <summary>Unique per tenant and conversation: the final word on turn-id idempotency.</summary>
     public const string TurnIdIndex = "turn_id_unique";
@@ -74,6 +80,26 @@ public sealed class ConversationProjection : IProjection
         return false;
     }
 
+    public const string ProjectionName = "conversations";
+
+    public ConversationProjection()
+    {
+        Name = ProjectionName;
+        // What a rebuild reads of the log, and the documents it writes, which it deletes before it starts.
+        IncludeType<ConversationStarted>();
+        IncludeType<ConversationSettingsChanged>();
+        IncludeType<TurnAppended>();
+        IncludeType<ConversationDeleted>();
+        IncludeType<ConversationSummarized>();
+        RegisterPublishedType(typeof(ConversationView));
+        Options.DeleteViewTypeOnTeardown<ConversationView>();
+        RegisterPublishedType(typeof(TurnView));
+        Options.DeleteViewTypeOnTeardown<TurnView>();
+        // A rebuild's page: chats interleave in the log, so a larger page holds several turns of each conversation and
+        // patches its counters once for them (500, Marten's default, made the import of 50,000 events 1.5x slower).
+        Options.BatchSize = 5_000;
+    }
+
     public static void Register(StoreOptions options)
     {
         options.Events.AddEventType<ConversationStarted>();
@@ -85,9 +111,9 @@ public sealed class ConversationProjection : IProjection
             .Duplicate(t => t.ConversationId)
             .Duplicate(t => t.Index)
             .Duplicate(t => t.TurnId)
-            .UniqueIndex(UniqueIndexType.DuplicatedField, TurnIdIndex, t => t.ConversationId, t => t.TurnId);
-        options.Projections.Add(new ConversationProjection(), JasperFx.Events.Projections.ProjectionLifecycle.Inline,
-            "conversations");
+            // Per tenant, as conversation ids are: two tenants' conversations may share an id and their turn ids.
+            .UniqueIndex(UniqueIndexType.DuplicatedField, TurnIdIndex, TenancyScope.PerTenant, t => t.ConversationId, t => t.TurnId);
+        options.Projections.Add(new ConversationProjection(), ProjectionLifecycle.Inline, ProjectionName);
     }
 
     public Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
@@ -142,13 +168,19 @@ public sealed class ConversationProjection : IProjection
         if (last is not null)
         {
             var patch = operations.Patch<ConversationView>(streamKey).Set(v => v.Version, last.Version)
-                .Set(v => v.UpdatedAt, last.Timestamp);
+                .Set(v => v.UpdatedAt, AsStored(last.Timestamp));
             if (turns > 0)
             {
                 patch.Increment(v => v.TurnCount, turns).Increment(v => v.TotalTokens, tokens);
             }
         }
     }
+
+    /// <summary>
+    /// The event's time as PostgreSQL stores it, to the microsecond: an append hands the projection the clock's ticks,
+    /// a rebuild the stored value, and both must write the same document.
+    /// </summary>
+    private static DateTimeOffset AsStored(DateTimeOffset timestamp) => timestamp.AddTicks(-(timestamp.Ticks % 10));
 
     private static void Change(JasperFx.Events.IPatchExpression<ConversationView> patch, ConversationSettingsChanged changed)
     {

@@ -39,43 +39,75 @@ public sealed class ExampleLibrary
     public Guid Version { get; set; }
 }
 
-/// <summary>Keeps <see cref="ExampleView"/> and <see cref="ExampleLibrary"/> inline, in the append's transaction.</summary>
-public sealed partial class ExampleProjection : EventProjection
+/// <summary>
+/// Keeps <see cref="ExampleView"/> and <see cref="ExampleLibrary"/> inline, in the append's transaction. As with
+/// knowledge documents, a replaced example keeps when it was first stored, and each event of a page follows the state
+/// the previous one of the page left (a page's writes are not readable before it commits). Rebuildable from the log
+/// (README, "Rebuilding projections"): both document types are deleted first.
+/// </summary>
+public sealed class ExampleProjection : ProjectionBase, IProjection
 {
+    public const string ProjectionName = "examples";
+
     public static void Register(StoreOptions options)
     {
         options.Events.AddEventType<ExampleSaved>();
         options.Events.AddEventType<ExampleDeleted>();
         options.Schema.For<ExampleView>().Duplicate(x => x.SortKey).Duplicate(x => x.Task!);
         options.Schema.For<ExampleLibrary>().Metadata(m => m.Version.MapTo(l => l.Version));
-        options.Projections.Add(new ExampleProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new ExampleProjection(), ProjectionLifecycle.Inline, ProjectionName);
     }
 
-    public ExampleProjection() => Name = "examples";
-
-    public override async ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation)
+    public ExampleProjection()
     {
-        // The event's own tenant: a group commit's session carries several tenants' appends.
-        operations = operations.ForTenant(e.TenantId);
-        switch (e.Data)
+        Name = ProjectionName;
+        IncludeType<ExampleSaved>();
+        IncludeType<ExampleDeleted>();
+        RegisterPublishedType(typeof(ExampleView));
+        Options.DeleteViewTypeOnTeardown<ExampleView>();
+        RegisterPublishedType(typeof(ExampleLibrary));
+        Options.DeleteViewTypeOnTeardown<ExampleLibrary>();
+    }
+
+    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
+    {
+        var current = new Dictionary<(string Tenant, string Id), ExampleView?>();
+        var changed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in events)
         {
-            case ExampleSaved saved:
-                // A replaced example keeps when it was first stored.
-                var existing = await operations.LoadAsync<ExampleView>(saved.ExampleId, cancellation);
-                operations.Store(new ExampleView
-                {
-                    Id = saved.ExampleId, SortKey = SortKeys.Of(saved.ExampleId), Input = saved.Input, Output = saved.Output,
-                    Task = saved.Task, Version = e.Version, CreatedAt = existing?.CreatedAt ?? saved.SavedAt,
-                    UpdatedAt = saved.SavedAt,
-                });
-                operations.Store(new ExampleLibrary());
-                break;
-            case ExampleDeleted deleted:
-                operations.Delete<ExampleView>(deleted.ExampleId);
-                operations.Store(new ExampleLibrary());
-                break;
+            // The event's own tenant: a group commit's session carries several tenants' appends.
+            var tenant = operations.ForTenant(e.TenantId);
+            switch (e.Data)
+            {
+                case ExampleSaved saved:
+                    if (!current.TryGetValue((e.TenantId, saved.ExampleId), out var existing))
+                    {
+                        existing = await tenant.LoadAsync<ExampleView>(saved.ExampleId, cancellation);
+                    }
+                    var example = Saved(existing, saved, e.Version);
+                    tenant.Store(example);
+                    current[(e.TenantId, saved.ExampleId)] = example;
+                    changed.Add(e.TenantId);
+                    break;
+                case ExampleDeleted deleted:
+                    tenant.Delete<ExampleView>(deleted.ExampleId);
+                    current[(e.TenantId, deleted.ExampleId)] = null;
+                    changed.Add(e.TenantId);
+                    break;
+            }
+        }
+        foreach (var tenant in changed)
+        {
+            operations.ForTenant(tenant).Store(new ExampleLibrary());
         }
     }
+
+    /// <summary>The example as <paramref name="saved"/> leaves it; a replaced one keeps when it was first stored.</summary>
+    public static ExampleView Saved(ExampleView? existing, ExampleSaved saved, long version) => new()
+    {
+        Id = saved.ExampleId, SortKey = SortKeys.Of(saved.ExampleId), Input = saved.Input, Output = saved.Output,
+        Task = saved.Task, Version = version, CreatedAt = existing?.CreatedAt ?? saved.SavedAt, UpdatedAt = saved.SavedAt,
+    };
 }
 
 /// <summary>An example is chosen by the similarity of its input to the query, so the input is what gets embedded.</summary>

@@ -103,12 +103,17 @@ public sealed class RabbitMqHealthCheck(IOptions<ConnectionStringsOptions> optio
 public sealed class EventStoreHealthCheck(IDocumentStore store, IOptions<EventStoreOptions> options, TimeProvider time)
     : CachedHealthCheck(time)
 {
+    private readonly HashSet<string> _shards =
+        [.. ((JasperFx.Events.IEventStore)store).RegisteredShardNames().Select(s => s.Identity)];
+
     protected override async Task<HealthCheckResult> ProbeAsync(CancellationToken cancellationToken)
     {
         var progress = await store.Advanced.AllProjectionProgress(token: cancellationToken);
         var mark = progress.FirstOrDefault(p => p.ShardName == ShardState.HighWaterMark)?.Sequence ?? 0;
         var problems = new List<string>();
-        foreach (var shard in progress.Where(p => p.ShardName != ShardState.HighWaterMark).OrderBy(p => p.ShardName, StringComparer.Ordinal))
+        // Only what this configuration runs: the progress of an embedding model no longer configured (README, "Switching
+        // the embedding model") or of an inline projection's rebuild stays behind for good and means nothing.
+        foreach (var shard in progress.Where(p => _shards.Contains(p.ShardName)).OrderBy(p => p.ShardName, StringComparer.Ordinal))
         {
             var behind = mark - shard.Sequence;
             if (shard.AgentStatus is { } status && !status.Equals("Running", StringComparison.OrdinalIgnoreCase))

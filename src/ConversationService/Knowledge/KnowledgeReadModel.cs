@@ -55,45 +55,81 @@ public sealed record KnowledgeChunk(string Id, string Collection, string Documen
 /// <summary>
 /// Keeps <see cref="KnowledgeDocument"/> and <see cref="KnowledgeCollection"/> inline, in the append's transaction. A
 /// delete removes the document and erases the text from its events (see DeleteDocument): the log keeps the facts.
+/// <para>
+/// A replaced document keeps when it was first stored, which is the one thing it reads. The events come in pages (a
+/// rebuild's, a group commit's) that may hold several of one document, and a page's writes are not readable before it
+/// commits, so each event follows the state the previous one of the page left, and only the first of a document
+/// reads the stored one. Rebuildable from the log (README, "Rebuilding projections"): both document types are
+/// deleted first.
+/// </para>
 /// </summary>
-public sealed partial class KnowledgeProjection : EventProjection
+public sealed class KnowledgeProjection : ProjectionBase, IProjection
 {
+    public const string ProjectionName = "knowledge";
+
     public static void Register(StoreOptions options)
     {
         options.Events.AddEventType<DocumentIndexed>();
         options.Events.AddEventType<DocumentDeleted>();
         options.Schema.For<KnowledgeDocument>().Duplicate(d => d.Collection).Duplicate(d => d.SortKey);
         options.Schema.For<KnowledgeCollection>().Metadata(m => m.Version.MapTo(c => c.Version));
-        options.Projections.Add(new KnowledgeProjection(), ProjectionLifecycle.Inline);
+        options.Projections.Add(new KnowledgeProjection(), ProjectionLifecycle.Inline, ProjectionName);
     }
 
-    public KnowledgeProjection() => Name = "knowledge";
-
-    public override async ValueTask ApplyAsync(IDocumentOperations operations, IEvent e, CancellationToken cancellation)
+    public KnowledgeProjection()
     {
-        // The event's own tenant: a group commit's session carries several tenants' appends.
-        operations = operations.ForTenant(e.TenantId);
-        switch (e.Data)
+        Name = ProjectionName;
+        IncludeType<DocumentIndexed>();
+        IncludeType<DocumentDeleted>();
+        RegisterPublishedType(typeof(KnowledgeDocument));
+        Options.DeleteViewTypeOnTeardown<KnowledgeDocument>();
+        RegisterPublishedType(typeof(KnowledgeCollection));
+        Options.DeleteViewTypeOnTeardown<KnowledgeCollection>();
+    }
+
+    public async Task ApplyAsync(IDocumentOperations operations, IReadOnlyList<IEvent> events, CancellationToken cancellation)
+    {
+        var current = new Dictionary<(string Tenant, string Id), KnowledgeDocument?>();
+        var changed = new HashSet<(string Tenant, string Collection)>();
+        foreach (var e in events)
         {
-            case DocumentIndexed indexed:
-                var id = KnowledgeDocument.IdOf(indexed.Collection, indexed.DocumentId);
-                // A replaced document keeps when it was first stored.
-                var existing = await operations.LoadAsync<KnowledgeDocument>(id, cancellation);
-                operations.Store(new KnowledgeDocument
-                {
-                    Id = id, Collection = indexed.Collection, DocumentId = indexed.DocumentId,
-                    SortKey = SortKeys.Of(indexed.DocumentId), Text = indexed.Text, Metadata = indexed.Metadata,
-                    Tokens = indexed.Tokens, Chunks = [.. indexed.Chunks], Version = e.Version,
-                    CreatedAt = existing?.CreatedAt ?? indexed.IndexedAt, UpdatedAt = indexed.IndexedAt,
-                });
-                operations.Store(new KnowledgeCollection { Id = indexed.Collection });
-                break;
-            case DocumentDeleted deleted:
-                operations.Delete<KnowledgeDocument>(KnowledgeDocument.IdOf(deleted.Collection, deleted.DocumentId));
-                operations.Store(new KnowledgeCollection { Id = deleted.Collection });
-                break;
+            // The event's own tenant: a group commit's session carries several tenants' appends.
+            var tenant = operations.ForTenant(e.TenantId);
+            switch (e.Data)
+            {
+                case DocumentIndexed indexed:
+                    var key = (e.TenantId, KnowledgeDocument.IdOf(indexed.Collection, indexed.DocumentId));
+                    if (!current.TryGetValue(key, out var existing))
+                    {
+                        existing = await tenant.LoadAsync<KnowledgeDocument>(key.Item2, cancellation);
+                    }
+                    var document = Indexed(existing, indexed, e.Version);
+                    tenant.Store(document);
+                    current[key] = document;
+                    changed.Add((e.TenantId, indexed.Collection));
+                    break;
+                case DocumentDeleted deleted:
+                    var id = KnowledgeDocument.IdOf(deleted.Collection, deleted.DocumentId);
+                    tenant.Delete<KnowledgeDocument>(id);
+                    current[(e.TenantId, id)] = null;
+                    changed.Add((e.TenantId, deleted.Collection));
+                    break;
+            }
+        }
+        foreach (var (tenant, collection) in changed)
+        {
+            operations.ForTenant(tenant).Store(new KnowledgeCollection { Id = collection });
         }
     }
+
+    /// <summary>The document as <paramref name="indexed"/> leaves it; a replaced one keeps when it was first stored.</summary>
+    public static KnowledgeDocument Indexed(KnowledgeDocument? existing, DocumentIndexed indexed, long version) => new()
+    {
+        Id = KnowledgeDocument.IdOf(indexed.Collection, indexed.DocumentId), Collection = indexed.Collection,
+        DocumentId = indexed.DocumentId, SortKey = SortKeys.Of(indexed.DocumentId), Text = indexed.Text,
+        Metadata = indexed.Metadata, Tokens = indexed.Tokens, Chunks = [.. indexed.Chunks], Version = version,
+        CreatedAt = existing?.CreatedAt ?? indexed.IndexedAt, UpdatedAt = indexed.IndexedAt,
+    };
 }
 
 /// <summary>Chunks are embedded by the embedding projection; a new version or a delete releases the old ones.</summary>

@@ -46,6 +46,9 @@ public static class StorageModule
             provider.GetRequiredService<IConfiguration>().GetConnectionString("Postgres"),
             provider.GetRequiredService<IOptions<PostgresOptions>>().Value));
 
+        // Before Marten's own hosted services: the import runs while the host is starting, ahead of all of them.
+        services.AddSingleton<OwnStoreImport>();
+        services.AddHostedService(provider => provider.GetRequiredService<OwnStoreImport>());
         var marten = services.AddMarten(provider => Configure(
                 storage.Schema, provider.GetRequiredService<TimeProvider>(), new MartenLog(provider.GetRequiredService<ILogger<IDocumentStore>>())))
             .UseNpgsqlDataSource()
@@ -80,6 +83,7 @@ public static class StorageModule
         options.Events.MetadataConfig.CausationIdEnabled = true;
         options.Projections.MaxConcurrentEventLoadsPerDatabase = 2;
         options.Projections.MaxConcurrentBatchWritesPerDatabase = 2;
+        options.Schema.For<OwnStoreImported>();
         return options;
     }
 }

@@ -20,6 +20,12 @@ public sealed class EventStoreOptions
     /// <summary>Whether this replica runs Marten's async daemon (projections and subscriptions, one replica each).</summary>
     public bool RunDaemon { get; set; } = true;
 
+    /// <summary>
+    /// Whether a start imports the log of the service's own earlier event store, found in the same schema, into Marten
+    /// (once; see <see cref="OwnStoreImport"/>).
+    /// </summary>
+    public bool ImportOwnStore { get; set; } = true;
+
     /// <summary>How often each replica reads the log for the events it follows itself (see <see cref="IReplicaSubscription"/>).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
