@@ -4,11 +4,13 @@ using System.Net;
 using System.Numerics.Tensors;
 using ConversationService.Conversations;
 using ConversationService.Embeddings;
-using ConversationService.EventStore;
 using ConversationService.Tests.Context;
 using ConversationService.Tests.Fakes;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Tests.Summaries;
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using Marten;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ConversationService.Tests.Embeddings;
@@ -25,7 +27,7 @@ public sealed class OpenAiEmbeddingFixture : LlmFixture
             ["Embeddings:BatchSize"] = "4",
             ["Embeddings:QueryTimeout"] = "00:00:01",
         },
-        "ConversationService.Embeddings", "ConversationService.EventStore.AsyncDaemon");
+        "ConversationService.Embeddings", "Marten", "JasperFx");
 }
 
 [CollectionDefinition(Name)]
@@ -122,10 +124,18 @@ public sealed class OpenAiEmbeddingTests : IDisposable
         var erased = (TurnAppended)new TurnAppended("t1", 1, "user", $"Erased {id}.", "Ann", DateTimeOffset.UtcNow, 5, "o200k_base", null).Erased();
         var projection = _fixture.Factory.Services.GetRequiredService<EmbeddingProjection>();
         var sequence = 0L;
-        StoredEvent Stored(object data) =>
-            new(++sequence, Guid.NewGuid(), "tenant-a", id, sequence, "turn_appended", data, DateTimeOffset.UtcNow);
+        IEvent Stored(TurnAppended data) => new Event<TurnAppended>(data)
+        {
+            Sequence = ++sequence, TenantId = "tenant-a", StreamKey = id, Version = sequence, Timestamp = DateTimeOffset.UtcNow,
+        };
+        // The page as the daemon hands it over; nothing is saved, what matters is what reached the provider.
+        var page = new EventRange(new ShardName(projection.Name), 0, 2, null!)
+        {
+            Events = [Stored(erased), Stored(erased with { Index = 2, Content = live })],
+        };
+        await using var session = _fixture.Factory.Services.GetRequiredService<IDocumentStore>().LightweightSession();
 
-        await projection.HandleAsync([Stored(erased), Stored(erased with { Index = 2, Content = live })], default);
+        await projection.ProcessEventsAsync(page, null!, session, default);
 
         Assert.Equal("", erased.Content);
         Assert.DoesNotContain(_fixture.Llm.EmbeddedTexts, string.IsNullOrEmpty);
