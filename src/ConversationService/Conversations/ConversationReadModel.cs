@@ -5,6 +5,7 @@ using Marten;
 using Marten.Events.Projections;
 using Marten.Patching;
 using Marten.Schema;
+using Marten.Schema.Indexing.Unique;
 
 namespace ConversationService.Conversations;
 
@@ -70,7 +71,9 @@ public sealed class ConversationProjection : IProjection
             .Duplicate(t => t.ConversationId)
             .Duplicate(t => t.Index)
             .Duplicate(t => t.TurnId)
-            .UniqueIndex(UniqueIndexType.DuplicatedField, TurnIdIndex, t => t.ConversationId, t => t.TurnId);
+            // Per tenant: another tenant's conversation of the same id and its turn ids are its own (Marten's unique
+            // indexes are global unless told otherwise).
+            .UniqueIndex(UniqueIndexType.DuplicatedField, TurnIdIndex, TenancyScope.PerTenant, t => t.ConversationId, t => t.TurnId);
         options.Projections.Add(new ConversationProjection(), JasperFx.Events.Projections.ProjectionLifecycle.Inline,
             "conversations");
     }
