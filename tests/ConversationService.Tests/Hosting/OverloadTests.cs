@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using JasperFx.Events;
 using Marten;
+using Marten.Events;
 using Npgsql;
 
 namespace ConversationService.Tests.Hosting;
@@ -147,7 +149,6 @@ public sealed class OverloadTests(ServiceFixture fixture)
     [InlineData("Postgres:MaxPoolSize", "0")]
     [InlineData("Postgres:MaxPoolSize", "3")] // less than the daemon and the group commit hold
     [InlineData("Postgres:ConnectionTimeout", "00:00:00")]
-    [InlineData("Context:FreshnessPoolSize", "0")]
     [InlineData("Overload:MaxConcurrentRequests", "0")]
     [InlineData("Overload:QueueLimit", "-1")]
     [InlineData("Overload:QueueTimeout", "00:00:00")]
@@ -191,8 +192,10 @@ public sealed class OverloadTests(ServiceFixture fixture)
     private async Task<Dictionary<string, (long Events, long Rows)>> StoredAsync(string run, IEnumerable<string> turnIds)
     {
         await using var session = fixture.Store().QuerySession();
-        var events = await session.Events.QueryRawEventDataOnly<TurnAppended>()
-            .Where(t => t.AnyTenant() && t.TurnId.StartsWith(run + "-")).Select(t => t.TurnId).ToListAsync();
+        var events = (await session.Events.QueryAllRawEvents()
+                .Where(e => e.AnyTenant() && e.StreamKey!.StartsWith(run + "-") && e.EventTypesAre(typeof(TurnAppended)))
+                .ToListAsync())
+            .Select(e => ((TurnAppended)e.Data).TurnId).ToList();
         var rows = await session.Query<TurnView>()
             .Where(t => t.AnyTenant() && t.ConversationId.StartsWith(run + "-")).Select(t => t.TurnId).ToListAsync();
         return turnIds.ToDictionary(
