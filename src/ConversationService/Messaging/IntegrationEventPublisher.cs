@@ -4,6 +4,7 @@ using JasperFx.Events.Projections;
 using Marten;
 using Marten.Subscriptions;
 using MassTransit;
+using ConversationService.Storage;
 using Microsoft.Extensions.Options;
 using Contracts = ConversationService.Contracts;
 using Stored = ConversationService.Conversations;
@@ -19,9 +20,9 @@ namespace ConversationService.Messaging;
 /// MessageId).
 /// <para>
 /// An event that cannot be published while the broker is up (a message the serializer rejects) is tried alone a few
-/// times, then recorded as a dead letter (Marten's <c>mt_doc_deadletterevent</c>) and skipped, and the conversation's
-/// later events are published after it: a subscriber sees the gap in <c>Version</c>, and the operator sees the dead
-/// letter (README, "Parked events"). Holding back the rest of the conversation for good instead would cost every later
+/// times, then parked (<see cref="ParkedEvents"/>: a dead letter in Marten's <c>mt_doc_deadletterevent</c>) and
+/// skipped, and the conversation's later events are published after it: a subscriber sees the gap in
+/// <c>Version</c>, and the operator sees the dead letter (README, "Parked events"). Holding back the rest of the conversation for good instead would cost every later
 /// turn of it, and the log is still there to read it from.
 /// </para>
 /// </summary>
@@ -32,10 +33,12 @@ public sealed class IntegrationEventPublisher : SubscriptionBase
     private readonly IBus _bus;
     private readonly IBusControl _control;
     private readonly IOptions<MessagingOptions> _options;
+    private readonly ILogger<IntegrationEventPublisher> _logger;
 
-    public IntegrationEventPublisher(IBus bus, IBusControl control, IOptions<MessagingOptions> options)
+    public IntegrationEventPublisher(
+        IBus bus, IBusControl control, IOptions<MessagingOptions> options, ILogger<IntegrationEventPublisher> logger)
     {
-        (_bus, _control, _options) = (bus, control, options);
+        (_bus, _control, _options, _logger) = (bus, control, options, logger);
         Name = "integration_events";
     }
 
@@ -113,7 +116,7 @@ public sealed class IntegrationEventPublisher : SubscriptionBase
             {
                 if (attempt == AttemptsAlone)
                 {
-                    await controller.RecordDeadLetterEventAsync(stored, e);
+                    await ParkedEvents.ParkAsync(controller, stored, e, _logger);
                     return;
                 }
             }
