@@ -1,7 +1,9 @@
 using System.Net;
 using ConversationService.Contracts;
 using ConversationService.Tests.Infrastructure;
-using Npgsql;
+using JasperFx.Events.Daemon;
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ConversationService.Tests.Messaging;
 
@@ -17,7 +19,7 @@ public sealed class OutageFixture : MessagingFixture
             ["ConnectionStrings:RabbitMq"] = Broker.Uri,
             ["Messaging:PublishTimeout"] = "00:00:02",
         },
-        "MassTransit", "ConversationService.EventStore.AsyncDaemon");
+        "MassTransit");
 
     public override async Task InitializeAsync()
     {
@@ -82,9 +84,7 @@ public sealed class BrokerOutageTests(OutageFixture fixture)
 
     private async Task<long> DeadLettersAsync()
     {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM conversations.dead_letters", connection);
-        return (long)(await command.ExecuteScalarAsync())!;
+        await using var session = fixture.Factory.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        return await session.Query<DeadLetterEvent>().Where(d => d.AnyTenant()).LongCountAsync();
     }
 }
