@@ -50,11 +50,17 @@ public static class StorageModule
             .UseNpgsqlDataSource()
             .UseLightweightSessions()
             .ApplyAllDatabaseChangesOnStartup();
-        if (storage.RunDaemon)
+        // One replica runs each projection and subscription (an advisory lock per shard); the others stand by.
+        marten.AddAsyncDaemon(DaemonMode.HotCold);
+        // Whether this replica takes part is decided from the options the container holds: configuration a host adds
+        // after this code ran (a test host does) would otherwise be ignored. Disabled, the coordinator does nothing.
+        services.ConfigureMarten((provider, options) =>
         {
-            // One replica runs each projection and subscription (an advisory lock); the others stand by.
-            marten.AddAsyncDaemon(DaemonMode.HotCold);
-        }
+            if (!provider.GetRequiredService<IOptions<EventStoreOptions>>().Value.RunDaemon)
+            {
+                options.Projections.AsyncMode = DaemonMode.Disabled;
+            }
+        });
         services.AddSingleton<GroupCommit>();
         return builder;
     }
