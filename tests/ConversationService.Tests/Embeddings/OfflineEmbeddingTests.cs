@@ -24,7 +24,7 @@ public sealed class OfflineEmbeddingTests(ServiceFixture fixture)
         Assert.Equal(conversation["version"]!.GetValue<long>(), conversation["indexedVersion"]!.GetValue<long>());
         var daemon = ((DocumentStore)fixture.Factory.Services.GetRequiredService<IDocumentStore>()).Options.Projections;
         Assert.DoesNotContain(daemon.AllShards(), s => s.Name.Identity.StartsWith("embeddings_", StringComparison.Ordinal));
-        Assert.Empty(fixture.Factory.Services.GetServices<ConversationService.Conversations.IndexingProjection>());
+        Assert.DoesNotContain(fixture.Factory.Services.GetServices<ConversationService.Conversations.IndexingProjection>(), p => p.Runs);
         var store = fixture.Factory.Store();
         Assert.Equal(LexicalEmbeddingGenerator.ModelId, store.ModelId);
         var vector = (await fixture.Factory.Vectors().ForAsync("tenant-b", [text], default))[0];

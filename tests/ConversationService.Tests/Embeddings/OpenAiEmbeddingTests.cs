@@ -101,7 +101,7 @@ public sealed class OpenAiEmbeddingTests : IDisposable
         (await _api.SendAsync(HttpMethod.Put, $"/examples/{example}", new { input = before, output })).Expect(HttpStatusCode.Created);
         await EmbeddingProbe.WaitForVectorsAsync(store, "tenant-a", [chunk, before]);
         // Only an example's input is embedded: it is what a query is compared with.
-        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, output));
+        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.Factory, output));
 
         (await _api.SendAsync(HttpMethod.Put, $"/examples/{example}", new { input = after, output })).Expect(HttpStatusCode.OK);
         await EmbeddingProbe.WaitForVectorsAsync(store, "tenant-a", [after]);
@@ -110,8 +110,8 @@ public sealed class OpenAiEmbeddingTests : IDisposable
         (await _api.SendAsync(HttpMethod.Delete, $"/collections/{collection}/documents/light")).Expect(HttpStatusCode.NoContent);
         (await _api.SendAsync(HttpMethod.Delete, $"/examples/{example}")).Expect(HttpStatusCode.NoContent);
         await EmbeddingProbe.WaitForVectorsAsync(store, "tenant-a", [chunk, after], present: false);
-        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, chunk));
-        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, after));
+        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.Factory, chunk));
+        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.Factory, after));
     }
 
     [Fact]
@@ -158,7 +158,7 @@ public sealed class OpenAiEmbeddingTests : IDisposable
 
         // Once for tenant a, once for tenant b: a hash is never shared across tenants.
         Assert.Equal(2, _fixture.Llm.EmbeddedTexts.Count(t => t == shared));
-        Assert.Equal(2, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, shared));
+        Assert.Equal(2, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.Factory, shared));
     }
 
     [Fact]
@@ -270,8 +270,8 @@ public sealed class OpenAiEmbeddingTests : IDisposable
         (await _api.DeleteConversationAsync(deleted)).Expect(HttpStatusCode.NoContent);
         await EmbeddingProbe.WaitForVectorsAsync(_fixture.Factory.Store(), "tenant-a", [own], present: false);
 
-        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, own));
-        Assert.Equal(1, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, shared));
+        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.Factory, own));
+        Assert.Equal(1, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.Factory, shared));
         Assert.NotNull((await _fixture.Factory.Store().GetVectorsAsync("tenant-a", [shared], default))[0]);
     }
 
