@@ -61,8 +61,28 @@ public static class StorageModule
                 options.Projections.AsyncMode = DaemonMode.Disabled;
             }
         });
+        UseStoreLogger(services);
         services.AddSingleton<GroupCommit>();
         return builder;
+    }
+
+    /// <summary>
+    /// Marten's default command logger writes every parameter of a failed command (content) at Error; the store gets
+    /// <see cref="StoreLogger"/> instead once Marten built it. Not in the options: a logger set there keeps Marten from
+    /// giving the store the host's logger factory, which its daemon logs through.
+    /// </summary>
+    private static void UseStoreLogger(IServiceCollection services)
+    {
+        var registration = services.Last(s => s.ServiceType == typeof(IDocumentStore));
+        var create = registration.ImplementationFactory
+            ?? throw new InvalidOperationException("Marten registers its IDocumentStore with a factory; this version does not.");
+        services.Remove(registration);
+        services.AddSingleton<IDocumentStore>(provider =>
+        {
+            var store = (DocumentStore)create(provider);
+            store.Options.Logger(new StoreLogger(provider.GetRequiredService<ILogger<IDocumentStore>>()));
+            return store;
+        });
     }
 
     /// <summary>The daemon's leadership lock, and at most two event loads and two batch writes at once.</summary>
