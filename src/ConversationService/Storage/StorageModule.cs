@@ -100,6 +100,11 @@ public static class StorageModule
         // Quick appends draw versions in the database; timestamps come from the service's clock (tests move it).
         options.Events.AppendMode = EventAppendMode.QuickWithServerTimestamps;
         options.Events.TimeProvider = time;
+        // Appends at an expected version lock the stream's row before checking it. Otherwise two writers of one stream
+        // (two replicas) both pass the check, both draw a sequence number, and the loser's leaves a gap that holds the
+        // daemon's high-water mark, and with it every subscription and replica tail, for seconds; it also fails with a
+        // unique violation that does not name the stream, instead of Marten's version conflict.
+        options.Events.UseExclusiveLockOnConcurrentAppends = true;
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;
         options.Projections.MaxConcurrentEventLoadsPerDatabase = 2;
