@@ -18,6 +18,15 @@ public sealed class ConversationWriter(
     /// <summary>How many times a write decides again because the conversation moved before it gives up (503).</summary>
     public const int MaxAttempts = 20;
 
+    /// <summary>
+    /// Before deciding again after attempt <paramref name="attempt"/> lost a race (1 and up): a random wait of up to
+    /// 2^attempt ms (at most 64). Another replica's writers of the conversation follow each other without reading
+    /// (they know the state their last append left), so one that reads again at once keeps losing to them while they
+    /// have a queue; waiting a little lets that queue drain, at the cost of about a second in all before a 503.
+    /// </summary>
+    public static Task BackOffAsync(int attempt, CancellationToken ct) =>
+        attempt < 1 ? Task.CompletedTask : Task.Delay(Random.Shared.Next(1 + (1 << Math.Min(attempt, 6))), ct);
+
     public string DefaultModel => options.Value.DefaultModel;
 
     /// <summary>The check every write makes first: a parseable If-Match (the id is checked by the route group).</summary>
