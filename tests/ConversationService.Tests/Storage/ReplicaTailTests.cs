@@ -69,10 +69,10 @@ public sealed class ReplicaTailTests(ServiceFixture fixture) : IDisposable
         var (slow, fast) = (await NewConversationAsync(_api), await NewConversationAsync(_api));
 
         Task<Reply> slowDelete;
-        var (connection, transaction) = await LockStreamAsync(fixture.ConnectionString, slow);
+        var (connection, transaction) = await LockDocumentAsync(fixture.ConnectionString, slow);
         await using (connection)
         {
-            // Its events take their sequence numbers, then the commit waits for the locked stream row.
+            // Its events take their sequence numbers, then the commit waits for the locked document row.
             slowDelete = _api.DeleteConversationAsync(slow);
             await WaitForLockWaitAsync(fixture.ConnectionString);
             (await _api.DeleteConversationAsync(fast)).Expect(HttpStatusCode.NoContent);

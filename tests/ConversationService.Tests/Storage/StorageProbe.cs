@@ -43,6 +43,25 @@ public static class StorageProbe
         return (connection, transaction);
     }
 
+    /// <summary>
+    /// Locks the conversation's document row in a transaction of its own: a write of the conversation then waits in its
+    /// commit once its events are in (the inline projection updates or deletes the document after the append), holding
+    /// their sequence numbers, until the returned transaction ends.
+    /// </summary>
+    public static async Task<(NpgsqlConnection Connection, NpgsqlTransaction Transaction)> LockDocumentAsync(
+        string connectionString, string conversationId, string tenant = Tenant)
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT 1 FROM conversations.mt_doc_conversationview WHERE tenant_id = $1 AND id = $2 FOR UPDATE", connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = tenant });
+        command.Parameters.Add(new NpgsqlParameter { Value = conversationId });
+        Assert.NotNull(await command.ExecuteScalarAsync());
+        return (connection, transaction);
+    }
+
     /// <summary>Until some backend of this database waits for a row lock: a commit is stuck behind a held row.</summary>
     public static async Task WaitForLockWaitAsync(string connectionString)
     {
