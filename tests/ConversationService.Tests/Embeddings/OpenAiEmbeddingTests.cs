@@ -258,6 +258,44 @@ public sealed class OpenAiEmbeddingTests : IDisposable
     }
 
     [Fact]
+    public async Task Given_the_provider_down_longer_than_the_lag_limit_When_readiness_is_asked_Then_it_is_Degraded_naming_the_projection_until_it_catches_up()
+    {
+        var id = ApiClient.NewId();
+        // Another replica asks: Marten's progress is in the database, so every replica reports the same.
+        await using var replica = _fixture.CreateFactory(new Dictionary<string, string?>
+        {
+            ["EventStore:MaxLagSeconds"] = "1",
+            ["EventStore:RunDaemon"] = "false",
+        });
+        using var anonymous = new ApiClient(replica.CreateClient());
+        _fixture.Llm.Default = new FakeReply.Status(503);
+
+        await PostAsync(id, [$"Lagging turn {id}."]);
+        var degraded = await WaitForEventStoreAsync(anonymous, "Degraded");
+
+        Assert.Contains(EmbeddingProjection.ShardNameOf("text-embedding-3-small"), degraded);
+        _fixture.Llm.Default = new FakeReply.Answer();
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, id, TimeSpan.FromSeconds(30));
+        await WaitForEventStoreAsync(anonymous, "Healthy");
+    }
+
+    /// <summary>Polls /health/ready until the event store check has the status; returns its description.</summary>
+    private static async Task<string> WaitForEventStoreAsync(ApiClient anonymous, string status)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var check = (await anonymous.GetAsync("/health/ready")).Body["checks"]!["eventstore"]!;
+            if (check["status"]!.GetValue<string>() == status)
+            {
+                return check["description"]?.GetValue<string>() ?? "";
+            }
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"The event store check stayed {check.ToJsonString()}. ");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
     public async Task Given_a_deleted_conversation_When_the_projection_catches_up_Then_its_vectors_are_gone_but_shared_content_stays()
     {
         var (deleted, kept) = (ApiClient.NewId(), ApiClient.NewId());
