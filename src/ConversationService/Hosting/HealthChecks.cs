@@ -100,7 +100,7 @@ public sealed class RabbitMqHealthCheck(IOptions<ConnectionStringsOptions> optio
 /// <see cref="EventStoreOptions.MaxLagEvents"/> events behind the high-water mark, or has left an event unprocessed for
 /// longer than <see cref="EventStoreOptions.MaxLagSeconds"/>. Every shard the store runs counts, also one without a
 /// progress row: one that failed on its first page (a provider down from the start, a new embedding model replaying
-/// the log) has never written one.
+/// the log) has never written one. A row of a shard no longer configured does not.
 /// </summary>
 public sealed class EventStoreHealthCheck(
     IDocumentStore store, NpgsqlDataSource dataSource, IOptions<EventStoreOptions> options, TimeProvider time)
@@ -111,8 +111,9 @@ public sealed class EventStoreHealthCheck(
         var progress = (await store.Advanced.AllProjectionProgress(token: cancellationToken))
             .ToDictionary(p => p.ShardName, StringComparer.Ordinal);
         var mark = progress.GetValueOrDefault(ShardState.HighWaterMark)?.Sequence ?? 0;
+        // The shards this store runs, not every progress row: one of a projection no longer configured (the embedding
+        // model before a switch) stays in the table and falls behind for good.
         var shards = ((DocumentStore)store).Options.Projections.AllShards().Select(s => s.Name.Identity)
-            .Concat(progress.Keys.Where(k => k != ShardState.HighWaterMark))
             .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var problems = new List<string>();
         var lagging = new List<(string Shard, long Sequence, long Behind)>();
