@@ -86,6 +86,20 @@ public sealed class OpenAiEmbeddingTests : IDisposable
         Assert.NotNull((await other.Store().GetVectorsAsync("tenant-a", [text], default))[0]);
         Assert.Contains(_fixture.Llm.EmbeddingRequests,
             r => r.Model == "text-embedding-3-large" && r.Body["input"]!.AsArray().Any(i => i!.GetValue<string>() == text));
+
+        // The other model's replica is gone; its projection's progress row stays behind, and no replica counts it.
+        await other.DisposeAsync();
+        await PostAsync(id, [$"After the other model left {id}."]);
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, id);
+        using var replica = _fixture.CreateFactory(new Dictionary<string, string?>
+        {
+            ["EventStore:MaxLagSeconds"] = "1",
+            ["EventStore:RunDaemon"] = "false",
+        });
+        using var anonymous = new ApiClient(replica.CreateClient());
+        await Task.Delay(1_100);
+        var ready = (await anonymous.GetAsync("/health/ready")).Body["checks"]!["eventstore"]!;
+        Assert.Equal("Healthy", ready["status"]!.GetValue<string>());
     }
 
     [Fact]
