@@ -53,12 +53,14 @@ public static class StorageModule
         // One replica runs each projection and subscription (an advisory lock per shard); the others stand by.
         marten.AddAsyncDaemon(DaemonMode.HotCold);
         // Whether this replica takes part is decided from the options the container holds: configuration a host adds
-        // after this code ran (a test host does) would otherwise be ignored. Disabled, the coordinator does nothing.
+        // after this code ran (a test host does) would otherwise be ignored. Without it, the daemon is the other
+        // replicas' to run ("externally managed"): the coordinator does nothing, and Marten does not print that async
+        // projections will not run, as it would for a disabled daemon.
         services.ConfigureMarten((provider, options) =>
         {
             if (!provider.GetRequiredService<IOptions<EventStoreOptions>>().Value.RunDaemon)
             {
-                options.Projections.AsyncMode = DaemonMode.Disabled;
+                options.Projections.AsyncMode = DaemonMode.ExternallyManaged;
             }
         });
         UseStoreLogger(services);
