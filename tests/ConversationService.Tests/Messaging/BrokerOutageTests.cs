@@ -1,6 +1,7 @@
 using System.Net;
 using ConversationService.Contracts;
 using ConversationService.Tests.Infrastructure;
+using ConversationService.Tests.Summaries;
 using JasperFx.Events.Daemon;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,6 +20,9 @@ public sealed class OutageFixture : MessagingFixture
         {
             ["ConnectionStrings:RabbitMq"] = Broker.Uri,
             ["Messaging:PublishTimeout"] = "00:00:02",
+            // Summaries are due after a few turns, so one comes due while the broker is down.
+            ["Summaries:RecentWindowTokens"] = "0",
+            ["Summaries:ThresholdTokens"] = "100",
         },
         "MassTransit", "Marten");
 
@@ -80,6 +84,31 @@ public sealed class BrokerOutageTests(OutageFixture fixture)
         // At least once: a batch cut mid-way may be published again, but a first delivery is never out of order.
         Assert.Equal(Enumerable.Range(1, 50), received.Select(t => t.Index).Distinct());
         // An outage is retried, never taken for a bad event.
+        Assert.Equal(0L, await DeadLettersAsync());
+    }
+
+    [Fact]
+    public async Task Given_RabbitMQ_stopped_When_a_summary_comes_due_Then_it_is_requested_and_stored_once_the_broker_is_back()
+    {
+        var id = ApiClient.NewId();
+        using var api = fixture.Client();
+        (await api.AppendTurnAsync(id, "user", "Before the outage.")).Expect(HttpStatusCode.Created);
+
+        await fixture.Broker.StopAsync();
+        try
+        {
+            await SummaryProbe.PostTurnsAsync(api, id, 6);
+            await Task.Delay(3_000);
+            Assert.Empty(await SummaryProbe.SummariesAsync(fixture.ConnectionString, id));
+        }
+        finally
+        {
+            await fixture.Broker.StartAsync();
+        }
+
+        // The trigger's command could not be sent: its subscription restarts from its progress and sends it then.
+        var summaries = await SummaryProbe.WaitForSummariesAsync(fixture.ConnectionString, id, 1, seconds: 90);
+        Assert.NotEmpty(summaries);
         Assert.Equal(0L, await DeadLettersAsync());
     }
 
