@@ -116,11 +116,9 @@ public sealed class GroupCommit(IDocumentStore store, IOptions<EventStoreOptions
         // Every commit locks its streams' rows in one order (another writer's or replica's commit of some of the same
         // streams then waits for this one instead of deadlocking with it, which PostgreSQL resolves only after a
         // second); appends to different streams are independent, so their order within a commit does not matter.
-        group.Sort((x, y) => (string.CompareOrdinal(x.Append.Tenant, y.Append.Tenant), string.CompareOrdinal(x.Append.StreamKey, y.Append.StreamKey)) switch
-        {
-            (0, var key) => key,
-            (var tenant, _) => tenant,
-        });
+        group.Sort(static (x, y) => string.CompareOrdinal(x.Append.Tenant, y.Append.Tenant) is var tenant and not 0
+            ? tenant
+            : string.CompareOrdinal(x.Append.StreamKey, y.Append.StreamKey));
         while (group.Count > 0)
         {
             try
@@ -182,7 +180,8 @@ public sealed class GroupCommit(IDocumentStore store, IOptions<EventStoreOptions
     /// </summary>
     private static bool IsStale(Exception e) => Chain(e).Any(x => x is EventStreamUnexpectedMaxEventIdException
         || (x is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } unique
-            && (unique.TableName == "mt_streams" || unique.ConstraintName?.StartsWith("pk_mt_events_stream_and_version", StringComparison.Ordinal) == true)));
+            && (unique.TableName == "mt_streams"
+                || unique.ConstraintName?.StartsWith("pk_mt_events_stream_and_version", StringComparison.Ordinal) == true)));
 
     /// <summary>
     /// Whether nothing of the group can have been committed: PostgreSQL reported an error (the transaction ended with

@@ -78,7 +78,8 @@ internal sealed class StoreLogger(ILogger logger) : IMartenLogger, IMartenSessio
         {
             // PostgreSQL's message names the constraint or the problem; its detail, which quotes values, is left out
             // by Npgsql unless the connection string asks for it.
-            _logger.LogWarning(ex, "Marten command failed (values at Debug): {Sql}", string.Join(Environment.NewLine, commands.Select(c => c.Sql)));
+            _logger.LogWarning(ex, "Marten command failed (values at Debug): {Sql}",
+                string.Join(Environment.NewLine, commands.Select(c => c.Sql)));
         }
     }
 
@@ -101,6 +102,7 @@ internal sealed class StoreLogger(ILogger logger) : IMartenLogger, IMartenSessio
     {
         public override string ToString() => parameters is null
             ? ""
-            : parameters.OfType<System.Data.Common.DbParameter>().Select(p => $"  {p.ParameterName}: {p.Value}").Join(Environment.NewLine);
+            : parameters.OfType<System.Data.Common.DbParameter>().Select(p => $"  {p.ParameterName}: {p.Value}")
+                .Join(Environment.NewLine);
     }
 }
