@@ -18,6 +18,15 @@ public sealed class ConversationWriter(
     /// <summary>How many times a write decides again because the conversation moved before it gives up (503).</summary>
     public const int MaxAttempts = 20;
 
+    /// <summary>
+    /// Before deciding again after attempt <paramref name="attempt"/> lost a race (1 and up): a random wait of up to
+    /// 2^attempt ms (at most 64). Another replica's writers of the conversation follow each other without reading
+    /// (they know the state their last append left), so one that reads again at once keeps losing to them while they
+    /// have a queue; waiting a little lets that queue drain, at the cost of about a second in all before a 503.
+    /// </summary>
+    public static Task BackOffAsync(int attempt, CancellationToken ct) =>
+        attempt < 1 ? Task.CompletedTask : Task.Delay(Random.Shared.Next(1 + (1 << Math.Min(attempt, 6))), ct);
+
     public string DefaultModel => options.Value.DefaultModel;
 
     /// <summary>The check every write makes first: a parseable If-Match (the id is checked by the route group).</summary>
@@ -72,23 +81,38 @@ public sealed class ConversationWriter(
         // Whatever this write does, the known state is no longer the latest; an append records the new one.
         _known.TryRemove((tenant, conversationId), out _);
         await using var session = store.QuerySession(tenant);
+        var (view, storedTurns) = await ReadDocumentsAsync(session, conversationId, turnIds, ct);
+        if (view is null)
+        {
+            // The document is written with the stream's first event and deleted only with the conversation. Each read
+            // sees what was committed when it ran, so a conversation another writer created between the two reads has
+            // a stream but, in the first read, no document: it is read again, and only a stream that existed before a
+            // read without a document is a deleted conversation's.
+            var stream = await session.Events.FetchStreamStateAsync(conversationId, ct);
+            if (stream is not null)
+            {
+                (view, storedTurns) = await ReadDocumentsAsync(session, conversationId, turnIds, ct);
+            }
+            if (view is null)
+            {
+                return (new ConversationState(false, stream is not null, stream?.Version ?? 0, DefaultModel, null, null, 0),
+                    new Dictionary<string, TurnRow>());
+            }
+        }
+        return (new ConversationState(true, false, view.Version, view.Model, view.SystemPrompt, view.Metadata, view.TurnCount),
+            storedTurns.ToDictionary(t => t.Id, StringComparer.Ordinal));
+    }
+
+    private static async Task<(ConversationView? View, IEnumerable<TurnRow> StoredTurns)> ReadDocumentsAsync(
+        IQuerySession session, string conversationId, string[] turnIds, CancellationToken ct)
+    {
         var batch = session.CreateBatchQuery();
         var viewRead = batch.Load<ConversationView>(conversationId);
         var turnsRead = turnIds.Length == 0
             ? null
             : batch.Query<TurnView>().Where(t => t.ConversationId == conversationId && turnIds.Contains(t.TurnId)).ToList();
         await batch.Execute(ct);
-        var view = await viewRead;
-        var storedTurns = turnsRead is null ? [] : (await turnsRead).Select(TurnRow.From);
-        if (view is null)
-        {
-            // The document is written with the stream's first event and deleted only with the conversation.
-            var stream = await session.Events.FetchStreamStateAsync(conversationId, ct);
-            return (new ConversationState(false, stream is not null, stream?.Version ?? 0, DefaultModel, null, null, 0),
-                new Dictionary<string, TurnRow>());
-        }
-        return (new ConversationState(true, false, view.Version, view.Model, view.SystemPrompt, view.Metadata, view.TurnCount),
-            storedTurns.ToDictionary(t => t.Id, StringComparer.Ordinal));
+        return (await viewRead, turnsRead is null ? [] : (await turnsRead).Select(TurnRow.From));
     }
 
     /// <summary>

@@ -28,6 +28,7 @@ public static class DeleteConversation
         {
             for (var attempt = 0; attempt < ConversationWriter.MaxAttempts; attempt++)
             {
+                await ConversationWriter.BackOffAsync(attempt, ct);
                 var (state, _) = await writer.ReadAsync(tenant, id, [], ct);
                 if (!state.Exists || state.Archived)
                 {

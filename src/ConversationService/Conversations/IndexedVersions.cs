@@ -2,8 +2,11 @@ using Marten;
 
 namespace ConversationService.Conversations;
 
-/// <summary>An async projection that <c>indexedVersion</c> waits for (a retrieval index), named as registered with Marten.</summary>
-public sealed record IndexingProjection(string Name);
+/// <summary>
+/// An async projection that <c>indexedVersion</c> waits for (a retrieval index), named as registered with Marten;
+/// <paramref name="Runs"/> is false when this host's configuration leaves it out (the embedding projection offline).
+/// </summary>
+public sealed record IndexingProjection(string Name, bool Runs = true);
 
 /// <summary>
 /// <c>indexedVersion</c> of GET /conversations/{id}: the highest version of the conversation that every
@@ -12,7 +15,7 @@ public sealed record IndexingProjection(string Name);
 /// </summary>
 public sealed class IndexedVersions(IDocumentStore store, IEnumerable<IndexingProjection> projections)
 {
-    private readonly string[] _shards = [.. projections.Select(p => p.Name + ":")];
+    private readonly string[] _shards = [.. projections.Where(p => p.Runs).Select(p => p.Name + ":")];
 
     public async Task<long> GetAsync(string tenant, string conversationId, long version, CancellationToken ct)
     {

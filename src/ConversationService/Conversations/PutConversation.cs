@@ -57,6 +57,7 @@ public static class PutConversation
         {
             for (var attempt = 0; attempt < ConversationWriter.MaxAttempts && status == 0; attempt++)
             {
+                await ConversationWriter.BackOffAsync(attempt, ct);
                 var (state, _) = await writer.ReadAsync(tenant, id, [], ct);
                 var decision = ConversationDecisions.DecideSettings(
                     tenant, id, state, expectedVersion, request.SystemPrompt, request.Model, metadata, writer.DefaultModel,

@@ -70,6 +70,7 @@ public sealed class TurnAppender(ConversationWriter writer, ModelTokenizers toke
             }
             for (var attempt = 0; attempt < ConversationWriter.MaxAttempts; attempt++)
             {
+                await ConversationWriter.BackOffAsync(attempt, ct);
                 var (state, stored) = await owner.Writer.ReadAsync(tenant, conversationId, lookup ? [.. clientIds] : [], ct);
                 switch (Decide(state, stored))
                 {

@@ -4,6 +4,7 @@ using JasperFx.Events;
 using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
 using Marten;
+using Marten.Services;
 using Marten.Subscriptions;
 using Microsoft.Extensions.Options;
 
@@ -109,12 +110,31 @@ public sealed class EmbeddingProjection : SubscriptionBase
                 }
             }
         }
-        if (changes.Count > 0)
+        if (changes.Count == 0)
         {
-            await EmbedMissingAsync(operations, EmbeddingPlan.Wanted(changes), cancellationToken);
-            await ApplyRefsAsync(operations, changes, cancellationToken);
+            return NullChangeListener.Instance;
         }
-        return NullChangeListener.Instance;
+        await EmbedMissingAsync(operations, EmbeddingPlan.Wanted(changes), cancellationToken);
+        var deleted = await ApplyRefsAsync(operations, changes, cancellationToken);
+        return deleted.Count == 0 ? NullChangeListener.Instance : new ForgetAfterCommit(_store, deleted);
+    }
+
+    /// <summary>
+    /// Drops deleted vectors from the cache once their deletion is committed: dropped before, a concurrent read would
+    /// load them again from the rows still there and keep them in memory after they are gone.
+    /// </summary>
+    private sealed class ForgetAfterCommit(EmbeddingStore store, IReadOnlyList<(string Tenant, byte[] Hash)> deleted) : IChangeListener
+    {
+        public Task BeforeCommitAsync(IDocumentSession session, IChangeSet commit, CancellationToken token) => Task.CompletedTask;
+
+        public Task AfterCommitAsync(IDocumentSession session, IChangeSet commit, CancellationToken token)
+        {
+            foreach (var (tenant, hash) in deleted)
+            {
+                store.Forget(tenant, hash);
+            }
+            return Task.CompletedTask;
+        }
     }
 
     private async Task EmbedMissingAsync(IDocumentOperations operations, IReadOnlyList<WantedText> wanted, CancellationToken ct)
@@ -176,12 +196,13 @@ public sealed class EmbeddingProjection : SubscriptionBase
     }
 
     /// <summary>
-    /// Applies the changes to the refs in event order, then deletes the vectors no source holds any more (and drops
-    /// them from the cache). Everything commits with the subscription's progress.
+    /// Applies the changes to the refs in event order, then deletes the vectors no source holds any more; returns
+    /// those, for the cache. Everything commits with the subscription's progress.
     /// </summary>
-    private async Task ApplyRefsAsync(
+    private async Task<List<(string Tenant, byte[] Hash)>> ApplyRefsAsync(
         IDocumentOperations operations, List<(string Tenant, EmbeddingChange Change)> changes, CancellationToken ct)
     {
+        var deleted = new List<(string Tenant, byte[] Hash)>();
         var released = new HashSet<(string Tenant, string Hash)>();
         var added = new HashSet<(string Tenant, string Source, string Hash)>();
         var removed = new HashSet<(string Tenant, string Source, string Hash)>();
@@ -207,8 +228,12 @@ public sealed class EmbeddingProjection : SubscriptionBase
             }
             foreach (var hash in hashes)
             {
-                session.Store(new EmbeddingRef { Id = EmbeddingRef.IdOf(change.Source, hash), Source = change.Source, Hash = hash });
-                added.Add((tenant, change.Source, hash));
+                // Once per page: the daemon's session refuses a second document of the same id (the same text posted
+                // twice in one conversation), and the page would fail on every retry.
+                if (added.Add((tenant, change.Source, hash)))
+                {
+                    session.Store(new EmbeddingRef { Id = EmbeddingRef.IdOf(change.Source, hash), Source = change.Source, Hash = hash });
+                }
                 removed.Remove((tenant, change.Source, hash));
                 released.Remove((tenant, hash));
             }
@@ -225,9 +250,10 @@ public sealed class EmbeddingProjection : SubscriptionBase
             foreach (var hash in candidates.Where(h => !stillHeld.Contains(h)))
             {
                 session.Delete<EmbeddingVector>(EmbeddingVector.IdOf(_store.ModelId, Convert.FromHexString(hash)));
-                _store.Forget(tenant.Key, Convert.FromHexString(hash));
+                deleted.Add((tenant.Key, Convert.FromHexString(hash)));
             }
         }
+        return deleted;
     }
 }
 

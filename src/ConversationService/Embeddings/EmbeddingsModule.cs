@@ -34,20 +34,25 @@ public static class EmbeddingsModule
         services.AddSingleton<EmbeddingStore>();
         services.AddSingleton<IEmbeddingSource, ConversationEmbeddingSource>();
         services.AddSingleton<EmbeddingProjection>();
-        var provider = builder.Configuration.GetSection("Embeddings").Get<EmbeddingOptions>() ?? new EmbeddingOptions();
         services.ConfigureMarten(options =>
         {
             options.Schema.For<EmbeddingVector>();
             options.Schema.For<EmbeddingRef>().Duplicate(r => r.Source).Duplicate(r => r.Hash);
         });
         // Offline vectors are a function of the text alone, computed in process where they are needed (cheaper than
-        // reading them back): only a provider's vectors are stored, so offline there is nothing to project.
-        if (provider.IsOpenAi)
+        // reading them back): only a provider's vectors are stored, so offline there is nothing to project. Decided
+        // from the options the container holds, as the generator above is: configuration a host adds after this code
+        // ran (a test host does) would otherwise give a provider's generator without its projection.
+        services.ConfigureMarten((services, options) =>
         {
-            services.ConfigureMarten((services, options) =>
-                options.Events.Subscribe(services.GetRequiredService<EmbeddingProjection>()));
-            services.AddSingleton(services => new IndexingProjection(services.GetRequiredService<EmbeddingProjection>().Name));
-        }
+            if (services.GetRequiredService<IOptions<EmbeddingOptions>>().Value.IsOpenAi)
+            {
+                options.Events.Subscribe(services.GetRequiredService<EmbeddingProjection>());
+            }
+        });
+        services.AddSingleton(services => new IndexingProjection(
+            services.GetRequiredService<EmbeddingProjection>().Name,
+            services.GetRequiredService<IOptions<EmbeddingOptions>>().Value.IsOpenAi));
         return builder;
     }
 }

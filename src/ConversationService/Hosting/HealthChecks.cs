@@ -97,37 +97,48 @@ public sealed class RabbitMqHealthCheck(IOptions<ConnectionStringsOptions> optio
 /// <summary>
 /// Marten's async daemon, from what it records in the database (so every replica reports the same): Degraded while a
 /// projection or subscription has dead letters (parked events no operator has removed), is paused, or is more than
-/// <see cref="EventStoreOptions.MaxLagEvents"/> events behind the high-water mark, or behind without having moved for
-/// <see cref="EventStoreOptions.MaxLagSeconds"/>.
+/// <see cref="EventStoreOptions.MaxLagEvents"/> events behind the high-water mark, or has left an event unprocessed for
+/// longer than <see cref="EventStoreOptions.MaxLagSeconds"/>. Every shard the store runs counts, also one without a
+/// progress row: one that failed on its first page (a provider down from the start, a new embedding model replaying
+/// the log) has never written one. A row of a shard no longer configured does not.
 /// </summary>
-public sealed class EventStoreHealthCheck(IDocumentStore store, IOptions<EventStoreOptions> options, TimeProvider time)
+public sealed class EventStoreHealthCheck(
+    IDocumentStore store, NpgsqlDataSource dataSource, IOptions<EventStoreOptions> options, TimeProvider time)
     : CachedHealthCheck(time)
 {
-    private readonly HashSet<string> _shards =
-        [.. ((JasperFx.Events.IEventStore)store).RegisteredShardNames().Select(s => s.Identity)];
-
     protected override async Task<HealthCheckResult> ProbeAsync(CancellationToken cancellationToken)
     {
-        var progress = await store.Advanced.AllProjectionProgress(token: cancellationToken);
-        var mark = progress.FirstOrDefault(p => p.ShardName == ShardState.HighWaterMark)?.Sequence ?? 0;
+        var progress = (await store.Advanced.AllProjectionProgress(token: cancellationToken))
+            .ToDictionary(p => p.ShardName, StringComparer.Ordinal);
+        var mark = progress.GetValueOrDefault(ShardState.HighWaterMark)?.Sequence ?? 0;
+        // The shards this store runs, not every progress row: one of a projection no longer configured (the embedding
+        // model before a switch) stays in the table and falls behind for good.
+        var shards = ((DocumentStore)store).Options.Projections.AllShards().Select(s => s.Name.Identity)
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var problems = new List<string>();
-        // Only what this configuration runs: the progress of an embedding model no longer configured (README, "Switching
-        // the embedding model") or of an inline projection's rebuild stays behind for good and means nothing.
-        foreach (var shard in progress.Where(p => _shards.Contains(p.ShardName)).OrderBy(p => p.ShardName, StringComparer.Ordinal))
+        var lagging = new List<(string Shard, long Sequence, long Behind)>();
+        foreach (var shard in shards)
         {
-            var behind = mark - shard.Sequence;
-            if (shard.AgentStatus is { } status && !status.Equals("Running", StringComparison.OrdinalIgnoreCase))
+            var state = progress.GetValueOrDefault(shard);
+            var behind = mark - (state?.Sequence ?? 0);
+            if (state?.AgentStatus is { } status && !status.Equals("Running", StringComparison.OrdinalIgnoreCase))
             {
-                problems.Add($"{shard.ShardName}: {status.ToLowerInvariant()}{(shard.PauseReason is { } why ? $" ({why})" : "")}");
+                problems.Add($"{shard}: {status.ToLowerInvariant()}{(state.PauseReason is { } why ? $" ({why})" : "")}");
             }
             else if (behind > options.Value.MaxLagEvents)
             {
-                problems.Add($"{shard.ShardName}: {behind} events behind");
+                problems.Add($"{shard}: {behind} events behind");
             }
-            else if (behind > 0 && shard.LastUpdated is { } updated
-                     && Time.GetUtcNow() - updated > TimeSpan.FromSeconds(options.Value.MaxLagSeconds))
+            else if (behind > 0)
             {
-                problems.Add($"{shard.ShardName}: {behind} events behind, not moving since {updated:u}");
+                lagging.Add((shard, state?.Sequence ?? 0, behind));
+            }
+        }
+        foreach (var (shard, behind, since) in await OldestUnprocessedAsync(lagging, cancellationToken))
+        {
+            if (Time.GetUtcNow() - since > TimeSpan.FromSeconds(options.Value.MaxLagSeconds))
+            {
+                problems.Add($"{shard}: {behind} events behind, the oldest unprocessed from {since:u}");
             }
         }
         await using var session = store.QuerySession();
@@ -136,6 +147,32 @@ public sealed class EventStoreHealthCheck(IDocumentStore store, IOptions<EventSt
             .ToListAsync(cancellationToken);
         problems.AddRange(parked.Select(p => $"{p.Projection}: {p.Count} parked event(s), see mt_doc_deadletterevent"));
         return problems.Count == 0 ? HealthCheckResult.Healthy() : HealthCheckResult.Degraded(string.Join("; ", problems));
+    }
+
+    /// <summary>When the first event after each shard's position was stored (one primary-key lookup each).</summary>
+    private async Task<List<(string Shard, long Behind, DateTimeOffset Since)>> OldestUnprocessedAsync(
+        List<(string Shard, long Sequence, long Behind)> lagging, CancellationToken ct)
+    {
+        var oldest = new List<(string, long, DateTimeOffset)>();
+        if (lagging.Count == 0)
+        {
+            return oldest;
+        }
+        await using var command = dataSource.CreateCommand(
+            $"""
+            SELECT (SELECT e."timestamp" FROM {options.Value.Schema}.mt_events e WHERE e.seq_id > s.seq ORDER BY e.seq_id LIMIT 1)
+            FROM unnest($1::bigint[]) WITH ORDINALITY AS s(seq, n) ORDER BY s.n
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = lagging.Select(l => l.Sequence).ToArray() });
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        for (var i = 0; await reader.ReadAsync(ct); i++)
+        {
+            if (!await reader.IsDBNullAsync(0, ct))
+            {
+                oldest.Add((lagging[i].Shard, lagging[i].Behind, reader.GetFieldValue<DateTimeOffset>(0)));
+            }
+        }
+        return oldest;
     }
 }
 

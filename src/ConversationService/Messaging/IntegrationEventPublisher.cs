@@ -4,6 +4,7 @@ using JasperFx.Events.Projections;
 using Marten;
 using Marten.Subscriptions;
 using MassTransit;
+using ConversationService.Storage;
 using Microsoft.Extensions.Options;
 using Contracts = ConversationService.Contracts;
 using Stored = ConversationService.Conversations;
@@ -19,9 +20,9 @@ namespace ConversationService.Messaging;
 /// MessageId).
 /// <para>
 /// An event that cannot be published while the broker is up (a message the serializer rejects) is tried alone a few
-/// times, then recorded as a dead letter (Marten's <c>mt_doc_deadletterevent</c>) and skipped, and the conversation's
-/// later events are published after it: a subscriber sees the gap in <c>Version</c>, and the operator sees the dead
-/// letter (README, "Parked events"). Holding back the rest of the conversation for good instead would cost every later
+/// times, then parked (<see cref="ParkedEvents"/>: a dead letter in Marten's <c>mt_doc_deadletterevent</c>) and
+/// skipped, and the conversation's later events are published after it: a subscriber sees the gap in
+/// <c>Version</c>, and the operator sees the dead letter (README, "Parked events"). Holding back the rest of the conversation for good instead would cost every later
 /// turn of it, and the log is still there to read it from.
 /// </para>
 /// </summary>
@@ -32,10 +33,12 @@ public sealed class IntegrationEventPublisher : SubscriptionBase
     private readonly IBus _bus;
     private readonly IBusControl _control;
     private readonly IOptions<MessagingOptions> _options;
+    private readonly ILogger<IntegrationEventPublisher> _logger;
 
-    public IntegrationEventPublisher(IBus bus, IBusControl control, IOptions<MessagingOptions> options)
+    public IntegrationEventPublisher(
+        IBus bus, IBusControl control, IOptions<MessagingOptions> options, ILogger<IntegrationEventPublisher> logger)
     {
-        (_bus, _control, _options) = (bus, control, options);
+        (_bus, _control, _options, _logger) = (bus, control, options, logger);
         Name = "integration_events";
     }
 
@@ -64,17 +67,32 @@ public sealed class IntegrationEventPublisher : SubscriptionBase
         // Conversations are independent, so they go out concurrently; inside one, each publish waits for the
         // previous confirm, which is what keeps a conversation's events in order on the exchange.
         var streams = events.GroupBy(e => (e.TenantId, StoredSummaries.SummaryStream.ConversationIdOf(e.StreamKey!))).ToArray();
-        await Parallel.ForEachAsync(
-            streams,
-            new ParallelOptions { MaxDegreeOfParallelism = _options.Value.PublishConcurrency, CancellationToken = timeout.Token },
-            async (stream, ct) =>
-            {
-                foreach (var stored in stream)
+        try
+        {
+            await Parallel.ForEachAsync(
+                streams,
+                new ParallelOptions { MaxDegreeOfParallelism = _options.Value.PublishConcurrency, CancellationToken = timeout.Token },
+                async (stream, ct) =>
                 {
-                    await PublishOneAsync(stored, ct);
-                }
-            });
+                    foreach (var stored in stream)
+                    {
+                        await PublishOneAsync(stored, ct);
+                    }
+                });
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw TimedOut(e);
+        }
     }
+
+    /// <summary>
+    /// A publish that outlived <see cref="MessagingOptions.PublishTimeout"/> (a broker going away mid-confirm) as a
+    /// failure of the broker. Not a cancellation: Marten's daemon takes one for its own shutdown and drops the page
+    /// without pausing the subscription, which would then wait for ever instead of restarting from its progress.
+    /// </summary>
+    private TimeoutException TimedOut(OperationCanceledException e) =>
+        new($"Publishing to RabbitMQ did not complete within {_options.Value.PublishTimeout}.", e);
 
     private async Task PublishAloneAsync(IEvent stored, ISubscriptionController controller, CancellationToken ct)
     {
@@ -84,14 +102,21 @@ public sealed class IntegrationEventPublisher : SubscriptionBase
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 timeout.CancelAfter(_options.Value.PublishTimeout);
-                await PublishOneAsync(stored, timeout.Token);
+                try
+                {
+                    await PublishOneAsync(stored, timeout.Token);
+                }
+                catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
+                {
+                    throw TimedOut(e);
+                }
                 return;
             }
             catch (Exception e) when (!BrokerFailures.IsTransient(e, _control) && !ct.IsCancellationRequested)
             {
                 if (attempt == AttemptsAlone)
                 {
-                    await controller.RecordDeadLetterEventAsync(stored, e);
+                    await ParkedEvents.ParkAsync(controller, stored, e, _logger);
                     return;
                 }
             }

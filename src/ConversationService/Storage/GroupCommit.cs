@@ -113,6 +113,12 @@ public sealed class GroupCommit(IDocumentStore store, IOptions<EventStoreOptions
 
     private async Task CommitAsync(List<Waiting> group)
     {
+        // Every commit locks its streams' rows in one order (another writer's or replica's commit of some of the same
+        // streams then waits for this one instead of deadlocking with it, which PostgreSQL resolves only after a
+        // second); appends to different streams are independent, so their order within a commit does not matter.
+        group.Sort(static (x, y) => string.CompareOrdinal(x.Append.Tenant, y.Append.Tenant) is var tenant and not 0
+            ? tenant
+            : string.CompareOrdinal(x.Append.StreamKey, y.Append.StreamKey));
         while (group.Count > 0)
         {
             try
@@ -138,6 +144,11 @@ public sealed class GroupCommit(IDocumentStore store, IOptions<EventStoreOptions
                 group[stale].Completion.TrySetResult(false);
                 group.RemoveAt(stale);
             }
+            catch (Exception e) when (group.Count == 1 && IsStale(e))
+            {
+                group[0].Completion.TrySetResult(false);
+                return;
+            }
             catch (Exception e) when (group.Count > 1 && RolledBack(e))
             {
                 foreach (var waiting in group)
@@ -160,6 +171,17 @@ public sealed class GroupCommit(IDocumentStore store, IOptions<EventStoreOptions
     /// <summary>The key of the stream that was not at its expected version, if that is what failed.</summary>
     private static string? StaleStream(Exception e) =>
         Chain(e).OfType<EventStreamUnexpectedMaxEventIdException>().FirstOrDefault()?.Id?.ToString();
+
+    /// <summary>
+    /// Whether a stream was not at its expected version, named or not. Marten names the stream when its version check
+    /// failed; two appends that create the same stream at once both pass that check, and the one that loses the
+    /// insert of the stream's row gets PostgreSQL's unique violation, whose values Npgsql does not report. Retried
+    /// alone, the append that fails so is the stale one.
+    /// </summary>
+    private static bool IsStale(Exception e) => Chain(e).Any(x => x is EventStreamUnexpectedMaxEventIdException
+        || (x is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } unique
+            && (unique.TableName == "mt_streams"
+                || unique.ConstraintName?.StartsWith("pk_mt_events_stream_and_version", StringComparison.Ordinal) == true)));
 
     /// <summary>
     /// Whether nothing of the group can have been committed: PostgreSQL reported an error (the transaction ended with

@@ -49,27 +49,53 @@ public static class StorageModule
         // Before Marten's own hosted services: the import runs while the host is starting, ahead of all of them.
         services.AddSingleton<OwnStoreImport>();
         services.AddHostedService(provider => provider.GetRequiredService<OwnStoreImport>());
-        var marten = services.AddMarten(provider => Configure(
-                storage.Schema, provider.GetRequiredService<TimeProvider>(), new MartenLog(provider.GetRequiredService<ILogger<IDocumentStore>>())))
+        var marten = services.AddMarten(provider => Configure(storage.Schema, provider.GetRequiredService<TimeProvider>()))
             .UseNpgsqlDataSource()
             .UseLightweightSessions()
             .ApplyAllDatabaseChangesOnStartup();
-        if (storage.RunDaemon)
+        // One replica runs each projection and subscription (an advisory lock per shard); the others stand by.
+        marten.AddAsyncDaemon(DaemonMode.HotCold);
+        // Whether this replica takes part is decided from the options the container holds: configuration a host adds
+        // after this code ran (a test host does) would otherwise be ignored. Without it, the daemon is the other
+        // replicas' to run ("externally managed"): the coordinator does nothing, and Marten does not print that async
+        // projections will not run, as it would for a disabled daemon.
+        services.ConfigureMarten((provider, options) =>
         {
-            // One replica runs each projection and subscription (an advisory lock); the others stand by.
-            marten.AddAsyncDaemon(DaemonMode.HotCold);
-        }
+            if (!provider.GetRequiredService<IOptions<EventStoreOptions>>().Value.RunDaemon)
+            {
+                options.Projections.AsyncMode = DaemonMode.ExternallyManaged;
+            }
+        });
+        UseStoreLogger(services);
         services.AddSingleton<GroupCommit>();
         return builder;
+    }
+
+    /// <summary>
+    /// Marten's default command logger writes every parameter of a failed command (content) at Error; the store gets
+    /// <see cref="StoreLogger"/> instead once Marten built it. Not in the options: a logger set there keeps Marten from
+    /// giving the store the host's logger factory, which its daemon logs through.
+    /// </summary>
+    private static void UseStoreLogger(IServiceCollection services)
+    {
+        var registration = services.Last(s => s.ServiceType == typeof(IDocumentStore));
+        var create = registration.ImplementationFactory
+            ?? throw new InvalidOperationException("Marten registers its IDocumentStore with a factory; this version does not.");
+        services.Remove(registration);
+        services.AddSingleton<IDocumentStore>(provider =>
+        {
+            var store = (DocumentStore)create(provider);
+            store.Options.Logger(new StoreLogger(provider.GetRequiredService<ILogger<IDocumentStore>>()));
+            return store;
+        });
     }
 
     /// <summary>The daemon's leadership lock, and at most two event loads and two batch writes at once.</summary>
     public const int DaemonConnections = 5;
 
-    private static StoreOptions Configure(string schema, TimeProvider time, IMartenLogger log)
+    private static StoreOptions Configure(string schema, TimeProvider time)
     {
         var options = new StoreOptions { DatabaseSchemaName = schema };
-        options.Logger(log);
         options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         options.Events.DatabaseSchemaName = schema;
@@ -79,6 +105,11 @@ public static class StorageModule
         // Quick appends draw versions in the database; timestamps come from the service's clock (tests move it).
         options.Events.AppendMode = EventAppendMode.QuickWithServerTimestamps;
         options.Events.TimeProvider = time;
+        // Appends at an expected version lock the stream's row before checking it. Otherwise two writers of one stream
+        // (two replicas) both pass the check, both draw a sequence number, and the loser's leaves a gap that holds the
+        // daemon's high-water mark, and with it every subscription and replica tail, for seconds; it also fails with a
+        // unique violation that does not name the stream, instead of Marten's version conflict.
+        options.Events.UseExclusiveLockOnConcurrentAppends = true;
         options.Events.MetadataConfig.CorrelationIdEnabled = true;
         options.Events.MetadataConfig.CausationIdEnabled = true;
         options.Projections.MaxConcurrentEventLoadsPerDatabase = 2;

@@ -4,7 +4,7 @@ using ConversationService.Hosting;
 using ConversationService.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using Npgsql;
+using Marten;
 
 namespace ConversationService.Tests.Conversations;
 
@@ -99,16 +99,15 @@ public sealed class ConversationSnapshotsTests(ServiceFixture fixture)
         (await _api.GetContextAsync(id, "budget=8000")).Expect(HttpStatusCode.OK);
         // Rows that are no longer the ones the snapshot was taken from: the stored turn at its last index now has
         // another version, so nothing the snapshot holds may be trusted, not even the turns before it.
-        await using (var connection = new NpgsqlConnection(fixture.ConnectionString))
+        await using (var session = fixture.Store().LightweightSession("tenant-a"))
         {
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand(
-                """
-                UPDATE conversations.turns SET content = content || ' (rewritten)', version = version + 100
-                WHERE tenant_id = 'tenant-a' AND conversation_id = $1
-                """, connection);
-            command.Parameters.Add(new NpgsqlParameter { Value = id });
-            await command.ExecuteNonQueryAsync();
+            foreach (var turn in await session.Query<TurnView>().Where(t => t.ConversationId == id).ToListAsync())
+            {
+                turn.Content += " (rewritten)";
+                turn.Version += 100;
+                session.Store(turn);
+            }
+            await session.SaveChangesAsync();
         }
 
         // Read through the queries themselves: the context endpoint's ranking index is a cache of its own,

@@ -4,7 +4,7 @@ using ConversationService.Embeddings;
 using ConversationService.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
+using Marten;
 
 namespace ConversationService.Tests.Embeddings;
 
@@ -52,14 +52,11 @@ public static class EmbeddingProbe
         }
     }
 
-    /// <summary>Stored vector rows for a text's content hash in any tenant and model.</summary>
-    public static async Task<long> CountStoredVectorsAsync(string connectionString, string text)
+    /// <summary>Stored vector documents for a text's content hash in any tenant and model.</summary>
+    public static async Task<long> CountStoredVectorsAsync(WebApplicationFactory<Program> factory, string text)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            "SELECT count(*) FROM conversations.embeddings WHERE content_hash = $1", connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = EmbeddingStore.Hash(text) });
-        return (long)(await command.ExecuteScalarAsync())!;
+        var hash = Convert.ToHexString(EmbeddingStore.Hash(text));
+        await using var session = factory.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        return await session.Query<EmbeddingVector>().Where(v => v.AnyTenant() && v.Hash == hash).LongCountAsync();
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using ConversationService.Relevance;
 using ConversationService.Tests.Infrastructure;
+using Marten;
 
 namespace ConversationService.Tests.Embeddings;
 
@@ -21,9 +22,9 @@ public sealed class OfflineEmbeddingTests(ServiceFixture fixture)
         // is left to wait for.
         var conversation = (await api.GetConversationAsync(id)).Expect(HttpStatusCode.OK).Body;
         Assert.Equal(conversation["version"]!.GetValue<long>(), conversation["indexedVersion"]!.GetValue<long>());
-        Assert.DoesNotContain(
-            fixture.Factory.Services.GetRequiredService<ConversationService.EventStore.EventStore>().AsyncProjections,
-            p => p.Name.StartsWith("embeddings/", StringComparison.Ordinal));
+        var daemon = ((DocumentStore)fixture.Factory.Services.GetRequiredService<IDocumentStore>()).Options.Projections;
+        Assert.DoesNotContain(daemon.AllShards(), s => s.Name.Identity.StartsWith("embeddings_", StringComparison.Ordinal));
+        Assert.DoesNotContain(fixture.Factory.Services.GetServices<ConversationService.Conversations.IndexingProjection>(), p => p.Runs);
         var store = fixture.Factory.Store();
         Assert.Equal(LexicalEmbeddingGenerator.ModelId, store.ModelId);
         var vector = (await fixture.Factory.Vectors().ForAsync("tenant-b", [text], default))[0];

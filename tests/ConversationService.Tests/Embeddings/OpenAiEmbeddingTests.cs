@@ -4,11 +4,13 @@ using System.Net;
 using System.Numerics.Tensors;
 using ConversationService.Conversations;
 using ConversationService.Embeddings;
-using ConversationService.EventStore;
 using ConversationService.Tests.Context;
 using ConversationService.Tests.Fakes;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Tests.Summaries;
+using JasperFx.Events;
+using JasperFx.Events.Projections;
+using Marten;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ConversationService.Tests.Embeddings;
@@ -25,7 +27,7 @@ public sealed class OpenAiEmbeddingFixture : LlmFixture
             ["Embeddings:BatchSize"] = "4",
             ["Embeddings:QueryTimeout"] = "00:00:01",
         },
-        "ConversationService.Embeddings", "ConversationService.EventStore.AsyncDaemon");
+        "ConversationService.Embeddings", "Marten", "JasperFx");
 }
 
 [CollectionDefinition(Name)]
@@ -84,6 +86,20 @@ public sealed class OpenAiEmbeddingTests : IDisposable
         Assert.NotNull((await other.Store().GetVectorsAsync("tenant-a", [text], default))[0]);
         Assert.Contains(_fixture.Llm.EmbeddingRequests,
             r => r.Model == "text-embedding-3-large" && r.Body["input"]!.AsArray().Any(i => i!.GetValue<string>() == text));
+
+        // The other model's replica is gone; its projection's progress row stays behind, and no replica counts it.
+        await other.DisposeAsync();
+        await PostAsync(id, [$"After the other model left {id}."]);
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, id);
+        using var replica = _fixture.CreateFactory(new Dictionary<string, string?>
+        {
+            ["EventStore:MaxLagSeconds"] = "1",
+            ["EventStore:RunDaemon"] = "false",
+        });
+        using var anonymous = new ApiClient(replica.CreateClient());
+        await Task.Delay(1_100);
+        var ready = (await anonymous.GetAsync("/health/ready")).Body["checks"]!["eventstore"]!;
+        Assert.Equal("Healthy", ready["status"]!.GetValue<string>());
     }
 
     [Fact]
@@ -99,7 +115,7 @@ public sealed class OpenAiEmbeddingTests : IDisposable
         (await _api.SendAsync(HttpMethod.Put, $"/examples/{example}", new { input = before, output })).Expect(HttpStatusCode.Created);
         await EmbeddingProbe.WaitForVectorsAsync(store, "tenant-a", [chunk, before]);
         // Only an example's input is embedded: it is what a query is compared with.
-        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, output));
+        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.Factory, output));
 
         (await _api.SendAsync(HttpMethod.Put, $"/examples/{example}", new { input = after, output })).Expect(HttpStatusCode.OK);
         await EmbeddingProbe.WaitForVectorsAsync(store, "tenant-a", [after]);
@@ -108,8 +124,8 @@ public sealed class OpenAiEmbeddingTests : IDisposable
         (await _api.SendAsync(HttpMethod.Delete, $"/collections/{collection}/documents/light")).Expect(HttpStatusCode.NoContent);
         (await _api.SendAsync(HttpMethod.Delete, $"/examples/{example}")).Expect(HttpStatusCode.NoContent);
         await EmbeddingProbe.WaitForVectorsAsync(store, "tenant-a", [chunk, after], present: false);
-        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, chunk));
-        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, after));
+        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.Factory, chunk));
+        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.Factory, after));
     }
 
     [Fact]
@@ -122,10 +138,18 @@ public sealed class OpenAiEmbeddingTests : IDisposable
         var erased = (TurnAppended)new TurnAppended("t1", 1, "user", $"Erased {id}.", "Ann", DateTimeOffset.UtcNow, 5, "o200k_base", null).Erased();
         var projection = _fixture.Factory.Services.GetRequiredService<EmbeddingProjection>();
         var sequence = 0L;
-        StoredEvent Stored(object data) =>
-            new(++sequence, Guid.NewGuid(), "tenant-a", id, sequence, "turn_appended", data, DateTimeOffset.UtcNow);
+        IEvent Stored(TurnAppended data) => new Event<TurnAppended>(data)
+        {
+            Sequence = ++sequence, TenantId = "tenant-a", StreamKey = id, Version = sequence, Timestamp = DateTimeOffset.UtcNow,
+        };
+        // The page as the daemon hands it over; nothing is saved, what matters is what reached the provider.
+        var page = new EventRange(new ShardName(projection.Name), 0, 2, null!)
+        {
+            Events = [Stored(erased), Stored(erased with { Index = 2, Content = live })],
+        };
+        await using var session = _fixture.Factory.Services.GetRequiredService<IDocumentStore>().LightweightSession();
 
-        await projection.HandleAsync([Stored(erased), Stored(erased with { Index = 2, Content = live })], default);
+        await projection.ProcessEventsAsync(page, null!, session, default);
 
         Assert.Equal("", erased.Content);
         Assert.DoesNotContain(_fixture.Llm.EmbeddedTexts, string.IsNullOrEmpty);
@@ -148,7 +172,7 @@ public sealed class OpenAiEmbeddingTests : IDisposable
 
         // Once for tenant a, once for tenant b: a hash is never shared across tenants.
         Assert.Equal(2, _fixture.Llm.EmbeddedTexts.Count(t => t == shared));
-        Assert.Equal(2, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, shared));
+        Assert.Equal(2, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.Factory, shared));
     }
 
     [Fact]
@@ -248,6 +272,45 @@ public sealed class OpenAiEmbeddingTests : IDisposable
     }
 
     [Fact]
+    public async Task Given_the_provider_down_longer_than_the_lag_limit_When_readiness_is_asked_Then_it_is_Degraded_naming_the_projection_until_it_catches_up()
+    {
+        var id = ApiClient.NewId();
+        // Another replica asks: Marten's progress is in the database, so every replica reports the same. The Degraded
+        // readiness it logs is what the test provokes.
+        await using var replica = _fixture.CreateFactory(ExpectedLogs.With(new Dictionary<string, string?>
+        {
+            ["EventStore:MaxLagSeconds"] = "1",
+            ["EventStore:RunDaemon"] = "false",
+        }, "Microsoft.Extensions.Diagnostics.HealthChecks"));
+        using var anonymous = new ApiClient(replica.CreateClient());
+        _fixture.Llm.Default = new FakeReply.Status(503);
+
+        await PostAsync(id, [$"Lagging turn {id}."]);
+        var degraded = await WaitForEventStoreAsync(anonymous, "Degraded");
+
+        Assert.Contains(EmbeddingProjection.ShardNameOf("text-embedding-3-small"), degraded);
+        _fixture.Llm.Default = new FakeReply.Answer();
+        await EmbeddingProbe.WaitUntilIndexedAsync(_api, id, TimeSpan.FromSeconds(30));
+        await WaitForEventStoreAsync(anonymous, "Healthy");
+    }
+
+    /// <summary>Polls /health/ready until the event store check has the status; returns its description.</summary>
+    private static async Task<string> WaitForEventStoreAsync(ApiClient anonymous, string status)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var check = (await anonymous.GetAsync("/health/ready")).Body["checks"]!["eventstore"]!;
+            if (check["status"]!.GetValue<string>() == status)
+            {
+                return check["description"]?.GetValue<string>() ?? "";
+            }
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"The event store check stayed {check.ToJsonString()}. ");
+            await Task.Delay(200);
+        }
+    }
+
+    [Fact]
     public async Task Given_a_deleted_conversation_When_the_projection_catches_up_Then_its_vectors_are_gone_but_shared_content_stays()
     {
         var (deleted, kept) = (ApiClient.NewId(), ApiClient.NewId());
@@ -260,8 +323,8 @@ public sealed class OpenAiEmbeddingTests : IDisposable
         (await _api.DeleteConversationAsync(deleted)).Expect(HttpStatusCode.NoContent);
         await EmbeddingProbe.WaitForVectorsAsync(_fixture.Factory.Store(), "tenant-a", [own], present: false);
 
-        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, own));
-        Assert.Equal(1, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.ConnectionString, shared));
+        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.Factory, own));
+        Assert.Equal(1, await EmbeddingProbe.CountStoredVectorsAsync(_fixture.Factory, shared));
         Assert.NotNull((await _fixture.Factory.Store().GetVectorsAsync("tenant-a", [shared], default))[0]);
     }
 

@@ -1,6 +1,5 @@
 using System.Net;
 using ConversationService.Tests.Infrastructure;
-using Npgsql;
 
 namespace ConversationService.Tests.Hostile;
 
@@ -35,7 +34,7 @@ public sealed class NeighbourTests(ServiceFixture fixture)
                 replies[i - 1].Expect(HttpStatusCode.Created);
             }
         }
-        var stored = await StoredTurnIdsAsync(id);
+        var stored = await fixture.StoredTurnIdsAsync(id);
         Assert.Equal(21, stored.Count);
         Assert.Equal(21, stored.Distinct().Count());
         Assert.DoesNotContain(stored, t => t is "t-6" or "t-12" or "t-18" or "t-24");
@@ -61,32 +60,13 @@ public sealed class NeighbourTests(ServiceFixture fixture)
             if (i % 5 == 0)
             {
                 replies[i].ExpectFieldError("metadata");
-                Assert.Equal(["t-0"], await StoredTurnIdsAsync(ids[i]));
+                Assert.Equal(["t-0"], await fixture.StoredTurnIdsAsync(ids[i]));
             }
             else
             {
                 replies[i].Expect(HttpStatusCode.Created);
-                Assert.Equal(["t-0", "t-1"], await StoredTurnIdsAsync(ids[i]));
+                Assert.Equal(["t-0", "t-1"], await fixture.StoredTurnIdsAsync(ids[i]));
             }
         }
-    }
-
-    private async Task<List<string>> StoredTurnIdsAsync(string conversationId)
-    {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            """
-            SELECT data->>'turnId' FROM conversations.events
-            WHERE stream_id = $1 AND type = 'turn_appended' ORDER BY version
-            """, connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = conversationId });
-        await using var reader = await command.ExecuteReaderAsync();
-        var ids = new List<string>();
-        while (await reader.ReadAsync())
-        {
-            ids.Add(reader.GetString(0));
-        }
-        return ids;
     }
 }

@@ -1,10 +1,14 @@
 using System.Net;
+using ConversationService.Conversations;
 using ConversationService.Hosting;
 using ConversationService.Tests.Infrastructure;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using JasperFx.Events;
+using Marten;
+using Marten.Events;
 using Npgsql;
 
 namespace ConversationService.Tests.Hosting;
@@ -55,10 +59,10 @@ public sealed class OverloadTests(ServiceFixture fixture)
             {
                 ["Postgres:MaxPoolSize"] = "8",
                 ["Postgres:ConnectionTimeout"] = "00:00:01",
-                // The fixture's host runs the projections; this replica's daemon would only retry their locks meanwhile.
-                ["EventStore:LockRetryInterval"] = "00:10:00",
+                // The fixture's host runs the projections; this replica's daemon would only try for their lock meanwhile.
+                ["EventStore:RunDaemon"] = "false",
             },
-            "ConversationService.Hosting.ProblemExceptionHandler", "ConversationService.EventStore"));
+            "ConversationService.Hosting.ProblemExceptionHandler", "ConversationService.Storage", "Marten"));
         using var api = Client(factory);
         using var anonymous = new ApiClient(factory.CreateClient());
         var held = await TakeEveryConnectionAsync(factory.Services.GetRequiredService<NpgsqlDataSource>());
@@ -145,7 +149,6 @@ public sealed class OverloadTests(ServiceFixture fixture)
     [InlineData("Postgres:MaxPoolSize", "0")]
     [InlineData("Postgres:MaxPoolSize", "3")] // less than the daemon and the group commit hold
     [InlineData("Postgres:ConnectionTimeout", "00:00:00")]
-    [InlineData("Context:FreshnessPoolSize", "0")]
     [InlineData("Overload:MaxConcurrentRequests", "0")]
     [InlineData("Overload:QueueLimit", "-1")]
     [InlineData("Overload:QueueTimeout", "00:00:00")]
@@ -185,28 +188,18 @@ public sealed class OverloadTests(ServiceFixture fixture)
         return held;
     }
 
-    /// <summary>For each turn id: its TurnAppended events and its rows in the turns read model, in any tenant.</summary>
+    /// <summary>For each turn id: its TurnAppended events and its documents in the turns read model, in any tenant.</summary>
     private async Task<Dictionary<string, (long Events, long Rows)>> StoredAsync(string run, IEnumerable<string> turnIds)
     {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            """
-            WITH e AS (SELECT data->>'turnId' AS id, count(*) AS n FROM conversations.events
-                       WHERE type = 'turn_appended' AND stream_id LIKE $2 GROUP BY 1),
-                 r AS (SELECT turn_id AS id, count(*) AS n FROM conversations.turns WHERE conversation_id LIKE $2 GROUP BY 1)
-            SELECT t.id, coalesce(e.n, 0), coalesce(r.n, 0)
-            FROM unnest($1::text[]) AS t(id) LEFT JOIN e USING (id) LEFT JOIN r USING (id)
-            """, connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = turnIds.ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = run + "-%" });
-        await using var reader = await command.ExecuteReaderAsync();
-        var stored = new Dictionary<string, (long, long)>();
-        while (await reader.ReadAsync())
-        {
-            stored[reader.GetString(0)] = (reader.GetInt64(1), reader.GetInt64(2));
-        }
-        return stored;
+        await using var session = fixture.Store().QuerySession();
+        var events = (await session.Events.QueryAllRawEvents()
+                .Where(e => e.AnyTenant() && e.StreamKey!.StartsWith(run + "-") && e.EventTypesAre(typeof(TurnAppended)))
+                .ToListAsync())
+            .Select(e => ((TurnAppended)e.Data).TurnId).ToList();
+        var rows = await session.Query<TurnView>()
+            .Where(t => t.AnyTenant() && t.ConversationId.StartsWith(run + "-")).Select(t => t.TurnId).ToListAsync();
+        return turnIds.ToDictionary(
+            id => id, id => ((long)events.Count(e => e == id), (long)rows.Count(r => r == id)), StringComparer.Ordinal);
     }
 
     private static async Task<(int Status, string? RetryAfter, string? ContentType)> HandleAsync(Exception error)

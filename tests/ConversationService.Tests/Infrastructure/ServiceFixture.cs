@@ -1,7 +1,10 @@
 using System.Net.Http.Headers;
+using ConversationService.Conversations;
+using Marten;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace ConversationService.Tests.Infrastructure;
@@ -106,21 +109,33 @@ public sealed class ServiceCollection : ICollectionFixture<ServiceFixture>
 
 public static class ServiceFixtureQueries
 {
-    /// <summary>Read-model rows (conversation and turns) left for a conversation id in any tenant.</summary>
+    /// <summary>The service's Marten store (documents and events of every tenant).</summary>
+    public static IDocumentStore Store(this ServiceFixture fixture) => fixture.Factory.Services.GetRequiredService<IDocumentStore>();
+
+    /// <summary>Read-model documents (the conversation and its turns) left for a conversation id in any tenant.</summary>
     public static async Task<long> CountReadModelRowsAsync(this ServiceFixture fixture, string conversationId)
     {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            """
-            SELECT (SELECT count(*) FROM conversations.conversations WHERE id = $1)
-                 + (SELECT count(*) FROM conversations.turns WHERE conversation_id = $1)
-            """, connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = conversationId });
-        return (long)(await command.ExecuteScalarAsync())!;
+        await using var session = fixture.Store().QuerySession();
+        var conversations = await session.Query<ConversationView>()
+            .Where(c => c.AnyTenant() && c.Id == conversationId).CountAsync();
+        var turns = await session.Query<TurnView>()
+            .Where(t => t.AnyTenant() && t.ConversationId == conversationId).CountAsync();
+        return conversations + turns;
     }
 
-    /// <summary>The stored events of the given streams (any tenant), by stream id (ordinal) and version.</summary>
+    /// <summary>The turn ids of a conversation's TurnAppended events, in stream order, read through Marten.</summary>
+    public static async Task<List<string>> StoredTurnIdsAsync(this ServiceFixture fixture, string conversationId, string tenant = "tenant-a")
+    {
+        await using var session = fixture.Store().QuerySession(tenant);
+        var events = await session.Events.FetchStreamAsync(conversationId);
+        return [.. events.Select(e => e.Data).OfType<TurnAppended>().Select(t => t.TurnId)];
+    }
+
+    /// <summary>
+    /// The stored events of the given streams (any tenant), by stream id (ordinal) and version, as their rows hold them
+    /// in Marten's log: what erasure must have rewritten is checked in the stored JSON itself, not in what a reader
+    /// makes of it.
+    /// </summary>
     public static async Task<List<(string Stream, long Version, string Type, string Data)>> StoredEventsAsync(
         string connectionString, params string[] streamIds)
     {
@@ -128,7 +143,7 @@ public static class ServiceFixtureQueries
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
             """
-            SELECT stream_id, version, type, data::text FROM conversations.events
+            SELECT stream_id, version, type, data::text FROM conversations.mt_events
             WHERE stream_id = ANY($1) ORDER BY stream_id COLLATE "C", version
             """, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = streamIds });

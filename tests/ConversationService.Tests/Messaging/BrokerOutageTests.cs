@@ -1,7 +1,10 @@
 using System.Net;
 using ConversationService.Contracts;
 using ConversationService.Tests.Infrastructure;
-using Npgsql;
+using ConversationService.Tests.Summaries;
+using JasperFx.Events.Daemon;
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ConversationService.Tests.Messaging;
 
@@ -10,14 +13,18 @@ public sealed class OutageFixture : MessagingFixture
 {
     public RabbitMqNode Broker { get; private set; } = null!;
 
-    // The broker is stopped on purpose: the bus's reconnects and the publisher's restarts are expected.
+    // The broker is stopped on purpose: the bus's reconnects and the publisher's restarts (Marten's daemon pausing the
+    // subscription that failed) are expected.
     protected override IReadOnlyDictionary<string, string?> Settings => ExpectedLogs.With(
         new Dictionary<string, string?>
         {
             ["ConnectionStrings:RabbitMq"] = Broker.Uri,
             ["Messaging:PublishTimeout"] = "00:00:02",
+            // Summaries are due after a few turns, so one comes due while the broker is down.
+            ["Summaries:RecentWindowTokens"] = "0",
+            ["Summaries:ThresholdTokens"] = "100",
         },
-        "MassTransit", "ConversationService.EventStore.AsyncDaemon");
+        "MassTransit", "Marten");
 
     public override async Task InitializeAsync()
     {
@@ -80,11 +87,34 @@ public sealed class BrokerOutageTests(OutageFixture fixture)
         Assert.Equal(0L, await DeadLettersAsync());
     }
 
+    [Fact]
+    public async Task Given_RabbitMQ_stopped_When_a_summary_comes_due_Then_it_is_requested_and_stored_once_the_broker_is_back()
+    {
+        var id = ApiClient.NewId();
+        using var api = fixture.Client();
+        (await api.AppendTurnAsync(id, "user", "Before the outage.")).Expect(HttpStatusCode.Created);
+
+        await fixture.Broker.StopAsync();
+        try
+        {
+            await SummaryProbe.PostTurnsAsync(api, id, 6);
+            await Task.Delay(3_000);
+            Assert.Empty(await SummaryProbe.SummariesAsync(fixture.ConnectionString, id));
+        }
+        finally
+        {
+            await fixture.Broker.StartAsync();
+        }
+
+        // The trigger's command could not be sent: its subscription restarts from its progress and sends it then.
+        var summaries = await SummaryProbe.WaitForSummariesAsync(fixture.ConnectionString, id, 1, seconds: 90);
+        Assert.NotEmpty(summaries);
+        Assert.Equal(0L, await DeadLettersAsync());
+    }
+
     private async Task<long> DeadLettersAsync()
     {
-        await using var connection = new NpgsqlConnection(fixture.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT count(*) FROM conversations.dead_letters", connection);
-        return (long)(await command.ExecuteScalarAsync())!;
+        await using var session = fixture.Factory.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        return await session.Query<DeadLetterEvent>().Where(d => d.AnyTenant()).LongCountAsync();
     }
 }

@@ -1,5 +1,5 @@
-using ConversationService.EventStore;
 using ConversationService.Messaging;
+using JasperFx.Events;
 using ConversationService.Summaries;
 using ConversationService.Usage;
 using Contracts = ConversationService.Contracts;
@@ -16,7 +16,7 @@ public sealed class IntegrationEventMappingTests
     {
         var turn = new Stored.TurnAppended("t1", 3, "user", "hi", "Ann", At, 7, "o200k_base", null);
 
-        var message = IntegrationEvents.From(new StoredEvent(42, Guid.NewGuid(), "acme", "c1", 4, "turn_appended", turn, At));
+        var message = IntegrationEvents.From(Stored(42, "acme", "c1", 4, turn));
 
         Assert.Equal(
             new Contracts.TurnAppended("acme", "c1", 4, 42, At, "t1", 3, "user", "hi", "Ann", At, 7, "o200k_base", null),
@@ -28,8 +28,7 @@ public sealed class IntegrationEventMappingTests
     {
         var summary = new ConversationSummarized(1, 9, "text", 2, "o200k_base", "gpt-4.1-nano", new LlmUsage(10, 2, 3), 0.5m, At);
 
-        var message = IntegrationEvents.From(
-            new StoredEvent(1, Guid.NewGuid(), "acme", SummaryStream.Id("c1"), 1, "conversation_summarized", summary, At));
+        var message = IntegrationEvents.From(Stored(1, "acme", SummaryStream.Id("c1"), 1, summary));
 
         var mapped = Assert.IsType<Contracts.ConversationSummarized>(message);
         Assert.Equal(("c1", 1, 9, new Contracts.LlmUsage(10, 2, 3)), (mapped.ConversationId, mapped.FromIndex, mapped.ThroughIndex, mapped.Usage));
@@ -40,6 +39,10 @@ public sealed class IntegrationEventMappingTests
     {
         var budget = new DailyBudgetReached(new DateOnly(2026, 1, 2), 0.8m, 8, 10, At);
 
-        Assert.Null(IntegrationEvents.From(new StoredEvent(1, Guid.NewGuid(), "acme", "budget/2026-01-02/80", 1, "daily_budget_reached", budget, At)));
+        Assert.Null(IntegrationEvents.From(Stored(1, "acme", "budget/2026-01-02/80", 1, budget)));
     }
+
+    /// <summary>An event as Marten hands it to the publisher: the data with its stream, position and tenant.</summary>
+    private static Event<T> Stored<T>(long sequence, string tenant, string stream, long version, T data) where T : notnull =>
+        new Event<T>(data) { Sequence = sequence, TenantId = tenant, StreamKey = stream, Version = version, Timestamp = At };
 }

@@ -3,7 +3,6 @@ using ConversationService.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.Configuration;
-using Npgsql;
 
 namespace ConversationService.Tests.Messaging;
 
@@ -55,7 +54,6 @@ public class MessagingFixture : IAsyncLifetime
             ["Auth:ApiKeys:1:Tenant"] = "tenant-b",
             ["Messaging:EndpointPrefix"] = EndpointPrefix,
             ["EventStore:PollInterval"] = "00:00:00.050",
-            ["EventStore:LockRetryInterval"] = "00:00:00.500",
         };
         foreach (var (key, value) in Settings.Concat(settings ?? new Dictionary<string, string?>()))
         {

@@ -192,7 +192,7 @@ public sealed class LlmSummaryTests : IDisposable
         await using var connection = new Npgsql.NpgsqlConnection(_fixture.ConnectionString);
         await connection.OpenAsync();
         await using var command = new Npgsql.NpgsqlCommand(
-            "SELECT stream_id FROM conversations.events WHERE tenant_id = $1 AND type = 'daily_budget_reached' ORDER BY seq_id",
+            "SELECT stream_id FROM conversations.mt_events WHERE tenant_id = $1 AND type = 'daily_budget_reached' ORDER BY seq_id",
             connection);
         command.Parameters.Add(new() { Value = tenant });
         await using var reader = await command.ExecuteReaderAsync();

@@ -62,7 +62,7 @@ public static class SummaryProbe
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT data::text FROM conversations.events WHERE stream_id = $1 AND type = 'conversation_summarized' ORDER BY version",
+            "SELECT data::text FROM conversations.mt_events WHERE stream_id = $1 AND type = 'conversation_summarized' ORDER BY version",
             connection);
         command.Parameters.Add(new() { Value = SummaryStream.Id(id) });
         await using var reader = await command.ExecuteReaderAsync();
