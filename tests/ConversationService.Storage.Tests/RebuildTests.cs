@@ -76,21 +76,30 @@ public sealed class RebuildTests
     {
         await using var database = await TestDatabase.CreateAsync();
         await using var host = new StorageHost(database);
-        var service = host.Start(new Dictionary<string, string?> { ["EventStore:RunDaemon"] = "false" });
+        // The daemon runs, so the shards of this configuration keep up; one event behind would already be too many.
+        var service = host.Start(new Dictionary<string, string?> { ["EventStore:MaxLagEvents"] = "1" });
         using var client = StorageHost.Client(service, "tenant-a");
         await SendAsync(client, HttpMethod.Post, "/conversations/chat-1/turns", new { role = "user", content = "Hello?" });
-        // What a model that is no longer configured leaves: progress far behind the log, not moving for an hour.
+        await SendAsync(client, HttpMethod.Post, "/conversations/chat-1/turns", new { role = "assistant", content = "Hi." });
+        // What a model that is no longer configured leaves: progress behind the log, not moving for an hour.
         await database.ExecuteAsync(
             """
             INSERT INTO conversations.mt_event_progression (name, last_seq_id, last_updated)
-            VALUES ('embeddings_text_embedding_3_small:All', 0, now() - interval '1 hour'), ('HighWaterMark', 20000, now())
+            VALUES ('embeddings_text_embedding_3_small:All', 0, now() - interval '1 hour')
             ON CONFLICT (name) DO UPDATE SET last_seq_id = excluded.last_seq_id, last_updated = excluded.last_updated
             """);
 
-        var (status, body) = await StorageHost.GetAsync(client, "/health/ready");
+        string? eventStore = null;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (eventStore != "Healthy" && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(250);
+            var (status, body) = await StorageHost.GetAsync(client, "/health/ready");
+            Assert.Equal(HttpStatusCode.OK, status);
+            eventStore = body!["checks"]!["eventstore"]!["status"]!.GetValue<string>();
+        }
 
-        Assert.Equal(HttpStatusCode.OK, status);
-        Assert.Equal("Healthy", body!["checks"]!["eventstore"]!["status"]!.GetValue<string>());
+        Assert.Equal("Healthy", eventStore);
     }
 
     private static async Task WriteThroughTheApiAsync(WebApplicationFactory<Program> service)
