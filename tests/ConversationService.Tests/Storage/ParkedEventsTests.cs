@@ -41,7 +41,11 @@ public sealed class ParkedEventsTests
         var stored = new JasperFx.Events.Event<TurnAppended>(
             new TurnAppended("t-1", 1, "user", Content, null, DateTimeOffset.UtcNow, 5, "o200k_base", null))
         {
-            Sequence = 42, Version = 1, TenantId = "tenant-a", StreamKey = "chat-1", EventTypeName = "turn_appended",
+            Sequence = 42,
+            Version = 1,
+            TenantId = "tenant-a",
+            StreamKey = "chat-1",
+            EventTypeName = "turn_appended",
         };
         var error = new InvalidOperationException($$"""Cannot serialize {"content":"she said \"{{Content}}\""}""");
 

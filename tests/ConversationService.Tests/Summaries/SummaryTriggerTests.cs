@@ -36,7 +36,10 @@ public sealed class SummaryTriggerTests(ServiceFixture fixture)
     private static JasperFx.Events.Event<TurnAppended> Turn(string conversation, int index) => new(
         new TurnAppended($"t-{index}", index, "user", "Hello.", null, DateTimeOffset.UtcNow, 100, "o200k_base", null))
     {
-        Sequence = index, Version = index, TenantId = "tenant-a", StreamKey = conversation,
+        Sequence = index,
+        Version = index,
+        TenantId = "tenant-a",
+        StreamKey = conversation,
     };
 }
 
