@@ -79,15 +79,15 @@ kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true
 max_connections_used=$(sort -n "$out/connections.txt" | tail -n 1)
 server_max=$(psql -Atqc "SHOW max_connections")
 
-# Each turn against what PostgreSQL holds: its TurnAppended events and its rows in the turns read model. A turn whose
+# Each turn against what PostgreSQL holds: its TurnAppended events in Marten's log and its TurnView documents. A turn whose
 # answer was lost (at the end, or a timeout) may be stored or not, but never twice.
 psql -q -d "$db" -v ON_ERROR_STOP=1 > "$out/verify.txt" <<SQL
 CREATE TEMP TABLE sent (id text PRIMARY KEY, final int, attempts int, lost int);
 \copy sent FROM '$out/turns.tsv'
-CREATE TEMP TABLE turn_events AS SELECT data->>'turnId' AS id, count(*) AS n FROM conversations.events
+CREATE TEMP TABLE turn_events AS SELECT data->>'turnId' AS id, count(*) AS n FROM conversations.mt_events
   WHERE type = 'turn_appended' AND stream_id LIKE '$run_id-%' GROUP BY 1;
-CREATE TEMP TABLE read_rows AS SELECT turn_id AS id, count(*) AS n FROM conversations.turns
-  WHERE conversation_id LIKE '$run_id-%' GROUP BY 1;
+CREATE TEMP TABLE read_rows AS SELECT data->>'turnId' AS id, count(*) AS n FROM conversations.mt_doc_turnview
+  WHERE data->>'conversationId' LIKE '$run_id-%' GROUP BY 1;
 CREATE TEMP TABLE stored AS
   SELECT s.*, coalesce(e.n, 0) AS events, coalesce(r.n, 0) AS read_rows
   FROM sent s LEFT JOIN turn_events e USING (id) LEFT JOIN read_rows r USING (id);

@@ -204,7 +204,7 @@ run_wrk context "$load_dir/get-context.lua" "http://127.0.0.1:$service_port" "$s
 # The service stops before the baseline runs, so both get the same idle machine.
 stop_service
 
-# (e) the POSTs again on a fresh database with the daemon held back (it polls once at start, then every 10 minutes):
+# (e) the POSTs again on a fresh database with EventStore__RunDaemon=false (no subscription runs):
 # the request path alone, a reference beside (c), which pays for publishing and summaries as they happen.
 start_service "$request_path_db" "$out/service-request-path.log" EventStore__RunDaemon=false
 RUN_ID="q$suffix" run_wrk post-turn-request-path "$load_dir/post-turn.lua" "http://127.0.0.1:$service_port" \

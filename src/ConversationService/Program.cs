@@ -41,6 +41,11 @@ app.MapExamples();
 // An operations command instead of the service, e.g. `projections rebuild` (README, "Operations").
 if (args is [var command, ..] && !command.StartsWith('-'))
 {
+    if (RebuildGuard.Applies(args) && await RebuildGuard.RunningDaemonAsync(app.Services) is { } refusal)
+    {
+        await Console.Error.WriteLineAsync(refusal);
+        return 1;
+    }
     return await app.RunJasperFxCommands(args);
 }
 await app.RunAsync();

@@ -102,6 +102,34 @@ public sealed class RebuildTests
         Assert.Equal("Healthy", eventStore);
     }
 
+    [Fact]
+    public async Task Given_a_replica_running_the_daemon_When_projections_are_rebuilt_Then_the_command_refuses_naming_what_to_stop()
+    {
+        await using var database = await TestDatabase.CreateAsync();
+        await using var host = new StorageHost(database);
+        var service = host.Start();
+        using var client = StorageHost.Client(service, "tenant-a");
+        await SendAsync(client, HttpMethod.Post, "/conversations/chat-1/turns", new { role = "user", content = "Hello?" });
+        // The daemon holds an advisory lock per shard once it took them over (HotCold).
+        for (var deadline = DateTime.UtcNow.AddSeconds(30); DateTime.UtcNow < deadline && await HeldAdvisoryLocksAsync(database) == 0;)
+        {
+            await Task.Delay(100);
+        }
+
+        var (exitCode, output) = await RunServiceCommandAsync(database, "projections", "rebuild");
+
+        Assert.True(exitCode != 0, output);
+        Assert.Contains("Not rebuilding: a replica of the service is running on this database", output, StringComparison.Ordinal);
+        Assert.Contains("Stop every replica", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Finished rebuilding", output, StringComparison.Ordinal);
+    }
+
+    private static async Task<long> HeldAdvisoryLocksAsync(TestDatabase database) => (await database.QueryAsync(
+        """
+        SELECT count(*) FROM pg_locks
+        WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        """, r => r.GetInt64(0)))[0];
+
     private static async Task WriteThroughTheApiAsync(WebApplicationFactory<Program> service)
     {
         using var a = StorageHost.Client(service, "tenant-a");

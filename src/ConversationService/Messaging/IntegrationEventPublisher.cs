@@ -60,39 +60,24 @@ public sealed class IntegrationEventPublisher : SubscriptionBase
         return NullChangeListener.Instance;
     }
 
-    private async Task PublishAsync(IReadOnlyList<IEvent> events, CancellationToken cancellationToken)
+    private Task PublishAsync(IReadOnlyList<IEvent> events, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.Value.PublishTimeout);
         // Conversations are independent, so they go out concurrently; inside one, each publish waits for the
         // previous confirm, which is what keeps a conversation's events in order on the exchange.
         var streams = events.GroupBy(e => (e.TenantId, StoredSummaries.SummaryStream.ConversationIdOf(e.StreamKey!))).ToArray();
-        try
-        {
-            await Parallel.ForEachAsync(
+        return BrokerTimeout.RunAsync(
+            bounded => Parallel.ForEachAsync(
                 streams,
-                new ParallelOptions { MaxDegreeOfParallelism = _options.Value.PublishConcurrency, CancellationToken = timeout.Token },
+                new ParallelOptions { MaxDegreeOfParallelism = _options.Value.PublishConcurrency, CancellationToken = bounded },
                 async (stream, ct) =>
                 {
                     foreach (var stored in stream)
                     {
                         await PublishOneAsync(stored, ct);
                     }
-                });
-        }
-        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw TimedOut(e);
-        }
+                }),
+            _options.Value.PublishTimeout, cancellationToken);
     }
-
-    /// <summary>
-    /// A publish that outlived <see cref="MessagingOptions.PublishTimeout"/> (a broker going away mid-confirm) as a
-    /// failure of the broker. Not a cancellation: Marten's daemon takes one for its own shutdown and drops the page
-    /// without pausing the subscription, which would then wait for ever instead of restarting from its progress.
-    /// </summary>
-    private TimeoutException TimedOut(OperationCanceledException e) =>
-        new($"Publishing to RabbitMQ did not complete within {_options.Value.PublishTimeout}.", e);
 
     private async Task PublishAloneAsync(IEvent stored, ISubscriptionController controller, CancellationToken ct)
     {
@@ -100,16 +85,7 @@ public sealed class IntegrationEventPublisher : SubscriptionBase
         {
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(_options.Value.PublishTimeout);
-                try
-                {
-                    await PublishOneAsync(stored, timeout.Token);
-                }
-                catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
-                {
-                    throw TimedOut(e);
-                }
+                await BrokerTimeout.RunAsync(bounded => PublishOneAsync(stored, bounded), _options.Value.PublishTimeout, ct);
                 return;
             }
             catch (Exception e) when (!BrokerFailures.IsTransient(e, _control) && !ct.IsCancellationRequested)

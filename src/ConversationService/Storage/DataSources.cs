@@ -27,9 +27,7 @@ public static class DataSources
     {
         pool ??= new PostgresOptions();
         var settings = new NpgsqlConnectionStringBuilder(connectionString);
-        // Npgsql's builder names each key it was given canonically ("MaxPoolSize" becomes "Maximum Pool Size").
-        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = settings.ConnectionString }.Keys
-            .Cast<string>().Select(key => key.Replace(" ", "", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var given = Given(settings);
         if (!given.Contains("MaximumPoolSize"))
         {
             settings.MaxPoolSize = pool.MaxPoolSize;
@@ -52,6 +50,24 @@ public static class DataSources
         }
         return settings.ConnectionString;
     }
+
+    /// <summary>
+    /// The size of the pool <see cref="Create"/> builds, and the setting it comes from: the connection string's own
+    /// <c>Maximum Pool Size</c> wins over <see cref="PostgresOptions.MaxPoolSize"/>.
+    /// </summary>
+    internal static (int Size, string Setting) PoolSize(string? connectionString, PostgresOptions pool)
+    {
+        var settings = new NpgsqlConnectionStringBuilder(connectionString);
+        return Given(settings).Contains("MaximumPoolSize")
+            ? (settings.MaxPoolSize, "Maximum Pool Size in ConnectionStrings:Postgres")
+            : (pool.MaxPoolSize, "Postgres:MaxPoolSize");
+    }
+
+    /// <summary>The keys the connection string sets, without spaces (Npgsql's builder names each one canonically:
+    /// "MaxPoolSize" becomes "Maximum Pool Size").</summary>
+    private static HashSet<string> Given(NpgsqlConnectionStringBuilder settings) =>
+        new System.Data.Common.DbConnectionStringBuilder { ConnectionString = settings.ConnectionString }.Keys
+            .Cast<string>().Select(key => key.Replace(" ", "", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
 
     // Several hosts (failover) count as loopback only when all are; a path is a Unix-domain socket.
     private static bool IsLoopback(string? hosts) =>

@@ -1,4 +1,4 @@
-using System.Text.RegularExpressions;
+using System.Data.Common;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
 
@@ -6,11 +6,11 @@ namespace ConversationService.Storage;
 
 /// <summary>
 /// How a subscription parks an event it cannot process: a dead letter in Marten's <c>mt_doc_deadletterevent</c> (what
-/// readiness counts and the operator resolves) and one Error log line, both naming the event and why it failed without
-/// the content the error may quote. Marten's own dead letter of a subscription's failure says only "Failure to apply
-/// event #n" and the outermost exception's type, which leaves the operator to guess the reason.
+/// readiness counts and the operator resolves) and one Error log line, both naming the event and the type of every
+/// exception in the chain it failed with (<see cref="Describe"/>), never a message, which may quote content. Marten's
+/// own dead letter of a subscription's failure says only "Failure to apply event #n" and one exception type.
 /// </summary>
-public static partial class ParkedEvents
+public static class ParkedEvents
 {
     private const int MaxDescriptionLength = 1_000;
 
@@ -42,28 +42,22 @@ public static partial class ParkedEvents
     }
 
     /// <summary>
-    /// Type and message of each exception in the chain. Messages can quote what failed: System.Text.Json names the JSON
-    /// path (metadata keys are content) and PostgreSQL quotes the offending value, so paths and quoted text are left
-    /// out. No stack trace: it says nothing about the event.
+    /// The type of each exception in the chain, with the SQLSTATE of a database error. Never a message: messages quote
+    /// what failed, and no redaction catches all of it. System.Text.Json names the JSON path (metadata keys are
+    /// content), PostgreSQL quotes the offending value, a serializer or a bug may embed the event's JSON, whose
+    /// strings may hold escaped quotes, and a message may be cut off mid-string or quote nothing at all. The type and
+    /// the event (its sequence, type, stream and tenant, which the log line and the dead letter name) are what the
+    /// operator goes on (README, "Parked events"). No stack trace: it says nothing about the event.
     /// </summary>
     public static string Describe(Exception exception)
     {
-        var parts = Chain(exception).Select(e => $"{e.GetType().FullName}: {Redact(e.Message)}");
-        var text = string.Join(" ---> ", parts);
+        var text = string.Join(" ---> ", Chain(exception).Select(Name));
         return text.Length <= MaxDescriptionLength ? text : text[..(MaxDescriptionLength - 1)] + "…";
     }
 
-    internal static string Redact(string message)
-    {
-        var text = message;
-        var path = text.IndexOf(" Path: ", StringComparison.Ordinal);
-        if (path >= 0)
-        {
-            text = text[..path];
-        }
-        text = Quoted().Replace(text, match => match.Value[0] + "…" + match.Value[^1]);
-        return Whitespace().Replace(text, " ").Trim();
-    }
+    private static string Name(Exception exception) =>
+        (exception.GetType().FullName ?? exception.GetType().Name)
+        + (exception is DbException { SqlState: { Length: > 0 } state } ? $" (SQLSTATE {state})" : "");
 
     /// <summary>The exception, its inner exceptions and those of aggregates, outermost first; bounded against cycles.</summary>
     private static IEnumerable<Exception> Chain(Exception exception)
@@ -86,10 +80,4 @@ public static partial class ParkedEvents
             }
         }
     }
-
-    [GeneratedRegex("\"[^\"]*\"|'[^']*'|“[^”]*”|‘[^’]*’")]
-    private static partial Regex Quoted();
-
-    [GeneratedRegex(@"\s+")]
-    private static partial Regex Whitespace();
 }

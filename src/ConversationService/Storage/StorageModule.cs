@@ -1,3 +1,4 @@
+using ConversationService.Messaging;
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
@@ -23,24 +24,17 @@ public static class StorageModule
         services.AddOptions<PostgresOptions>().Bind(builder.Configuration.GetSection("Postgres")).ValidateOnStart();
         services.AddSingleton<IValidateOptions<EventStoreOptions>, StorageOptionsValidator>();
         services.AddSingleton<IValidateOptions<PostgresOptions>, StorageOptionsValidator>();
+        // The pool against what the daemon and the group commit hold, from the values the service runs with: the bound
+        // options (every configuration source, also those a host adds after this code ran) and the connection string.
+        services.AddSingleton<IValidateOptions<PostgresOptions>>(provider => new ProblemsValidator<PostgresOptions>(
+            pool => StorageOptionsValidator.Problems(pool, provider.GetRequiredService<IOptions<EventStoreOptions>>().Value,
+                provider.GetRequiredService<IConfiguration>().GetConnectionString("Postgres"))));
 
         // The schema names the tables before the container is built, so it is checked here rather than at start.
         var storage = builder.Configuration.GetSection("EventStore").Get<EventStoreOptions>() ?? new EventStoreOptions();
         if (StorageOptionsValidator.Problems(storage).FirstOrDefault() is { } problem)
         {
             throw new OptionsValidationException(nameof(EventStoreOptions), typeof(EventStoreOptions), [problem]);
-        }
-        var pool = builder.Configuration.GetSection("Postgres").Get<PostgresOptions>() ?? new PostgresOptions();
-        if (storage.RunDaemon && pool.MaxPoolSize < DaemonConnections + storage.AppendWriters + 1)
-        {
-            // The daemon's connections are held while it runs; a pool without room beyond them would leave every
-            // request waiting for the pool's timeout and failing.
-            throw new OptionsValidationException(nameof(PostgresOptions), typeof(PostgresOptions),
-            [
-                $"Postgres:MaxPoolSize is {pool.MaxPoolSize}, which leaves no connection for requests: the async daemon "
-                + $"holds up to {DaemonConnections} and EventStore:AppendWriters is {storage.AppendWriters}. "
-                + $"Set it to at least {DaemonConnections + storage.AppendWriters + 1}.",
-            ]);
         }
         services.AddSingleton(provider => DataSources.Create(
             provider.GetRequiredService<IConfiguration>().GetConnectionString("Postgres"),

@@ -115,4 +115,25 @@ internal sealed partial class StorageOptionsValidator : IValidateOptions<EventSt
             yield return "Postgres:ConnectionTimeout must be between 00:00:01 and 00:17:04 (e.g. 00:00:05).";
         }
     }
+
+    /// <summary>
+    /// The daemon's connections are held while it runs: a pool without room beyond them and the group commit's writers
+    /// would leave every request waiting for the pool's timeout and failing. Checked against the pool the data source
+    /// is built with (<see cref="DataSources.PoolSize"/>); none is built without a connection string.
+    /// </summary>
+    public static IEnumerable<string> Problems(PostgresOptions pool, EventStoreOptions storage, string? connectionString)
+    {
+        if (!storage.RunDaemon || string.IsNullOrWhiteSpace(connectionString))
+        {
+            yield break;
+        }
+        var needed = StorageModule.DaemonConnections + storage.AppendWriters + 1;
+        var (size, setting) = DataSources.PoolSize(connectionString, pool);
+        if (size < needed)
+        {
+            yield return $"{setting} is {size}, which leaves no connection for requests: the async daemon holds up to "
+                + $"{StorageModule.DaemonConnections} and EventStore:AppendWriters is {storage.AppendWriters}. "
+                + $"Set it to at least {needed}.";
+        }
+    }
 }

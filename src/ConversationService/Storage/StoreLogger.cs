@@ -7,8 +7,8 @@ namespace ConversationService.Storage;
 
 /// <summary>
 /// Marten's logger for the service. Marten's own writes a failed command at Error with the value of every parameter:
-/// turn content, prompts and metadata would reach the logs, which carry content at Debug only. Here a failure's SQL
-/// and parameters are Debug; above it only what failed, without values. A refusal the service expects and answers
+/// turn content, prompts and metadata would reach the logs, which carry content at Debug only. Here a failure's
+/// exception and parameters are Debug; above it only the SQL and the exception types with their SQLSTATE. A refusal the service expects and answers
 /// (a unique index saying a turn id or document is stored already, a stream no longer at the version an append was
 /// decided at) is Debug alone: its caller deals with it, and at Error it would read as an outage.
 /// </summary>
@@ -76,10 +76,10 @@ internal sealed class StoreLogger(ILogger logger) : IMartenLogger, IMartenSessio
         }
         if (!IsExpected(ex) && _logger.IsEnabled(LogLevel.Warning))
         {
-            // PostgreSQL's message names the constraint or the problem; its detail, which quotes values, is left out
-            // by Npgsql unless the connection string asks for it.
-            _logger.LogWarning(ex, "Marten command failed (values at Debug): {Sql}",
-                string.Join(Environment.NewLine, commands.Select(c => c.Sql)));
+            // The exception types and SQLSTATE, not the messages: PostgreSQL's can quote the offending value (22P02
+            // "invalid input syntax for type integer: ..."), and Npgsql leaves out only the detail.
+            _logger.LogWarning("Marten command failed with {Error} (messages and values at Debug): {Sql}",
+                ParkedEvents.Describe(ex), string.Join(Environment.NewLine, commands.Select(c => c.Sql)));
         }
     }
 

@@ -1,5 +1,6 @@
 using ConversationService.Contracts;
 using ConversationService.Conversations;
+using ConversationService.Messaging;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
@@ -28,8 +29,9 @@ public sealed class PendingSummary
 /// <para>
 /// The turns not yet summarized or requested are kept in memory per conversation (<see cref="UncoveredTurns"/>): read
 /// from the read model the first time a conversation shows up, then followed from the events, so a page costs no
-/// query however long the conversations. A broker failure propagates: Marten pauses the subscription and restarts it
-/// from its last progress, so nothing is lost; the memory is dropped then, as another replica may take over.
+/// query however long the conversations. A broker failure, or sends not confirmed within Messaging:PublishTimeout,
+/// propagates: Marten pauses the subscription and restarts it from its last progress, so nothing is lost; the memory
+/// is dropped then, as another replica may take over.
 /// </para>
 /// </summary>
 public sealed class SummaryTrigger : SubscriptionBase
@@ -37,12 +39,15 @@ public sealed class SummaryTrigger : SubscriptionBase
     private readonly IBus _bus;
     private readonly IEndpointNameFormatter _endpoints;
     private readonly IOptions<SummariesOptions> _options;
+    private readonly IOptions<MessagingOptions> _messaging;
     private readonly TimeProvider _time;
     private readonly UncoveredTurns _uncovered = new();
 
-    public SummaryTrigger(IBus bus, IEndpointNameFormatter endpoints, IOptions<SummariesOptions> options, TimeProvider time)
+    public SummaryTrigger(
+        IBus bus, IEndpointNameFormatter endpoints, IOptions<SummariesOptions> options, IOptions<MessagingOptions> messaging,
+        TimeProvider time)
     {
-        (_bus, _endpoints, _options, _time) = (bus, endpoints, options, time);
+        (_bus, _endpoints, _options, _messaging, _time) = (bus, endpoints, options, messaging, time);
         Name = "summary_trigger";
         IncludeType<StoredTurnAppended>();
         IncludeType<ConversationSummarized>();
@@ -104,10 +109,13 @@ public sealed class SummaryTrigger : SubscriptionBase
         }
         // Conversations are independent, so their commands go out together; the requests are remembered with the
         // subscription's progress once every send was confirmed (a failed page is retried whole, and a repeated
-        // command is harmless).
-        var queue = await _bus.GetSendEndpoint(new Uri($"queue:{_endpoints.Consumer<SummarizeConversationConsumer>()}"));
+        // command is harmless). A broker that does not confirm in time fails the page like one that is down.
         var now = _time.GetUtcNow();
-        await Task.WhenAll(due.Select(d => queue.Send(new SummarizeConversation(d.TenantId, d.ConversationId, d.Through, now), cancellationToken)));
+        await BrokerTimeout.RunAsync(async bounded =>
+        {
+            var queue = await _bus.GetSendEndpoint(new Uri($"queue:{_endpoints.Consumer<SummarizeConversationConsumer>()}"));
+            await Task.WhenAll(due.Select(d => queue.Send(new SummarizeConversation(d.TenantId, d.ConversationId, d.Through, now), bounded)));
+        }, _messaging.Value.PublishTimeout, cancellationToken);
         foreach (var (tenantId, conversationId, through) in due)
         {
             operations.ForTenant(tenantId).Store(new PendingSummary { Id = conversationId, ThroughIndex = through });

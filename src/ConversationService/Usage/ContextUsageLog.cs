@@ -24,7 +24,7 @@ public sealed class ContextUsageLog(NpgsqlDataSource dataSource, DatabaseSchema 
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand($"""
+        await UsageTables.CreateAsync(dataSource, schema, $"""
             CREATE SCHEMA IF NOT EXISTS {schema.Name};
             CREATE TABLE IF NOT EXISTS {schema.Name}.context_usage (
                 tenant_id           text        NOT NULL,
@@ -50,8 +50,7 @@ public sealed class ContextUsageLog(NpgsqlDataSource dataSource, DatabaseSchema 
             END
             $upgrade$;
             CREATE INDEX IF NOT EXISTS context_usage_tenant_at ON {schema.Name}.context_usage (tenant_id, at);
-            """);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+            """, cancellationToken);
         await base.StartAsync(cancellationToken);
     }
 

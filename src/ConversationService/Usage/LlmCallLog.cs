@@ -17,9 +17,7 @@ public static class CallTypes
 /// <summary>Append-only log of LLM calls (the usage endpoint aggregates it); its table is created at start-up.</summary>
 public sealed class LlmCallLog(NpgsqlDataSource dataSource, DatabaseSchema schema) : IHostedService
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand($"""
+    public Task StartAsync(CancellationToken cancellationToken) => UsageTables.CreateAsync(dataSource, schema, $"""
             CREATE SCHEMA IF NOT EXISTS {schema.Name};
             CREATE TABLE IF NOT EXISTS {schema.Name}.llm_calls (
                 id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -34,9 +32,7 @@ public sealed class LlmCallLog(NpgsqlDataSource dataSource, DatabaseSchema schem
                 cost_usd        numeric(18,9) NOT NULL,
                 at              timestamptz   NOT NULL);
             CREATE INDEX IF NOT EXISTS llm_calls_tenant_at ON {schema.Name}.llm_calls (tenant_id, at);
-            """);
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+            """, cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

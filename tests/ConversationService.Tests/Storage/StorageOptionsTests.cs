@@ -39,6 +39,34 @@ public sealed class StorageOptionsTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task Given_a_pool_too_small_in_a_configuration_source_the_host_adds_late_When_the_service_starts_Then_it_refuses_naming_the_pool_size()
+    {
+        // A test host's settings (like any source added after the service registered its services) reach the bound
+        // options, which are what the pool is built from.
+        await using var host = fixture.CreateFactory(new Dictionary<string, string?>
+        {
+            ["Postgres:MaxPoolSize"] = $"{StorageModule.DaemonConnections + 4}",
+            ["EventStore:AppendWriters"] = "4",
+        });
+
+        var error = Assert.ThrowsAny<Exception>(() => host.CreateClient());
+
+        Assert.Contains("Postgres:MaxPoolSize", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Given_a_connection_string_whose_own_pool_the_daemon_would_fill_When_the_service_starts_Then_it_refuses_naming_that_setting()
+    {
+        // The connection string's Maximum Pool Size wins over Postgres:MaxPoolSize (20 by default), so it is checked.
+        var settings = fixture.StartSettings(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = $"{fixture.ConnectionString};Maximum Pool Size={StorageModule.DaemonConnections + 1}",
+        });
+
+        ServiceEntryPoint.AssertRefusesToStart(settings, "Maximum Pool Size in ConnectionStrings:Postgres");
+    }
+
+    [Fact]
     public void Given_no_connection_configured_When_the_data_source_is_built_Then_the_error_says_what_to_set()
     {
         var error = Assert.Throws<InvalidOperationException>(() => DataSources.Create(null, new PostgresOptions()));

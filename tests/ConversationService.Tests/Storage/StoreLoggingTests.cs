@@ -1,7 +1,9 @@
 using System.Net;
+using ConversationService.Storage;
 using ConversationService.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace ConversationService.Tests.Storage;
 
@@ -39,5 +41,37 @@ public sealed class StoreLoggingTests(ServiceFixture fixture)
         Assert.Equal(("t-1", "t-3"), (stored[0], stored[2]));
         Assert.DoesNotContain(sink.Messages, m => m.Contains(secret, StringComparison.Ordinal));
         Assert.DoesNotContain(sink.Messages, m => m.StartsWith("Marten", StringComparison.Ordinal));
+    }
+}
+
+/// <summary>What <see cref="StoreLogger"/> writes above Debug when a command fails for a reason the service does not expect.</summary>
+public sealed class StoreLoggerTests
+{
+    [Fact]
+    public void Given_PostgreSQL_quoting_the_offending_value_When_a_command_fails_Then_above_Debug_only_the_SQL_type_and_SQLSTATE_are_logged()
+    {
+        var logger = new LevelLogger();
+        using var command = new NpgsqlCommand("UPDATE conversations.mt_doc_turnview SET data = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = "my PIN is 4711" });
+        var error = new PostgresException("invalid input syntax for type integer: \"my PIN is 4711\"", "ERROR", "ERROR", "22P02");
+
+        new StoreLogger(logger).LogFailure(command, error);
+
+        var warning = Assert.Single(logger.Lines, l => l.Level > LogLevel.Debug);
+        Assert.DoesNotContain("PIN", warning.Text, StringComparison.Ordinal);
+        Assert.Contains("Npgsql.PostgresException (SQLSTATE 22P02)", warning.Text, StringComparison.Ordinal);
+        Assert.Contains("UPDATE conversations.mt_doc_turnview", warning.Text, StringComparison.Ordinal);
+    }
+
+    private sealed class LevelLogger : ILogger
+    {
+        public List<(LogLevel Level, string Text)> Lines { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception,
+            Func<TState, Exception?, string> formatter) => Lines.Add((logLevel, $"{formatter(state, exception)} {exception}"));
     }
 }
