@@ -66,6 +66,9 @@ public sealed class ConversationProjection : ProjectionBase, IProjection
     /// <summary>Unique per tenant and conversation: the final word on turn-id idempotency.</summary>
     public const string TurnIdIndex = "turn_id_unique";
 
+    /// <summary>A conversation's turns in order: what paging, context assembly and the summary trigger read by.</summary>
+    private const string TurnIndexIndex = "turn_index_unique";
+
     /// <summary>Whether <paramref name="e"/> is a turn id stored already meeting the unique index (a replay).</summary>
     public static bool IsTurnIdViolation(Exception e)
     {
@@ -107,11 +110,11 @@ public sealed class ConversationProjection : ProjectionBase, IProjection
         options.Events.AddEventType<TurnAppended>();
         options.Events.AddEventType<ConversationDeleted>();
         options.Schema.For<ConversationView>();
+        // Two indexes besides the primary key, each on duplicated columns (no index of their own): every read of turns
+        // names its conversation, and a turn is written once, so each index more is a cost on every append. Per tenant,
+        // as conversation ids are: two tenants' conversations may share an id and their turn ids.
         options.Schema.For<TurnView>()
-            .Duplicate(t => t.ConversationId)
-            .Duplicate(t => t.Index)
-            .Duplicate(t => t.TurnId)
-            // Per tenant, as conversation ids are: two tenants' conversations may share an id and their turn ids.
+            .UniqueIndex(UniqueIndexType.DuplicatedField, TurnIndexIndex, TenancyScope.PerTenant, t => t.ConversationId, t => t.Index)
             .UniqueIndex(UniqueIndexType.DuplicatedField, TurnIdIndex, TenancyScope.PerTenant, t => t.ConversationId, t => t.TurnId);
         options.Projections.Add(new ConversationProjection(), ProjectionLifecycle.Inline, ProjectionName);
     }
