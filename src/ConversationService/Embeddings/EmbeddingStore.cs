@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using ConversationService.Contracts;
 using ConversationService.Hosting;
 using ConversationService.Usage;
 using Microsoft.Extensions.AI;

@@ -1,5 +1,6 @@
 using ConversationService.Conversations;
 using ConversationService.Storage;
+using ConversationService.Summaries;
 using Marten;
 using ConversationService.Messaging;
 using ConversationService.Relevance;
@@ -27,8 +28,7 @@ public static class EmbeddingsModule
         {
             var options = provider.GetRequiredService<IOptions<EmbeddingOptions>>().Value;
             return options.IsOpenAi
-                ? new OpenAiEmbeddingGenerator(
-                    options, provider.GetRequiredService<IOptions<LlmOptions>>().Value, provider.GetRequiredService<TimeProvider>())
+                ? ProviderGenerator(provider, options)
                 : new LexicalEmbeddingGenerator(options.Dimensions ?? LexicalEmbeddingGenerator.DefaultDimensions);
         });
         services.AddSingleton<EmbeddingStore>();
@@ -54,5 +54,22 @@ public static class EmbeddingsModule
             services.GetRequiredService<EmbeddingProjection>().Name,
             services.GetRequiredService<IOptions<EmbeddingOptions>>().Value.IsOpenAi));
         return builder;
+    }
+
+    /// <summary>
+    /// The provider's generator: the OpenAI SDK's embedding client for <c>Llm:Endpoint</c> behind, from the outside in,
+    /// the input limit, logging (content only at Trace), resilience (a breaker of its own) and OpenTelemetry (one span
+    /// per attempt, no content).
+    /// </summary>
+    private static IEmbeddingGenerator<string, Embedding<float>> ProviderGenerator(IServiceProvider provider, EmbeddingOptions options)
+    {
+        var llm = provider.GetRequiredService<IOptions<LlmOptions>>().Value;
+        return LlmResilience.Client(llm).GetEmbeddingClient(options.EffectiveModel).AsIEmbeddingGenerator(options.Dimensions)
+            .AsBuilder()
+            .Use(new InputTokenLimit(options).GenerateAsync)
+            .UseLogging()
+            .UseResilience(llm, provider.GetRequiredService<TimeProvider>())
+            .UseOpenTelemetry(sourceName: LlmResilience.TelemetrySource, configure: telemetry => telemetry.EnableSensitiveData = false)
+            .Build(provider);
     }
 }

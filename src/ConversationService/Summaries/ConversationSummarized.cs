@@ -1,5 +1,5 @@
 using ConversationService.Storage;
-using ConversationService.Usage;
+using ConversationService.Contracts;
 
 namespace ConversationService.Summaries;
 

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 using ConversationService.Tokenizers;
-using ConversationService.Usage;
+using ConversationService.Contracts;
 
 namespace ConversationService.Summaries;
 
@@ -30,7 +30,7 @@ public sealed partial class ExtractiveSummarizer : ISummarizer
     public Task<SummaryResult> SummarizeAsync(SummaryRequest request, CancellationToken cancellationToken) =>
         Task.FromResult(new SummaryResult(
             Summarize(request.PreviousSummary, request.Turns, request.MaxTokens, request.Tokenizer),
-            ModelName, LlmUsage.None, 0m));
+            ModelName, new LlmUsage(0, 0, 0), 0m));
 
     public static string Summarize(
         string? previousSummary, IReadOnlyList<SummaryTurn> turns, int maxTokens, TiktokenTokenizer tokenizer)

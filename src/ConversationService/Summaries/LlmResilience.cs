@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Globalization;
 using ConversationService.Usage;
+using Microsoft.Extensions.AI;
 using OpenAI;
 using Polly;
 using Polly.CircuitBreaker;
@@ -14,11 +15,44 @@ namespace ConversationService.Summaries;
 public sealed class LlmUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// Retries (exponential with jitter, or the provider's Retry-After when it sends one) around a circuit breaker
-/// around a per-attempt timeout. One pipeline per provider endpoint, so the breaker sees every call to it.
+/// The OpenAI client for <c>Llm:Endpoint</c>, and the resilience step of the Microsoft.Extensions.AI pipelines built on
+/// it (summaries' <see cref="IChatClient"/>, the provider's embedding generator): retries (exponential with jitter, or
+/// the provider's Retry-After when it sends one) around a circuit breaker around a per-attempt timeout. Each pipeline
+/// has a breaker of its own that sees every call it makes: an embedding outage does not stop summaries, nor the other
+/// way round.
 /// </summary>
 public static class LlmResilience
 {
+    /// <summary>The <see cref="System.Diagnostics.ActivitySource"/> and meter of the LLM pipelines' OpenTelemetry step.</summary>
+    public const string TelemetrySource = "ConversationService.Llm";
+
+    /// <summary>The OpenAI SDK's client for <c>Llm:Endpoint</c>, with <see cref="ClientOptions"/>.</summary>
+    public static OpenAIClient Client(LlmOptions options) => new(
+        new ApiKeyCredential(options.ApiKey ?? throw new InvalidOperationException("Llm:ApiKey is not set.")),
+        ClientOptions(options));
+
+    /// <summary>
+    /// Every call below this step runs in a pipeline of its own (<see cref="Build"/>). A streaming call is answered
+    /// from the resilient non-streaming one (the builder's default when no streaming step is given).
+    /// </summary>
+    public static ChatClientBuilder UseResilience(this ChatClientBuilder builder, LlmOptions options, TimeProvider time)
+    {
+        var pipeline = Build(options, time);
+        return builder.Use(
+            (messages, settings, inner, ct) =>
+                pipeline.ExecuteAsync(async token => await inner.GetResponseAsync(messages, settings, token), ct).AsTask(),
+            getStreamingResponseFunc: null);
+    }
+
+    /// <summary>Every call below this step runs in a pipeline of its own (<see cref="Build"/>).</summary>
+    public static EmbeddingGeneratorBuilder<string, Embedding<float>> UseResilience(
+        this EmbeddingGeneratorBuilder<string, Embedding<float>> builder, LlmOptions options, TimeProvider time)
+    {
+        var pipeline = Build(options, time);
+        return builder.Use((values, settings, inner, ct) =>
+            pipeline.ExecuteAsync(async token => await inner.GenerateAsync(values, settings, token), ct).AsTask());
+    }
+
     public static ResiliencePipeline Build(LlmOptions options, TimeProvider time)
     {
         var transient = new PredicateBuilder()
@@ -85,6 +119,4 @@ public static class LlmResilience
             ? TimeSpan.FromTicks(Math.Max(0, (at - DateTimeOffset.UtcNow).Ticks))
             : null;
     }
-
-    public static bool IsBrokenCircuit(Exception e) => e is BrokenCircuitException;
 }

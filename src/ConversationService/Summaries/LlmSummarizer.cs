@@ -1,38 +1,22 @@
-using System.ClientModel;
-using TiktokenTokenizer = ConversationService.Tokenizers.TiktokenTokenizer;
+using ConversationService.Contracts;
 using ConversationService.Usage;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
-using OpenAI;
-using OpenAI.Chat;
-using Polly;
+using TiktokenTokenizer = ConversationService.Tokenizers.TiktokenTokenizer;
 
 namespace ConversationService.Summaries;
 
 /// <summary>
-/// Summaries on an OpenAI-compatible chat endpoint through the OpenAI SDK: the cheapest tier first, temperature 0,
-/// output capped; an error, an empty answer or a refusal escalates once to the next tier. Every answered call is
-/// recorded with the provider's token counts (counted locally when it sends none) and its price.
+/// Summaries through the chat client (<see cref="SummariesModule"/>: an OpenAI-compatible endpoint behind logging,
+/// resilience and telemetry): the cheapest tier first, temperature 0, output capped; an error, an empty answer or a
+/// refusal escalates once to the next tier. Every answered call is recorded with the provider's token counts
+/// (counted locally when it sends none) and its price.
 /// </summary>
-public sealed class LlmSummarizer : ISummarizer
+public sealed class LlmSummarizer(
+    IChatClient chat, IOptions<LlmOptions> options, LlmCallLog log, TimeProvider time, ILogger<LlmSummarizer> logger)
+    : ISummarizer
 {
-    private readonly LlmOptions _options;
-    private readonly OpenAIClient _client;
-    private readonly ResiliencePipeline _pipeline;
-    private readonly LlmCallLog _log;
-    private readonly TimeProvider _time;
-    private readonly ILogger<LlmSummarizer> _logger;
-
-    public LlmSummarizer(IOptions<LlmOptions> options, LlmCallLog log, TimeProvider time, ILogger<LlmSummarizer> logger)
-    {
-        _options = options.Value;
-        _log = log;
-        _time = time;
-        _logger = logger;
-        _client = new OpenAIClient(
-            new ApiKeyCredential(_options.ApiKey ?? throw new InvalidOperationException("Llm:ApiKey is not set.")),
-            LlmResilience.ClientOptions(_options));
-        _pipeline = LlmResilience.Build(_options, time);
-    }
+    private readonly LlmOptions _options = options.Value;
 
     public async Task<SummaryResult> SummarizeAsync(SummaryRequest request, CancellationToken cancellationToken)
     {
@@ -46,12 +30,12 @@ public sealed class LlmSummarizer : ISummarizer
                 {
                     return result;
                 }
-                _logger.LogWarning("Summary model {Model} gave an empty or refused answer", model);
+                logger.LogWarning("Summary model {Model} gave an empty or refused answer", model);
                 failure = new InvalidOperationException($"{model} gave an empty or refused answer.");
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
-                _logger.LogWarning("Summary model {Model} failed: {Error}", model, e.Message);
+                logger.LogWarning("Summary model {Model} failed: {Error}", model, e.Message);
                 failure = e;
             }
         }
@@ -61,33 +45,36 @@ public sealed class LlmSummarizer : ISummarizer
 
     private async Task<SummaryResult?> CallAsync(string model, SummaryRequest request, CancellationToken ct)
     {
-        var chat = _client.GetChatClient(model);
         ChatMessage[] messages =
         [
-            new SystemChatMessage(SummaryPrompt.System(request.MaxTokens)),
-            new UserChatMessage(SummaryPrompt.User(request.PreviousSummary, request.Turns)),
+            new(ChatRole.System, SummaryPrompt.System(request.MaxTokens)),
+            new(ChatRole.User, SummaryPrompt.User(request.PreviousSummary, request.Turns)),
         ];
-        var settings = new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = request.MaxTokens };
-        var started = _time.GetTimestamp();
-        var completion = await _pipeline.ExecuteAsync(
-            async token => (await chat.CompleteChatAsync(messages, settings, token)).Value, ct);
-        var latency = _time.GetElapsedTime(started);
+        var settings = new ChatOptions { ModelId = model, Temperature = 0, MaxOutputTokens = request.MaxTokens };
+        var started = time.GetTimestamp();
+        var response = await chat.GetResponseAsync(messages, settings, ct);
+        var latency = time.GetElapsedTime(started);
 
-        var text = string.Concat(completion.Content.Select(part => part.Text)).Trim();
-        var usage = completion.Usage is { } u
-            ? new LlmUsage(u.InputTokenCount, u.InputTokenDetails?.CachedTokenCount ?? 0, u.OutputTokenCount)
+        var text = response.Text.Trim();
+        var usage = response.Usage is { InputTokenCount: { } input, OutputTokenCount: { } output } reported
+            ? new LlmUsage(Tokens(input), Tokens(reported.CachedInputTokenCount ?? 0), Tokens(output))
             : Counted(messages, text, request.Tokenizer);
         var cost = Pricing.Cost(_options.Prices, model, usage);
-        await _log.RecordAsync(
-            new LlmCall(request.Tenant, request.ConversationId, CallTypes.Summary, model, usage, latency, cost, _time.GetUtcNow()), ct);
-        return string.IsNullOrEmpty(completion.Refusal) && text.Length > 0
+        await log.RecordAsync(
+            new LlmCall(request.Tenant, request.ConversationId, CallTypes.Summary, model, usage, latency, cost, time.GetUtcNow()), ct);
+        return !IsRefusal(response) && text.Length > 0
             ? new SummaryResult(text, model, usage, cost)
             : null;
     }
 
+    // Microsoft.Extensions.AI.OpenAI carries the provider's refusal as error content named after its field.
+    private static bool IsRefusal(ChatResponse response) =>
+        response.Messages.SelectMany(m => m.Contents).OfType<ErrorContent>().Any(c => c.ErrorCode == "Refusal");
+
+    private static int Tokens(long count) => (int)Math.Clamp(count, 0, int.MaxValue);
+
     private static LlmUsage Counted(ChatMessage[] messages, string answer, TiktokenTokenizer tokenizer) => new(
-        tokenizer.CountChatTokens(messages.Select(m => new Tokenizers.ChatMessage(
-            m is SystemChatMessage ? "system" : "user", string.Concat(m.Content.Select(p => p.Text))))),
+        tokenizer.CountChatTokens(messages.Select(m => new Tokenizers.ChatMessage(m.Role.Value, m.Text))),
         0,
         tokenizer.CountTokens(answer));
 }

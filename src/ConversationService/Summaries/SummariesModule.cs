@@ -1,6 +1,7 @@
 using Marten;
 using ConversationService.Messaging;
 using ConversationService.Usage;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
 namespace ConversationService.Summaries;
@@ -37,8 +38,25 @@ public static class SummariesModule
         services.AddSingleton<ContextUsageLog>();
         services.AddHostedService(provider => provider.GetRequiredService<ContextUsageLog>());
         services.AddSingleton<ExtractiveSummarizer>();
+        services.AddSingleton(ChatClient);
         services.AddSingleton<LlmSummarizer>();
         services.AddSingleton<ISummarizer, SummarizerRouter>();
         return builder;
+    }
+
+    /// <summary>
+    /// The summaries' chat client: the OpenAI SDK's client for <c>Llm:Endpoint</c> (the cheap tier by default; each
+    /// call names its tier) behind, from the outside in, logging (content only at Trace), resilience and
+    /// OpenTelemetry (one span per attempt, no content). Built on first use: without a key nothing resolves it.
+    /// </summary>
+    private static IChatClient ChatClient(IServiceProvider provider)
+    {
+        var llm = provider.GetRequiredService<IOptions<LlmOptions>>().Value;
+        return LlmResilience.Client(llm).GetChatClient(llm.Tiers[0]).AsIChatClient()
+            .AsBuilder()
+            .UseLogging()
+            .UseResilience(llm, provider.GetRequiredService<TimeProvider>())
+            .UseOpenTelemetry(sourceName: LlmResilience.TelemetrySource, configure: telemetry => telemetry.EnableSensitiveData = false)
+            .Build(provider);
     }
 }

@@ -1,5 +1,5 @@
 using ConversationService.Tokenizers;
-using ConversationService.Usage;
+using ConversationService.Contracts;
 
 namespace ConversationService.Summaries;
 

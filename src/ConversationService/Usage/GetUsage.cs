@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using ConversationService.Contracts;
 using ConversationService.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;

@@ -1,3 +1,5 @@
+using ConversationService.Contracts;
+
 namespace ConversationService.Usage;
 
 /// <summary>USD per 1M tokens.</summary>

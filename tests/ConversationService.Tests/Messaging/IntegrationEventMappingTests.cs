@@ -26,7 +26,7 @@ public sealed class IntegrationEventMappingTests
     [Fact]
     public void Given_a_summary_from_the_summary_stream_When_mapped_Then_it_names_the_conversation()
     {
-        var summary = new ConversationSummarized(1, 9, "text", 2, "o200k_base", "gpt-4.1-nano", new LlmUsage(10, 2, 3), 0.5m, At);
+        var summary = new ConversationSummarized(1, 9, "text", 2, "o200k_base", "gpt-4.1-nano", new Contracts.LlmUsage(10, 2, 3), 0.5m, At);
 
         var message = IntegrationEvents.From(Stored(1, "acme", SummaryStream.Id("c1"), 1, summary));
 

@@ -24,7 +24,8 @@ public class LlmFixture : MessagingFixture
             ["Llm:RequestTimeout"] = "00:00:02",
             ["Llm:BreakDuration"] = "00:00:00.500",
         },
-        "ConversationService.Summaries.LlmSummarizer", "MassTransit.ReceiveTransport", "ConversationService.Usage.DailyBudget");
+        "ConversationService.Summaries.LlmSummarizer", "Microsoft.Extensions.AI", "MassTransit.ReceiveTransport",
+        "ConversationService.Usage.DailyBudget");
 
     public override async Task InitializeAsync()
     {
@@ -139,6 +140,25 @@ public sealed class LlmSummaryTests : IDisposable
         var summary = Assert.Single(await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1));
         Assert.Equal("gpt-4o-mini", summary.Model);
         Assert.Equal(["gpt-4.1-nano", "gpt-4o-mini"], _fixture.Llm.ChatRequests.Select(r => r.Model));
+    }
+
+    [Fact]
+    public async Task Given_a_refusal_from_the_cheap_tier_When_summarizing_Then_it_escalates_and_both_calls_are_recorded()
+    {
+        var id = ApiClient.NewId();
+        await SummaryProbe.PostTurnsAsync(_api, id, 10);
+        _fixture.Llm.Enqueue(
+            new FakeReply.Answer(Content: "Sorry.", Refusal: "I cannot help with that.", PromptTokens: 500, CompletionTokens: 7),
+            new FakeReply.Answer("Alice booked room 104.", PromptTokens: 500, CompletionTokens: 6));
+
+        await SummaryProbe.SendAsync(_summarizer, id, 6);
+
+        var summary = Assert.Single(await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1));
+        Assert.Equal(("gpt-4o-mini", "Alice booked room 104."), (summary.Model, summary.Text));
+        var usage = (await _api.GetAsync("/usage?groupBy=conversation")).Expect(HttpStatusCode.OK).Body;
+        var group = usage["groups"]!.AsArray().Single(g => g!["key"]!.GetValue<string>() == id)!;
+        // The refused call was answered and billed: it counts too.
+        Assert.Equal((2, 1_000, 13), (group["calls"]!.GetValue<int>(), group["inputTokens"]!.GetValue<int>(), group["outputTokens"]!.GetValue<int>()));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using ConversationService.Contracts;
 using ConversationService.Usage;
 
 namespace ConversationService.Tests.Usage;
