@@ -46,6 +46,7 @@ public sealed record ConversationSummarized(
     int FromIndex, int ThroughIndex, string Summary, int SummaryTokens, string Model,
     LlmUsage Usage, decimal CostUsd) : IConversationEvent;
 
+/// <summary>Tokens of one LLM call as the provider reported them (counted locally when it sent none).</summary>
 public sealed record LlmUsage(int InputTokens, int CachedInputTokens, int OutputTokens);
 
 /// <summary>The conversation's content is no longer readable through the service; subscribers should forget it too.</summary>
