@@ -38,7 +38,7 @@ public static class SummariesModule
         services.AddSingleton<ContextUsageLog>();
         services.AddHostedService(provider => provider.GetRequiredService<ContextUsageLog>());
         services.AddSingleton<ExtractiveSummarizer>();
-        services.AddSingleton(ChatClient);
+        services.AddSingleton<IChatClient>(ChatClient);
         services.AddSingleton<LlmSummarizer>();
         services.AddSingleton<ISummarizer, SummarizerRouter>();
         return builder;
