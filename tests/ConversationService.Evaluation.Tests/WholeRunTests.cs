@@ -37,6 +37,9 @@ public sealed class WholeRunTests : IAsyncLifetime
                 ["Auth:ApiKeys:0:Key"] = ApiKey,
                 ["Auth:ApiKeys:0:Tenant"] = "eval",
                 ["Logging:LogLevel:Default"] = "Warning",
+                // The lexical hash: what these tests assert was written for it, and the local model would embed every turn they
+                // append (tests/ConversationService.Tests/Embeddings/LocalModel* cover the model).
+                ["Embeddings:Provider"] = "lexical",
             }));
         });
     }

@@ -13,14 +13,14 @@ using Marten;
 namespace ConversationService.Embeddings;
 
 /// <summary>
-/// Vectors of the configured model, L2-normalized. A provider's are stored by tenant and content hash in PostgreSQL
-/// by <see cref="EmbeddingProjection"/> (so identical content is embedded once per tenant and model), with a
-/// size-bounded memory cache in front; the offline embedder's are computed in process and never stored. Returned
-/// arrays are shared: callers must not write to them.
+/// Vectors of the configured model, L2-normalized. The local model's and a provider's are stored by tenant and content
+/// hash in PostgreSQL by <see cref="EmbeddingProjection"/> (so identical content is embedded once per tenant and model),
+/// with a size-bounded memory cache in front; the lexical hash's are computed in process and never stored. Query vectors
+/// are cached beside them under keys of their own. Returned arrays are shared: callers must not write to them.
 /// </summary>
 public sealed class EmbeddingStore : IDisposable
 {
-    private readonly IEmbeddingGenerator<string, Embedding<float>> _generator;
+    private readonly EmbeddingModel _model;
     private readonly EmbeddingOptions _options;
     private readonly LlmOptions _llm;
     private readonly LlmCallLog _calls;
@@ -31,10 +31,10 @@ public sealed class EmbeddingStore : IDisposable
     private readonly MemoryCache _cache;
 
     public EmbeddingStore(
-        IEmbeddingGenerator<string, Embedding<float>> generator, IOptions<EmbeddingOptions> options, IOptions<LlmOptions> llm,
+        EmbeddingModel model, IOptions<EmbeddingOptions> options, IOptions<LlmOptions> llm,
         LlmCallLog calls, IServiceProvider services, TimeProvider time, ILogger<EmbeddingStore> logger)
     {
-        _generator = generator;
+        _model = model;
         _options = options.Value;
         _llm = llm.Value;
         _calls = calls;
@@ -42,28 +42,28 @@ public sealed class EmbeddingStore : IDisposable
         _time = time;
         _logger = logger;
         _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.CacheMegabytes * 1_048_576L });
-        ModelId = _options.StorageModelId;
+        ModelId = model.Id;
     }
 
     /// <summary>The model (and dimensions, when configured) the vectors belong to.</summary>
     public string ModelId { get; }
 
-    /// <summary>Whether embedding runs in process: no provider call, nothing to record, cheaper than a database read.</summary>
-    internal bool IsLocal => !_options.IsOpenAi;
+    /// <summary>Whether vectors are computed where needed instead of stored: the lexical hash, cheaper than a database read.</summary>
+    internal bool IsLocal => !_model.Stored;
 
     /// <summary>SHA-256 of the UTF-8 text: the storage key of its vector.</summary>
     public static byte[] Hash(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text));
 
     /// <summary>
-    /// The provider's stored vectors of <paramref name="texts"/>, null where the projection has not embedded a text
-    /// (yet): the cache, then PostgreSQL, never a provider call. Offline nothing is stored: <c>ContextVectors</c>
-    /// computes offline vectors in process, the one place that does.
+    /// The stored vectors of <paramref name="texts"/>, null where the projection has not embedded a text (yet): the
+    /// cache, then PostgreSQL, never a model call. The lexical hash's are not stored: <c>ContextVectors</c> computes
+    /// them in process, the one place that does.
     /// </summary>
     public async Task<float[]?[]> GetVectorsAsync(string tenant, IReadOnlyList<string> texts, CancellationToken ct)
     {
         if (IsLocal)
         {
-            throw new InvalidOperationException("Offline vectors are not stored; ContextVectors computes them in process.");
+            throw new InvalidOperationException("Lexical vectors are not stored; ContextVectors computes them in process.");
         }
         var vectors = new float[]?[texts.Count];
         var missing = new Dictionary<string, List<int>>(StringComparer.Ordinal);
@@ -72,7 +72,7 @@ public sealed class EmbeddingStore : IDisposable
         {
             var hash = Hash(texts[i]);
             var key = Convert.ToHexString(hash);
-            if (_cache.TryGetValue(new CacheKey(tenant, key), out float[]? cached))
+            if (_cache.TryGetValue(new CacheKey(tenant, key, Query: false), out float[]? cached))
             {
                 vectors[i] = cached;
             }
@@ -103,9 +103,10 @@ public sealed class EmbeddingStore : IDisposable
     }
 
     /// <summary>
-    /// The query's vector, embedded on the request path through the configured generator (cached in memory).
-    /// Null, with a warning, when the provider fails, is slow (<see cref="EmbeddingOptions.QueryTimeout"/>) or its
-    /// circuit is open: the context then ranks lexically.
+    /// The query's vector, embedded on the request path through the configured generator, as a query when the model
+    /// tells queries from documents (cached in memory by tenant and text, apart from document vectors). Null, with a
+    /// warning, when the model fails, is slow (<see cref="EmbeddingOptions.QueryTimeout"/>) or a provider's circuit is
+    /// open: the context then ranks lexically.
     /// </summary>
     public async Task<float[]?> EmbedQueryAsync(string tenant, string? conversationId, string text, CancellationToken ct)
     {
@@ -115,7 +116,7 @@ public sealed class EmbeddingStore : IDisposable
         }
         var hash = Hash(text);
         var key = Convert.ToHexString(hash);
-        if (_cache.TryGetValue(new CacheKey(tenant, key), out float[]? cached))
+        if (_cache.TryGetValue(new CacheKey(tenant, key, Query: true), out float[]? cached))
         {
             return cached;
         }
@@ -123,10 +124,12 @@ public sealed class EmbeddingStore : IDisposable
         timeout.CancelAfter(_options.QueryTimeout);
         try
         {
-            // The query is often a stored turn (the newest user turn), already embedded by the projection.
-            var vector = IsLocal ? null : (await LoadAsync(tenant, [hash], timeout.Token)).Select(v => v.Vector).FirstOrDefault();
-            vector ??= (await EmbedAsync(tenant, conversationId, [text], timeout.Token))[0];
-            Remember(tenant, key, vector);
+            // The query is often a stored turn (the newest user turn), already embedded by the projection: its vector
+            // serves when the model embeds queries and documents alike.
+            var symmetric = _model.Stored && _model.QueryOptions is null;
+            var vector = symmetric ? (await LoadAsync(tenant, [hash], timeout.Token)).Select(v => v.Vector).FirstOrDefault() : null;
+            vector ??= (await EmbedAsync(tenant, conversationId, [text], timeout.Token, _model.QueryOptions))[0];
+            Remember(tenant, key, vector, query: true);
             return vector;
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
@@ -136,17 +139,18 @@ public sealed class EmbeddingStore : IDisposable
         }
     }
 
-    /// <summary>Calls the generator, records the call's tokens and cost, and returns unit-length vectors.</summary>
-    internal async Task<float[][]> EmbedAsync(string tenant, string? conversationId, IReadOnlyList<string> texts, CancellationToken ct)
+    /// <summary>Calls the generator, records a provider call's tokens and cost, and returns unit-length vectors.</summary>
+    internal async Task<float[][]> EmbedAsync(
+        string tenant, string? conversationId, IReadOnlyList<string> texts, CancellationToken ct, EmbeddingGenerationOptions? options = null)
     {
         var started = _time.GetTimestamp();
-        var generated = await _generator.GenerateAsync(texts, null, ct);
+        var generated = await _model.Generator.GenerateAsync(texts, options, ct);
         var latency = _time.GetElapsedTime(started);
         if (generated.Count != texts.Count)
         {
             throw new InvalidOperationException($"{ModelId} returned {generated.Count} embeddings for {texts.Count} texts.");
         }
-        if (!IsLocal)
+        if (_model.Remote)
         {
             var usage = new LlmUsage((int)Math.Min(int.MaxValue, generated.Usage?.InputTokenCount ?? 0), 0, 0);
             var model = _options.EffectiveModel;
@@ -158,10 +162,16 @@ public sealed class EmbeddingStore : IDisposable
         return [.. generated.Select(e => Normalize(e.Vector.ToArray()))];
     }
 
-    internal void Remember(string tenant, string hashKey, float[] vector) =>
-        _cache.Set(new CacheKey(tenant, hashKey), vector, new MemoryCacheEntryOptions { Size = vector.Length * sizeof(float) + 64 });
+    internal void Remember(string tenant, string hashKey, float[] vector, bool query = false) =>
+        _cache.Set(new CacheKey(tenant, hashKey, query), vector, new MemoryCacheEntryOptions { Size = vector.Length * sizeof(float) + 64 });
 
-    internal void Forget(string tenant, byte[] hash) => _cache.Remove(new CacheKey(tenant, Convert.ToHexString(hash)));
+    /// <summary>A released text's vectors (as document and as query) leave the cache.</summary>
+    internal void Forget(string tenant, byte[] hash)
+    {
+        var key = Convert.ToHexString(hash);
+        _cache.Remove(new CacheKey(tenant, key, Query: false));
+        _cache.Remove(new CacheKey(tenant, key, Query: true));
+    }
 
     private async Task<List<(byte[] Hash, float[] Vector)>> LoadAsync(string tenant, List<byte[]> hashes, CancellationToken ct)
     {
@@ -182,5 +192,5 @@ public sealed class EmbeddingStore : IDisposable
 
     public void Dispose() => _cache.Dispose();
 
-    private readonly record struct CacheKey(string Tenant, string Hash);
+    private readonly record struct CacheKey(string Tenant, string Hash, bool Query);
 }

@@ -3,9 +3,9 @@ using ConversationService.Storage;
 using ConversationService.Summaries;
 using Marten;
 using ConversationService.Messaging;
-using ConversationService.Relevance;
 using ConversationService.Usage;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace ConversationService.Embeddings;
@@ -13,7 +13,7 @@ namespace ConversationService.Embeddings;
 public static class EmbeddingsModule
 {
     /// <summary>
-    /// The configured generator (offline by default), the vector store and, with a provider, the projection that fills
+    /// The configured generator (the local model by default), the vector store and, with a provider, the projection that fills
     /// it from the event log. Features add their texts by registering an <see cref="IEmbeddingSource"/>.
     /// </summary>
     public static WebApplicationBuilder AddEmbeddings(this WebApplicationBuilder builder)
@@ -24,13 +24,14 @@ public static class EmbeddingsModule
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<EmbeddingOptions>>(provider => new ProblemsValidator<EmbeddingOptions>(
             o => o.Problems(provider.GetRequiredService<IOptions<LlmOptions>>().Value)));
-        services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(provider =>
+        services.TryAddSingleton<LoadArcticModel>(() => ArcticModel.Packaged.Value);
+        services.AddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<EmbeddingOptions>>().Value;
-            return options.IsOpenAi
-                ? ProviderGenerator(provider, options)
-                : new LexicalEmbeddingGenerator(options.Dimensions ?? LexicalEmbeddingGenerator.DefaultDimensions);
+            return EmbeddingModel.Create(options, () => ProviderGenerator(provider, options), provider.GetRequiredService<LoadArcticModel>(),
+                provider.GetRequiredService<ILoggerFactory>().CreateLogger<EmbeddingModel>());
         });
+        services.AddSingleton(provider => provider.GetRequiredService<EmbeddingModel>().Generator);
         services.AddSingleton<EmbeddingStore>();
         services.AddSingleton<IEmbeddingSource, ConversationEmbeddingSource>();
         services.AddSingleton<EmbeddingProjection>();
@@ -39,20 +40,19 @@ public static class EmbeddingsModule
             options.Schema.For<EmbeddingVector>();
             options.Schema.For<EmbeddingRef>().Duplicate(r => r.Source).Duplicate(r => r.Hash);
         });
-        // Offline vectors are a function of the text alone, computed in process where they are needed (cheaper than
-        // reading them back): only a provider's vectors are stored, so offline there is nothing to project. Decided
-        // from the options the container holds, as the generator above is: configuration a host adds after this code
-        // ran (a test host does) would otherwise give a provider's generator without its projection.
+        // The lexical hash's vectors are a function of the text alone, computed in process where they are needed
+        // (cheaper than reading them back): only the local model's and a provider's are stored, so with the hash there
+        // is nothing to project. Decided from the model the container resolves, as the generator is: configuration a
+        // host adds after this code ran (a test host does) would otherwise give a generator without its projection.
         services.ConfigureMarten((services, options) =>
         {
-            if (services.GetRequiredService<IOptions<EmbeddingOptions>>().Value.IsOpenAi)
+            if (services.GetRequiredService<EmbeddingModel>().Stored)
             {
                 options.Events.Subscribe(services.GetRequiredService<EmbeddingProjection>());
             }
         });
         services.AddSingleton(services => new IndexingProjection(
-            services.GetRequiredService<EmbeddingProjection>().Name,
-            services.GetRequiredService<IOptions<EmbeddingOptions>>().Value.IsOpenAi));
+            services.GetRequiredService<EmbeddingProjection>().Name, services.GetRequiredService<EmbeddingModel>().Stored));
         return builder;
     }
 

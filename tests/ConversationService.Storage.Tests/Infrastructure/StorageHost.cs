@@ -122,6 +122,9 @@ public sealed class StorageHost : IAsyncDisposable
             ["ConnectionStrings:Postgres"] = Database.ConnectionString,
             ["ConnectionStrings:RabbitMq"] = RabbitMq,
             ["Logging:LogLevel:Default"] = "Warning",
+            // The lexical hash: what these tests assert was written for it, and the local model would embed every turn they
+            // append (tests/ConversationService.Tests/Embeddings/LocalModel* cover the model).
+            ["Embeddings:Provider"] = "lexical",
             ["Auth:ApiKeys:0:Key"] = TenantAKey,
             ["Auth:ApiKeys:0:Tenant"] = "tenant-a",
             ["Auth:ApiKeys:1:Key"] = TenantBKey,

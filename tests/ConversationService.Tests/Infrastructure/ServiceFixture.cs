@@ -61,6 +61,9 @@ public sealed class ServiceFixture : IAsyncLifetime
             // Queues of their own, so this run's hosts never consume another run's (or fixture's) commands.
             ["Messaging:EndpointPrefix"] = EndpointPrefix,
             ["Logging:LogLevel:Default"] = "Warning",
+            // The lexical hash: what these tests assert was written for it, and the local model would embed every turn they
+            // append (tests/ConversationService.Tests/Embeddings/LocalModel* cover the model).
+            ["Embeddings:Provider"] = "lexical",
         };
         if (withKeys)
         {

@@ -48,6 +48,9 @@ public class MessagingFixture : IAsyncLifetime
             ["ConnectionStrings:Postgres"] = ConnectionString,
             ["ConnectionStrings:RabbitMq"] = ServiceFixture.RabbitMq,
             ["Logging:LogLevel:Default"] = "Warning",
+            // The lexical hash: what these tests assert was written for it, and the local model would embed every turn they
+            // append (tests/ConversationService.Tests/Embeddings/LocalModel* cover the model).
+            ["Embeddings:Provider"] = "lexical",
             ["Auth:ApiKeys:0:Key"] = ServiceFixture.TenantAKey,
             ["Auth:ApiKeys:0:Tenant"] = "tenant-a",
             ["Auth:ApiKeys:1:Key"] = ServiceFixture.TenantBKey,

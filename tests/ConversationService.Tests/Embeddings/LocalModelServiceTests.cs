@@ -1,0 +1,102 @@
+using System.Net;
+using System.Numerics.Tensors;
+using System.Text.Json.Nodes;
+using ConversationService.Conversations;
+using ConversationService.Embeddings;
+using ConversationService.Relevance;
+using ConversationService.Tests.Infrastructure;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace ConversationService.Tests.Embeddings;
+
+/// <summary>The service with the local model: the default provider, and the fallback when it cannot load.</summary>
+[Collection(Infrastructure.ServiceCollection.Name)]
+public sealed class LocalModelServiceTests(ServiceFixture fixture)
+{
+    [Fact]
+    public async Task Given_the_default_provider_When_turns_are_appended_Then_the_model_embeds_them_off_the_request_path_and_recall_follows_meaning()
+    {
+        // The fixture's hosts run the lexical hash; the model is the service's default (appsettings.json sets none).
+        Assert.Equal(EmbeddingOptions.LocalModel, new EmbeddingOptions().Provider);
+        await using var factory = fixture.CreateFactory(new Dictionary<string, string?> { ["Embeddings:Provider"] = "model" });
+        using var api = Client(factory);
+        var id = ApiClient.NewId();
+        var turns = Enumerable.Range(1, 40).Select(i => new
+        {
+            id = $"t{i}",
+            role = i % 2 == 1 ? "user" : "assistant",
+            name = i % 2 == 1 ? "Caroline" : "Melanie",
+            content = i == 11 ? "Melanie adopted a puppy named Oscar last spring."
+                : $"Melanie and Caroline chatted about the weather and lunch, message {i}.",
+        }).ToArray();
+
+        (await api.AppendAsync(id, new { turns })).Expect(HttpStatusCode.Created);
+        var version = await EmbeddingProbe.WaitUntilIndexedAsync(api, id, TimeSpan.FromSeconds(60));
+
+        var store = factory.Store();
+        Assert.Equal(ArcticModel.Id, store.ModelId);
+        Assert.Contains(factory.Services.GetServices<IndexingProjection>(), p => p.Runs);
+        Assert.Equal(turns.Length + 1, version); // indexedVersion waited for the projection
+        var generator = factory.Services.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>();
+        var expected = await generator.GenerateAsync([turns[10].content]);
+        var stored = (await store.GetVectorsAsync("tenant-a", [turns[10].content], default))[0]!;
+        Assert.True(TensorPrimitives.CosineSimilarity(expected[0].Vector.Span, stored) > 0.99999f);
+        Assert.Equal(1, await EmbeddingProbe.CountStoredVectorsAsync(factory, turns[10].content));
+
+        const string question = "Does anyone here own a dog?"; // no word in common with the answer
+        var reply = (await api.GetContextAsync(id, "budget=300&query=" + Uri.EscapeDataString(question))).Expect(HttpStatusCode.OK).Body;
+
+        var recalled = reply["sections"]!.AsArray().Single(s => s!["kind"]!.GetValue<string>() == "recalled")!;
+        Assert.Equal("t11", recalled["items"]!.AsArray().MaxBy(i => i!["score"]!.GetValue<double>())!["id"]!.GetValue<string>());
+        // The query was embedded as a query (Arctic's prefix) and is cached apart from the document vectors.
+        var query = await store.EmbedQueryAsync("tenant-a", id, question, default);
+        var asQuery = await generator.GenerateAsync([question], EmbeddingPurpose.Query());
+        Assert.Equal(asQuery[0].Vector.ToArray(), query);
+        Assert.Same(query, await store.EmbedQueryAsync("tenant-a", id, question, default));
+        // Local calls cost nothing and are not LLM calls.
+        var usage = (await api.GetAsync("/usage?groupBy=callType")).Expect(HttpStatusCode.OK).Body;
+        Assert.DoesNotContain(usage["groups"]!.AsArray(), g => g!["key"]!.GetValue<string>() == "embedding");
+    }
+
+    [Fact]
+    public async Task Given_a_model_that_cannot_load_When_the_service_starts_Then_it_warns_without_content_and_runs_on_the_lexical_hash()
+    {
+        var sink = new LogSink();
+        var vocabulary = new MemoryStream("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n"u8.ToArray());
+        await using var factory = fixture.CreateFactory(ExpectedLogs.With(
+                new Dictionary<string, string?> { ["Embeddings:Provider"] = "model" }, typeof(EmbeddingModel).FullName!))
+            .WithWebHostBuilder(web => web.ConfigureTestServices(services =>
+            {
+                // A corrupt graph: ONNX Runtime's own refusal, as with a damaged or missing resource.
+                services.AddSingleton<LoadArcticModel>(() => ArcticModel.Load(new MemoryStream(new byte[4096]), vocabulary));
+                services.AddSingleton<ILoggerProvider>(sink);
+            }));
+        using var api = Client(factory);
+        var id = ApiClient.NewId();
+        const string secret = "My locker code is 4711 and it opens the blue door.";
+
+        (await api.AppendTurnAsync(id, "user", secret)).Expect(HttpStatusCode.Created);
+        var conversation = (await api.GetConversationAsync(id)).Expect(HttpStatusCode.OK).Body;
+
+        var warning = Assert.Single(sink.Entries, e => e.Category == typeof(EmbeddingModel).FullName);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains($"{ArcticModel.Id} could not be loaded, falling back to {LexicalEmbeddingGenerator.ModelId}: OnnxRuntimeException", warning.Text);
+        Assert.DoesNotContain(sink.Entries, e => e.Text.Contains("4711", StringComparison.Ordinal));
+        Assert.Equal(LexicalEmbeddingGenerator.ModelId, factory.Store().ModelId);
+        Assert.IsType<LexicalEmbeddingGenerator>(factory.Services.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>());
+        Assert.DoesNotContain(factory.Services.GetServices<IndexingProjection>(), p => p.Runs);
+        Assert.Equal(conversation["version"]!.GetValue<long>(), conversation["indexedVersion"]!.GetValue<long>());
+        (await api.GetContextAsync(id, "budget=200&query=locker")).Expect(HttpStatusCode.OK);
+    }
+
+    private static ApiClient Client(WebApplicationFactory<Program> factory)
+    {
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", ServiceFixture.TenantAKey);
+        return new ApiClient(client);
+    }
+}
