@@ -6,35 +6,21 @@ using ConversationService.Knowledge;
 using ConversationService.Messaging;
 using ConversationService.Storage;
 using ConversationService.Summaries;
-using ConversationService.Tokenize;
-using ConversationService.Usage;
 using JasperFx;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceOptions()
+builder.AddServiceDefaults()
     .AddEventStore()
-    .AddProblemHandling()
-    .AddOverloadProtection()
-    .AddApiKeyAuthentication()
     .AddConversations()
-    .AddReadinessChecks()
     .AddMessaging()
     .AddSummaries()
     .AddEmbeddings()
     .AddKnowledge()
-    .AddExamples()
-    .AddOpenApiDocument();
+    .AddExamples();
 
 var app = builder.Build();
-app.UseProblemHandling();
-app.UseAuthentication();
-app.UseAuthorization();
-app.UseOverloadProtection();
-app.MapOpenApiAndSwagger();
-app.MapHealthEndpoints();
+app.UseServiceDefaults();
 app.MapConversations();
-app.MapTokenize();
-app.MapUsage();
 app.MapKnowledge();
 app.MapExamples();
 

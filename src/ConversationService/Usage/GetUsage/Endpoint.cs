@@ -1,71 +1,44 @@
-using System.Security.Claims;
 using ConversationService.Hosting;
+using FastEndpoints;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace ConversationService.Usage;
+namespace ConversationService.Usage.GetUsage;
 
 /// <summary>GET /usage: the tenant's LLM calls, tokens and estimated cost, and what context assembly saved.</summary>
-public static class GetUsage
+public sealed class Endpoint(NpgsqlDataSource dataSource, DatabaseSchema schema, IOptions<LlmOptions> llm, TimeProvider time)
+    : Endpoint<Request, Response>
 {
-    public static readonly TimeSpan DefaultRange = TimeSpan.FromDays(30);
-    public static readonly TimeSpan MaxRange = TimeSpan.FromDays(366);
-
-    public sealed record Totals(long Calls, long InputTokens, long CachedInputTokens, long OutputTokens, decimal CostUsd);
-
-    public sealed record Group(string Key, long Calls, long InputTokens, long CachedInputTokens, long OutputTokens, decimal CostUsd);
-
-    /// <summary>Tokens the context endpoint served against the full histories, and that difference priced at each target model's input rate.</summary>
-    public sealed record Savings(long ContextRequests, long TokensServed, long FullHistoryTokens, long TokensSaved, decimal CostSavedUsd);
-
-    public sealed record Response(
-        DateTimeOffset From, DateTimeOffset To, string GroupBy, Totals Totals, IReadOnlyList<Group> Groups, Savings Savings);
-
     // Whitelisted column expressions: groupBy never reaches SQL as text.
-    private static readonly Dictionary<string, string> GroupColumns = new(StringComparer.OrdinalIgnoreCase)
+    public static readonly IReadOnlyDictionary<string, string> GroupColumns = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
     {
         ["model"] = "model",
         ["callType"] = "call_type",
         ["conversation"] = "COALESCE(conversation_id, '')",
     };
 
-    public static WebApplication MapUsage(this WebApplication app)
+    public override void Configure()
     {
-        app.MapGet("/usage", HandleAsync)
-            .RequireAuthorization()
-            .WithTags("Usage")
-            .WithName("GetUsage")
-            .WithSummary("LLM calls, tokens and estimated cost in [from, to), grouped; plus context savings.")
-            .WithDescription("groupBy is model (default), callType or conversation. from/to default to the last 30 days.")
-            .Produces<Response>()
-            .ProducesValidationProblem();
-        return app;
+        Get("/usage");
+        Description(b => b.WithName("GetUsage").WithTags("Usage"));
+        Summary(s =>
+        {
+            s.Summary = "LLM calls, tokens and estimated cost in [from, to), grouped; plus context savings.";
+            s.Description = "groupBy is model (default), callType or conversation. from/to default to the last 30 days.";
+        });
     }
 
-    private static async Task<IResult> HandleAsync(
-        DateTimeOffset? from, DateTimeOffset? to, string? groupBy, ClaimsPrincipal user, NpgsqlDataSource dataSource,
-        DatabaseSchema schema, IOptions<LlmOptions> llm, TimeProvider time, CancellationToken ct)
+    public override async Task HandleAsync(Request request, CancellationToken ct)
     {
-        var end = to ?? time.GetUtcNow();
-        // Near the start of the calendar the default range would begin before it.
-        var start = from ?? (end - DateTimeOffset.MinValue > DefaultRange ? end - DefaultRange : DateTimeOffset.MinValue);
-        groupBy ??= "model";
-        if (!GroupColumns.TryGetValue(groupBy, out var column))
-        {
-            return Problems.Invalid("groupBy", "groupBy is one of model, callType, conversation.");
-        }
-        if (start >= end || end - start > MaxRange)
-        {
-            return Problems.Invalid(from is null ? "to" : "from", "from must be before to, at most 366 days apart.");
-        }
-        var tenant = user.Tenant();
+        var (start, end) = request.Range(time.GetUtcNow());
+        var tenant = User.Tenant();
         await using var connection = await dataSource.OpenConnectionAsync(ct);
-        var groups = await GroupsAsync(connection, schema, column, tenant, start, end, ct);
+        var groups = await GroupsAsync(connection, schema, GroupColumns[request.GroupBy], tenant, start, end, ct);
         var totals = new Totals(
             groups.Sum(g => g.Calls), groups.Sum(g => g.InputTokens), groups.Sum(g => g.CachedInputTokens),
             groups.Sum(g => g.OutputTokens), groups.Sum(g => g.CostUsd));
         var savings = await SavingsAsync(connection, schema, tenant, start, end, llm.Value.Prices, ct);
-        return TypedResults.Ok(new Response(start, end, groupBy, totals, groups, savings));
+        await Send.OkAsync(new Response(start, end, request.GroupBy, totals, groups, savings), ct);
     }
 
     private static async Task<List<Group>> GroupsAsync(
