@@ -21,8 +21,6 @@ builder.AddServiceDefaults()
 var app = builder.Build();
 app.UseServiceDefaults();
 app.MapConversations();
-app.MapKnowledge();
-app.MapExamples();
 
 // An operations command instead of the service, e.g. `projections rebuild` (README, "Operations").
 if (args is [var command, ..] && !command.StartsWith('-'))

@@ -31,11 +31,6 @@ public static class ConversationsModule
     {
         var conversations = app.MapGroup("/conversations").RequireAuthorization().WithTags("Conversations")
             .AddEndpointFilter(RejectInvalidId);
-        conversations.MapPutConversation();
-        conversations.MapGetConversation();
-        conversations.MapDeleteConversation();
-        conversations.MapAppendTurns();
-        conversations.MapGetTurns();
         conversations.MapGetContext();
         conversations.MapPostContext();
         return app;

@@ -12,9 +12,11 @@ namespace ConversationService.Hosting;
 /// <summary>Problem-details results shared by the endpoints (RFC 9457).</summary>
 public static class Problems
 {
-    public static IResult NotFound(string conversationId) => Results.Problem(
-        statusCode: StatusCodes.Status404NotFound, title: "Conversation not found",
-        detail: $"No conversation '{conversationId}' exists for this API key.");
+    public static IResult NotFound(string conversationId) =>
+        NotFound("Conversation not found", $"No conversation '{conversationId}' exists for this API key.");
+
+    public static IResult NotFound(string title, string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: title, detail: detail);
 
     public static IResult VersionConflict(long expected, long actual) => Results.Problem(
         statusCode: StatusCodes.Status409Conflict, title: "Version conflict",

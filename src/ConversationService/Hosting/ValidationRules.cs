@@ -31,15 +31,15 @@ public static class ValidationRules
 
     /// <summary>At most <paramref name="max"/> bytes of UTF-8, or a 413.</summary>
     public static IRuleBuilderOptions<T, string?> WithinBytes<T>(
-        this IRuleBuilder<T, string?> rule, Func<int> max, string? message = null) =>
+        this IRuleBuilder<T, string?> rule, Func<int> max, string prefix = "Exceeds") =>
         rule.Must(text => text is null || Bytes(text) <= max())
-            .WithMessage(_ => message ?? $"Exceeds {max()} bytes (Limits:MaxContentBytes).")
+            .WithMessage(_ => $"{prefix} {max()} bytes (Limits:MaxContentBytes).")
             .WithErrorCode(ValidationProblems.TooLarge);
 
     /// <summary>Required, not blank, no NUL, at most <see cref="LimitsOptions.MaxContentBytes"/> (413 past it).</summary>
     public static void RequiredText<T>(this IRuleBuilderInitial<T, string?> rule, Func<LimitsOptions> limits) =>
         rule.Cascade(CascadeMode.Stop)
-            .Must(text => !string.IsNullOrWhiteSpace(text)).WithMessage("{PropertyName} is required and must not be blank.")
+            .Must(text => !string.IsNullOrWhiteSpace(text)).WithMessage("{PropertyPath} is required and must not be blank.")
             .Must(text => !HasNul(text)).WithMessage(NulMessage)
             .WithinBytes(() => limits().MaxContentBytes);
 

@@ -31,10 +31,10 @@ public sealed class AppendTurnConsumer(
             throw new AppendTurnRejectedException("conversationId: 1-128 characters of A-Z a-z 0-9 . _ : -");
         }
         var input = new TurnInput(message.TurnId, message.Role, message.Content, message.Name, message.OccurredAt, message.Metadata);
-        var errors = ConversationDecisions.ValidateTurns([input], isBatch: false, limits.Value);
+        var errors = new TurnRules(() => limits.Value).Validate(input).Errors;
         if (errors.Count > 0)
         {
-            throw new AppendTurnRejectedException(string.Join(" ", errors.Select(e => $"{e.Field}: {e.Message}")));
+            throw new AppendTurnRejectedException(string.Join(" ", errors.Select(e => $"{e.PropertyName}: {e.ErrorMessage}")));
         }
         // A redelivered command must find its own turn: ids are generated from the message id, never at random.
         var turn = new NewTurn(

@@ -1,29 +1,32 @@
-using System.Security.Claims;
 using ConversationService.Hosting;
 using ConversationService.Storage;
 using ConversationService.Summaries;
+using FastEndpoints;
 using Marten;
 
-namespace ConversationService.Conversations;
+namespace ConversationService.Conversations.DeleteConversation;
 
 /// <summary>
 /// DELETE /conversations/{id}: the read model's documents go, every endpoint then 404s, and the content of its events
 /// and of its summaries' events is erased from the log in the same transaction.
 /// </summary>
-public static class DeleteConversation
+public sealed class Endpoint(ConversationWriter writer, IDocumentStore store, ConversationEviction eviction, TimeProvider time)
+    : Endpoint<ConversationRequest>
 {
-    public static RouteHandlerBuilder MapDeleteConversation(this RouteGroupBuilder group) =>
-        group.MapDelete("/{id}", HandleAsync)
-            .WithName("DeleteConversation")
-            .WithSummary("Delete a conversation; its content is no longer readable through any endpoint and is erased from the event log.")
-            .Produces(StatusCodes.Status204NoContent)
-            .ProducesProblem(StatusCodes.Status404NotFound);
-
-    private static async Task<IResult> HandleAsync(
-        string id, ClaimsPrincipal user, ConversationWriter writer, IDocumentStore store, ConversationEviction eviction,
-        TimeProvider time, CancellationToken ct)
+    public override void Configure()
     {
-        var tenant = user.Tenant();
+        Delete("/conversations/{id}");
+        Description(b => b.WithName("DeleteConversation").WithTags("Conversations")
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound));
+        Summary(s => s.Summary =
+            "Delete a conversation; its content is no longer readable through any endpoint and is erased from the event log.");
+    }
+
+    public override async Task HandleAsync(ConversationRequest request, CancellationToken ct) =>
+        await Send.ResultAsync(await DeleteAsync(User.Tenant(), request.ConversationId, ct));
+
+    private async Task<IResult> DeleteAsync(string tenant, string id, CancellationToken ct)
+    {
         using (await writer.LockAsync(tenant, id, ct))
         {
             for (var attempt = 0; attempt < ConversationWriter.MaxAttempts; attempt++)
@@ -34,7 +37,7 @@ public static class DeleteConversation
                 {
                     return Problems.NotFound(id);
                 }
-                if (await TryDeleteAsync(store, tenant, id, state.Version, time.GetUtcNow(), ct))
+                if (await TryDeleteAsync(tenant, id, state.Version, time.GetUtcNow(), ct))
                 {
                     // Every replica forgets its copies when it reads the deletion from the log (ConversationEviction);
                     // this one does so now, so nothing of the conversation is in its memory once the client hears 204.
@@ -51,8 +54,7 @@ public static class DeleteConversation
     /// summary stream too, at the version erased: a summary stored concurrently makes this fail and be erased next
     /// time, and a summary after it finds the stream moved and the conversation gone.
     /// </summary>
-    private static async Task<bool> TryDeleteAsync(
-        IDocumentStore store, string tenant, string id, long version, DateTimeOffset now, CancellationToken ct)
+    private async Task<bool> TryDeleteAsync(string tenant, string id, long version, DateTimeOffset now, CancellationToken ct)
     {
         var summaries = SummaryStream.Id(id);
         long summaryVersion;
