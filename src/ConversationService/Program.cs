@@ -1,3 +1,4 @@
+using ConversationService.Context;
 using ConversationService.Conversations;
 using ConversationService.Embeddings;
 using ConversationService.Examples;
@@ -12,6 +13,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults()
     .AddEventStore()
     .AddConversations()
+    .AddContext()
     .AddMessaging()
     .AddSummaries()
     .AddEmbeddings()
@@ -20,7 +22,6 @@ builder.AddServiceDefaults()
 
 var app = builder.Build();
 app.UseServiceDefaults();
-app.MapConversations();
 
 // An operations command instead of the service, e.g. `projections rebuild` (README, "Operations").
 if (args is [var command, ..] && !command.StartsWith('-'))

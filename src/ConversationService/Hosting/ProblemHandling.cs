@@ -37,18 +37,6 @@ public static class Problems
             return problem.ExecuteAsync(httpContext);
         }
     }
-
-    public static IResult UnknownModel(string field, string? model) =>
-        Invalid(field, $"Unknown model '{(model?.Length > 64 ? model[..64] + "…" : model)}'. Supported: {ModelTokenizers.SupportedModels}");
-
-    public static IResult Invalid(string field, string message) =>
-        Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
-
-    public static IResult Invalid(IReadOnlyList<FieldError> errors, int status = StatusCodes.Status400BadRequest) =>
-        Results.ValidationProblem(
-            errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()),
-            statusCode: status,
-            title: status == StatusCodes.Status413PayloadTooLarge ? "Content too large" : null);
 }
 
 /// <summary>
@@ -104,8 +92,6 @@ public static class ProblemMetadataExtensions
         .ProducesProblem(StatusCodes.Status409Conflict)
         .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 }
-
-public sealed record FieldError(string Field, string Message, bool TooLarge = false);
 
 /// <summary>Turns exceptions that bad input or races can cause into 4xx problems; anything else is a logged 500.</summary>
 public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger)
