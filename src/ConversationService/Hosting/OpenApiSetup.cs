@@ -19,6 +19,9 @@ public static class OpenApiSetup
         builder.Services.SwaggerDocument(options =>
         {
             options.EnableJWTBearerAuth = false;
+            // GET and POST context share their parameters' type: each body schema holds all of its own properties.
+            options.FlattenSchema = true;
+            options.RemoveEmptyRequestSchema = true;
             options.DocumentSettings = settings =>
             {
                 settings.DocumentName = "v1";
@@ -26,6 +29,15 @@ public static class OpenApiSetup
                 settings.Version = "v1";
                 settings.Description = "Event-sourced conversation memory: turns in, budgeted context windows out.";
                 settings.SchemaSettings.SchemaNameGenerator = new UseCaseSchemaNames();
+                // FastEndpoints applies the JSON naming policy to header names too ("if-Match"); headers keep theirs.
+                settings.PostProcess = document =>
+                {
+                    foreach (var parameter in document.Operations.SelectMany(o => o.Operation.Parameters)
+                                 .Where(p => p.Kind == OpenApiParameterKind.Header))
+                    {
+                        parameter.Name = char.ToUpperInvariant(parameter.Name[0]) + parameter.Name[1..];
+                    }
+                };
                 settings.AddAuth("ApiKey", new OpenApiSecurityScheme
                 {
                     Type = OpenApiSecuritySchemeType.Http,

@@ -18,7 +18,7 @@ public sealed class Request : ConversationRequest, IConditionalRequest, ITurn
     public JsonElement? Metadata { get; set; }
     public List<TurnInput>? Turns { get; set; }
 
-    [FromHeader("If-Match", isRequired: false)]
+    [FromHeader("If-Match", isRequired: false, removeFromSchema: true)]
     public string? IfMatch { get; set; }
 
     string? ITurn.Id => TurnId;

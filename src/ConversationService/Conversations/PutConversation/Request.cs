@@ -10,6 +10,6 @@ public sealed class Request : ConversationRequest, IConditionalRequest
     public string? Model { get; set; }
     public JsonElement? Metadata { get; set; }
 
-    [FromHeader("If-Match", isRequired: false)]
+    [FromHeader("If-Match", isRequired: false, removeFromSchema: true)]
     public string? IfMatch { get; set; }
 }
