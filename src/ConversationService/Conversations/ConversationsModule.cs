@@ -1,5 +1,6 @@
 using ConversationService.Storage;
 using Marten;
+using Microsoft.Extensions.Options;
 using ConversationService.Hosting;
 
 namespace ConversationService.Conversations;
@@ -18,6 +19,8 @@ public static class ConversationsModule
         services.AddSingleton<TurnAppender>();
         services.AddSingleton<IndexedVersions>();
         services.AddSingleton<ModelTokenizers>();
+        // Built once: a validator compiles its rules when it is constructed.
+        services.AddSingleton(provider => new TurnRules(() => provider.GetRequiredService<IOptions<LimitsOptions>>().Value));
         return builder;
     }
 }

@@ -2,7 +2,6 @@ using ConversationService.Contracts;
 using ConversationService.Conversations;
 using ConversationService.Hosting;
 using MassTransit;
-using Microsoft.Extensions.Options;
 
 namespace ConversationService.Messaging;
 
@@ -14,9 +13,7 @@ public sealed class AppendTurnRejectedException(string message) : Exception(mess
 /// POST /conversations/{id}/turns. The broker is a trusted internal boundary, so the message names its tenant.
 /// A rejected command goes to the _error queue with the reason and stores nothing.
 /// </summary>
-public sealed class AppendTurnConsumer(
-    TurnAppender appender, IOptions<LimitsOptions> limits)
-    : IConsumer<AppendTurn>
+public sealed class AppendTurnConsumer(TurnAppender appender, TurnRules rules) : IConsumer<AppendTurn>
 {
     public async Task Consume(ConsumeContext<AppendTurn> context)
     {
@@ -31,7 +28,7 @@ public sealed class AppendTurnConsumer(
             throw new AppendTurnRejectedException("conversationId: 1-128 characters of A-Z a-z 0-9 . _ : -");
         }
         var input = new TurnInput(message.TurnId, message.Role, message.Content, message.Name, message.OccurredAt, message.Metadata);
-        var errors = new TurnRules(() => limits.Value).Validate(input).Errors;
+        var errors = rules.Validate(input).Errors;
         if (errors.Count > 0)
         {
             throw new AppendTurnRejectedException(string.Join(" ", errors.Select(e => $"{e.PropertyName}: {e.ErrorMessage}")));
