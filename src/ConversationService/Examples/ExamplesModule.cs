@@ -19,14 +19,4 @@ public static class ExamplesModule
         services.AddReplicaSubscription<Context.ExampleEviction>();
         return builder;
     }
-
-    public static WebApplication MapExamples(this WebApplication app)
-    {
-        var examples = app.MapGroup("/examples").RequireAuthorization().WithTags("Examples");
-        examples.MapPutExample();
-        examples.MapGetExample();
-        examples.MapDeleteExample();
-        examples.MapListExamples();
-        return app;
-    }
 }

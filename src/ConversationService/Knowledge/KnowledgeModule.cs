@@ -19,14 +19,4 @@ public static class KnowledgeModule
         services.AddReplicaSubscription<Context.KnowledgeEviction>();
         return builder;
     }
-
-    public static WebApplication MapKnowledge(this WebApplication app)
-    {
-        var collections = app.MapGroup("/collections").RequireAuthorization().WithTags("Knowledge");
-        collections.MapPutDocument();
-        collections.MapGetDocument();
-        collections.MapDeleteDocument();
-        collections.MapListDocuments();
-        return app;
-    }
 }

@@ -1,3 +1,4 @@
+using ConversationService.Hosting;
 using ConversationService.Messaging;
 using JasperFx;
 using JasperFx.Events;
@@ -20,10 +21,8 @@ public static class StorageModule
     public static WebApplicationBuilder AddEventStore(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<EventStoreOptions>().Bind(builder.Configuration.GetSection("EventStore")).ValidateOnStart();
-        services.AddOptions<PostgresOptions>().Bind(builder.Configuration.GetSection("Postgres")).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<EventStoreOptions>, StorageOptionsValidator>();
-        services.AddSingleton<IValidateOptions<PostgresOptions>, StorageOptionsValidator>();
+        services.AddCheckedOptions<EventStoreOptions>(builder.Configuration.GetSection("EventStore"), StorageOptionsValidator.Problems);
+        services.AddCheckedOptions<PostgresOptions>(builder.Configuration.GetSection("Postgres"), StorageOptionsValidator.Problems);
         // The pool against what the daemon and the group commit hold, from the values the service runs with: the bound
         // options (every configuration source, also those a host adds after this code ran) and the connection string.
         services.AddSingleton<IValidateOptions<PostgresOptions>>(provider => new ProblemsValidator<PostgresOptions>(
