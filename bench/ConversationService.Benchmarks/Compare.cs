@@ -18,7 +18,7 @@ internal static class Compare
         var bytes = turns.Sum(t => (long)Encoding.UTF8.GetByteCount(t));
         foreach (var encoding in new[] { "o200k_base", "cl100k_base" })
         {
-            var tokenizer = TiktokenTokenizer.CreateForEncoding(encoding);
+            var tokenizer = ExactTiktokenTokenizer.CreateForEncoding(encoding);
             var tokens = CountAll(tokenizer, turns); // warm-up: JIT and word cache, as the npm runs get
             var passes = 0;
             var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
@@ -48,7 +48,7 @@ internal static class Compare
         var workingSetBefore = process.WorkingSet64;
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var watch = Stopwatch.StartNew();
-        var tokenizer = TiktokenTokenizer.CreateForEncoding(encoding);
+        var tokenizer = ExactTiktokenTokenizer.CreateForEncoding(encoding);
         var first = tokenizer.CountTokens("warm");
         watch.Stop();
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
@@ -58,7 +58,7 @@ internal static class Compare
             $"load {encoding,-12} {watch.Elapsed.TotalMilliseconds,6:F1} ms (first call, cold process), allocated {allocated / 1048576.0:F1} MiB, retained {retained / 1048576.0:F1} MiB, working set +{(process.WorkingSet64 - workingSetBefore) / 1048576.0:F1} MiB (whole process {process.WorkingSet64 / 1048576.0:F1} MiB, peak {process.PeakWorkingSet64 / 1048576.0:F1} MiB) ({first} token)"));
     }
 
-    private static int CountAll(TiktokenTokenizer tokenizer, string[] turns)
+    private static int CountAll(ExactTiktokenTokenizer tokenizer, string[] turns)
     {
         var total = 0;
         foreach (var turn in turns)

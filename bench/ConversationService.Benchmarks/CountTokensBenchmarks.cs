@@ -8,7 +8,7 @@ namespace ConversationService.Benchmarks;
 public class CountTokensBenchmarks
 {
     private string[] _turns = [];
-    private TiktokenTokenizer _tokenizer = null!;
+    private ExactTiktokenTokenizer _tokenizer = null!;
 
     [Params("o200k_base", "cl100k_base")]
     public string Encoding { get; set; } = "o200k_base";
@@ -17,7 +17,7 @@ public class CountTokensBenchmarks
     public void Setup()
     {
         _turns = LocomoTurns.Load();
-        _tokenizer = TiktokenTokenizer.CreateForEncoding(Encoding);
+        _tokenizer = ExactTiktokenTokenizer.CreateForEncoding(Encoding);
     }
 
     [Benchmark]

@@ -65,7 +65,7 @@ public static class GetContext
         {
             return Problems.Invalid(errors);
         }
-        TiktokenTokenizer? tokenizer = null;
+        ModelTokenizer? tokenizer = null;
         if (parameters.Model is { } model && !services.Tokenizers.TryResolveRequested(model, out tokenizer))
         {
             return Problems.UnknownModel("model", model);
@@ -98,7 +98,7 @@ public static class GetContext
         var budget = parameters.Budget!.Value;
         var reserve = parameters.Reserve ?? 0;
         var available = budget - reserve;
-        var systemTokens = ContextAssembly.SystemTokens(conversation.SystemPrompt, tokenizer);
+        var systemTokens = ContextAssembly.SystemTokens(conversation.SystemPrompt, tokenizer.Tokenizer);
         var fullHistory = ContextAssembly.ReplyPriming + systemTokens + costs.Sum(c => (long)c);
         var summary = fullHistory <= available ? null : storedSummary;
         var queryText = parameters.Query ?? index.Turns.LastOrDefault(t => t.Role == "user")?.Content;
@@ -112,7 +112,7 @@ public static class GetContext
             new ContextShares(parameters.RecentShare ?? defaults.Recent, parameters.SummaryShare ?? defaults.Summary,
                 parameters.KnowledgeShare ?? defaults.Knowledge, parameters.ExamplesShare ?? defaults.Examples),
             knowledge.Terms);
-        var (window, tooSmall) = ContextAssembly.Assemble(input, tokenizer);
+        var (window, tooSmall) = ContextAssembly.Assemble(input, tokenizer.Tokenizer);
         if (window is null)
         {
             return Results.Problem(
@@ -123,7 +123,7 @@ public static class GetContext
         }
         services.Usage.Record(new ContextServed(tenant, id, targetModel, window.Tokens, fullHistory, services.Time.GetUtcNow()));
         var answer = ContextAnswer.Of(
-            new Response(id, conversation.Version, targetModel, tokenizer.EncodingName, budget, reserve, window.Tokens,
+            new Response(id, conversation.Version, targetModel, tokenizer.Encoding, budget, reserve, window.Tokens,
                 fullHistory, window.Messages, window.Sections),
             fullHistory, services.Responses.Json);
         // An answer ranked without some vectors (the indexer is behind, or the query could not be embedded) would
@@ -213,10 +213,10 @@ public static class GetContext
     /// counted from content once and cached. Null when a turn vanished (the conversation was deleted meanwhile).
     /// </summary>
     private static async Task<int[]?> CostsAsync(
-        string tenant, string id, IReadOnlyList<TurnHeader> headers, TiktokenTokenizer tokenizer,
+        string tenant, string id, IReadOnlyList<TurnHeader> headers, ModelTokenizer tokenizer,
         ConversationQueries queries, ModelTokenizers tokenizers, CancellationToken ct)
     {
-        var encoding = tokenizer.EncodingName;
+        var encoding = tokenizer.Encoding;
         var costs = new int[headers.Count];
         var missing = new List<int>();
         for (var i = 0; i < headers.Count; i++)
@@ -245,7 +245,7 @@ public static class GetContext
                 {
                     return null;
                 }
-                var tokens = tokenizer.CountMessageTokens(h.Role, content, h.Name);
+                var tokens = tokenizer.Tokenizer.CountMessageTokens(h.Role, content, h.Name);
                 tokenizers.CacheCount(CacheKey(encoding, tenant, id, h.Index), tokens);
                 costs[i] = tokens;
             }

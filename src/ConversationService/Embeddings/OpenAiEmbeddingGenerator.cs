@@ -20,7 +20,7 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
     private readonly EmbeddingClient _client;
     private readonly OpenAI.Embeddings.EmbeddingGenerationOptions _settings;
     private readonly ResiliencePipeline _pipeline;
-    private readonly TiktokenTokenizer _tokenizer;
+    private readonly Microsoft.ML.Tokenizers.Tokenizer _tokenizer;
     private readonly int _maxInputTokens;
     private readonly EmbeddingGeneratorMetadata _metadata;
 
@@ -35,8 +35,8 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         // A breaker of its own: an embedding outage must not stop summaries, nor the other way round.
         _pipeline = LlmResilience.Build(llm, time);
         // OpenAI's embedding models count in cl100k_base; other providers' counts are an estimate either way.
-        _tokenizer = TiktokenTokenizer.CreateForModel(
-            TiktokenTokenizer.TryGetEncodingForModel(model, out _) ? model : EmbeddingOptions.DefaultOpenAiModel);
+        _tokenizer = ExactTiktokenTokenizer.CreateForModel(
+            ExactTiktokenTokenizer.TryGetEncodingForModel(model, out _) ? model : EmbeddingOptions.DefaultOpenAiModel);
         _maxInputTokens = options.MaxInputTokens;
         _metadata = new EmbeddingGeneratorMetadata("openai", new Uri(llm.Endpoint), model, options.Dimensions);
     }
@@ -55,7 +55,7 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         }
         var embeddings = new GeneratedEmbeddings<Embedding<float>>(
             result.OrderBy(e => e.Index).Select(e => new Embedding<float>(e.ToFloats()) { ModelId = result.Model }));
-        long tokens = result.Usage?.InputTokenCount is > 0 and var reported ? reported : inputs.Sum(_tokenizer.CountTokens);
+        long tokens = result.Usage?.InputTokenCount is > 0 and var reported ? reported : inputs.Sum(input => _tokenizer.CountTokens(input));
         embeddings.Usage = new UsageDetails { InputTokenCount = tokens, TotalTokenCount = tokens };
         return embeddings;
     }
@@ -64,7 +64,7 @@ public sealed class OpenAiEmbeddingGenerator : IEmbeddingGenerator<string, Embed
     private string Cut(string text) =>
         Encoding.UTF8.GetByteCount(text) <= _maxInputTokens
             ? text
-            : text[.._tokenizer.GetIndexByTokenCount(text, _maxInputTokens, out _)];
+            : text[.._tokenizer.GetIndexByTokenCount(text, _maxInputTokens, out _, out _)];
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType == typeof(EmbeddingGeneratorMetadata) ? _metadata

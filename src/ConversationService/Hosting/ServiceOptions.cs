@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
+using ConversationService.Messaging;
 using ConversationService.Tokenizers;
+using Microsoft.Extensions.Options;
 
 namespace ConversationService.Hosting;
 
@@ -80,11 +82,17 @@ public static partial class ServiceOptionsExtensions
             .ValidateOnStart();
         services.AddOptions<ConversationsOptions>()
             .Bind(builder.Configuration.GetSection("Conversations"))
-            .Validate(o => TiktokenTokenizer.TryGetEncodingForModel(o.DefaultModel, out _),
-                "Conversations:DefaultModel names an unsupported model; use e.g. 'gpt-4o'.")
+            .Validate<IOptions<TokenizersOptions>>(
+                (o, tokenizers) => ExactTiktokenTokenizer.TryGetEncodingForModel(o.DefaultModel, out _)
+                    || tokenizers.Value.Models.ContainsKey(o.DefaultModel),
+                "Conversations:DefaultModel names an unsupported model; use e.g. 'gpt-4o', or configure Tokenizers:Models for it.")
             .Validate(o => o.SnapshotCacheMegabytes is >= 0 and <= 65_536,
                 "Conversations:SnapshotCacheMegabytes must be between 0 (off) and 65536.")
             .ValidateOnStart();
+        services.AddOptions<TokenizersOptions>()
+            .Bind(builder.Configuration.GetSection("Tokenizers"))
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TokenizersOptions>>(new ProblemsValidator<TokenizersOptions>(o => o.Problems()));
         services.AddOptions<ContextOptions>()
             .Bind(builder.Configuration.GetSection("Context"))
             .Validate(o => o.ResponseCacheMegabytes is >= 0 and <= 65_536,

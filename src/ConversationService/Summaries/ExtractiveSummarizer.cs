@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using ConversationService.Tokenizers;
+using Microsoft.ML.Tokenizers;
 using ConversationService.Usage;
 
 namespace ConversationService.Summaries;
@@ -33,7 +34,7 @@ public sealed partial class ExtractiveSummarizer : ISummarizer
             ModelName, LlmUsage.None, 0m));
 
     public static string Summarize(
-        string? previousSummary, IReadOnlyList<SummaryTurn> turns, int maxTokens, TiktokenTokenizer tokenizer)
+        string? previousSummary, IReadOnlyList<SummaryTurn> turns, int maxTokens, Tokenizer tokenizer)
     {
         var candidates = new List<Candidate>();
         foreach (var line in (previousSummary ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

@@ -1,5 +1,5 @@
 using System.ClientModel;
-using TiktokenTokenizer = ConversationService.Tokenizers.TiktokenTokenizer;
+using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 using ConversationService.Usage;
 using Microsoft.Extensions.Options;
 using OpenAI;
@@ -85,8 +85,8 @@ public sealed class LlmSummarizer : ISummarizer
             : null;
     }
 
-    private static LlmUsage Counted(ChatMessage[] messages, string answer, TiktokenTokenizer tokenizer) => new(
-        tokenizer.CountChatTokens(messages.Select(m => new Tokenizers.ChatMessage(
+    private static LlmUsage Counted(ChatMessage[] messages, string answer, Tokenizer tokenizer) => new(
+        Tokenizers.ChatTokens.CountChatTokens(tokenizer, messages.Select(m => new Tokenizers.ChatMessage(
             m is SystemChatMessage ? "system" : "user", string.Concat(m.Content.Select(p => p.Text))))),
         0,
         tokenizer.CountTokens(answer));

@@ -44,7 +44,7 @@ public static class Tokenize
         {
             return Encoding.UTF8.GetByteCount(text) > max
                 ? TooLarge("text", max)
-                : TypedResults.Ok(new Response(request.Model, tokenizer.EncodingName, tokenizer.CountTokens(text)));
+                : TypedResults.Ok(new Response(request.Model, tokenizer.Encoding, tokenizer.Tokenizer.CountTokens(text)));
         }
         var messages = request.Messages!;
         if (messages.Count > limits.Value.MaxTurnsPerBatch)
@@ -74,8 +74,8 @@ public static class Tokenize
                 return TooLarge($"messages[{i}].content", max);
             }
         }
-        var tokens = tokenizer.CountChatTokens(messages.Select(m => new ChatMessage(m!.Role!, m.Content!, m.Name)));
-        return TypedResults.Ok(new Response(request.Model, tokenizer.EncodingName, tokens));
+        var tokens = tokenizer.Tokenizer.CountChatTokens(messages.Select(m => new ChatMessage(m!.Role!, m.Content!, m.Name)));
+        return TypedResults.Ok(new Response(request.Model, tokenizer.Encoding, tokens));
     }
 
     private static IResult TooLarge(string field, int max) =>
