@@ -41,6 +41,22 @@ public sealed class MlTokenizersDifferentialTests
 
     [Theory]
     [MemberData(nameof(Encodings))]
+    public void Given_generated_texts_When_encoded_without_pre_tokenization_Then_both_merge_the_whole_text_alike(string encoding)
+    {
+        Tokenizer exact = ExactTiktokenTokenizer.CreateForEncoding(encoding);
+        var ml = Ml[encoding];
+
+        foreach (var text in GeneratedText.Texts(seed: 19, 300))
+        {
+            var expected = ml.EncodeToIds(text, considerPreTokenization: false);
+
+            Assert.Equal(expected, exact.EncodeToIds(text, considerPreTokenization: false));
+            Assert.Equal(expected.Count, exact.CountTokens(text, considerPreTokenization: false));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Encodings))]
     public void Given_generated_texts_When_limited_to_a_token_count_Then_encoding_matches_and_cuts_match_unless_the_reference_part_would_not_fit(string encoding)
     {
         Tokenizer exact = ExactTiktokenTokenizer.CreateForEncoding(encoding);
