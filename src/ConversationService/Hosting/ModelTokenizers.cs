@@ -17,8 +17,8 @@ public sealed class ModelTokenizers(IOptions<TokenizersOptions> options) : IDisp
     private static readonly Lazy<ModelTokenizer> O200k = new(() => new("o200k_base", ExactTiktokenTokenizer.CreateForEncoding("o200k_base")));
     private static readonly Lazy<ModelTokenizer> Cl100k = new(() => new("cl100k_base", ExactTiktokenTokenizer.CreateForEncoding("cl100k_base")));
 
-    // Loaded on first use; start-up validation has already read each file once.
-    private readonly Lazy<Dictionary<string, ModelTokenizer>> _configured = new(() => options.Value.Load());
+    // Each loaded when its model is first used; start-up validation has already checked every file.
+    private readonly Dictionary<string, Lazy<ModelTokenizer>> _configured = options.Value.Tokenizers();
 
     // Counts of stored turns in an encoding other than the one they were counted in at append.
     // Bounded by entry count; a turn's content never changes, so entries never go stale.
@@ -38,8 +38,9 @@ public sealed class ModelTokenizers(IOptions<TokenizersOptions> options) : IDisp
 
     public bool TryResolve(string model, out ModelTokenizer tokenizer)
     {
-        if (_configured.Value.TryGetValue(model, out tokenizer!))
+        if (_configured.TryGetValue(model, out var configured))
         {
+            tokenizer = configured.Value;
             return true;
         }
         if (!ExactTiktokenTokenizer.TryGetEncodingForModel(model, out var encoding))

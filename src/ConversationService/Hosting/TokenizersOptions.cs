@@ -38,10 +38,10 @@ public sealed class TokenizersOptions
         }
     }
 
-    /// <summary>Each configured model's tokenizer, by model name.</summary>
-    public Dictionary<string, ModelTokenizer> Load() => Models.ToDictionary(
+    /// <summary>Each configured model's tokenizer, by model name, loaded on first use.</summary>
+    public Dictionary<string, Lazy<ModelTokenizer>> Tokenizers() => Models.ToDictionary(
         m => m.Key,
-        m => new ModelTokenizer(m.Key, TiktokenVocabularyFile.Load(m.Value.VocabularyFile, m.Value.Pattern)),
+        m => new Lazy<ModelTokenizer>(() => new ModelTokenizer(m.Key, TiktokenVocabularyFile.Load(m.Value.VocabularyFile, m.Value.Pattern))),
         StringComparer.OrdinalIgnoreCase);
 
     private static string? Loads(string key, VocabularyFileOptions file)
