@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Serialization;
 using ConversationService.Relevance;
 using ConversationService.Tokenizers;
+using Microsoft.ML.Tokenizers;
 
 namespace ConversationService.Context;
 
@@ -67,7 +68,7 @@ public static class ContextAssembly
     /// </summary>
     public const int ExcerptAbove = 15;
 
-    public static (ContextWindow? Window, ContextTooSmall? TooSmall) Assemble(ContextInput input, TiktokenTokenizer tokenizer)
+    public static (ContextWindow? Window, ContextTooSmall? TooSmall) Assemble(ContextInput input, Tokenizer tokenizer)
     {
         var turns = input.Index.Turns;
         var tokens = input.TurnTokens;
@@ -171,7 +172,7 @@ public static class ContextAssembly
     }
 
     private static List<(KnowledgeItem Chunk, float Score)> PackKnowledge(
-        ContextInput input, string[] query, Plan plan, TiktokenTokenizer tokenizer)
+        ContextInput input, string[] query, Plan plan, Tokenizer tokenizer)
     {
         if (input.Knowledge.Count == 0 || query.Length == 0)
         {
@@ -192,7 +193,7 @@ public static class ContextAssembly
     }
 
     private static List<(ExampleItem Example, float Score)> PackExamples(
-        ContextInput input, string[] query, Plan plan, TiktokenTokenizer tokenizer)
+        ContextInput input, string[] query, Plan plan, Tokenizer tokenizer)
     {
         if (input.Examples.Count == 0 || input.ExampleCount == 0 || query.Length == 0)
         {
@@ -214,7 +215,7 @@ public static class ContextAssembly
     }
 
     private static List<(int Position, float Score, string Line)> PackRecalled(
-        ContextInput input, string[] query, int recentStart, Plan plan, bool otherMaterial, TiktokenTokenizer tokenizer)
+        ContextInput input, string[] query, int recentStart, Plan plan, bool otherMaterial, Tokenizer tokenizer)
     {
         var index = input.Index;
         if (recentStart == 0 || query.Length == 0)
@@ -256,7 +257,7 @@ public static class ContextAssembly
     }
 
     /// <summary>The message's own cost plus the recalled header (when it holds recalled turns).</summary>
-    private static int MaterialOverhead(bool hasMaterial, bool recalled, TiktokenTokenizer tokenizer) =>
+    private static int MaterialOverhead(bool hasMaterial, bool recalled, Tokenizer tokenizer) =>
         !hasMaterial && !recalled ? 0
         : tokenizer.CountMessageTokens(MaterialRole, "") + (recalled ? tokenizer.CountTokens(RecalledHeader) : 0);
 
@@ -284,7 +285,7 @@ public static class ContextAssembly
 
     private static Material? RenderMaterial(
         ContextInput input, List<(int Position, float Score, string Line)> recalled, List<(KnowledgeItem Chunk, float Score)> knowledge,
-        List<(ExampleItem Example, float Score)> examples, TiktokenTokenizer tokenizer)
+        List<(ExampleItem Example, float Score)> examples, Tokenizer tokenizer)
     {
         if (recalled.Count + knowledge.Count + examples.Count == 0)
         {
@@ -360,7 +361,7 @@ public static class ContextAssembly
     }
 
     private static ContextWindow Build(
-        ContextInput input, TiktokenTokenizer tokenizer, int systemTokens, bool includeSummary, int recentStart, int end,
+        ContextInput input, Tokenizer tokenizer, int systemTokens, bool includeSummary, int recentStart, int end,
         List<int> after, int mandatory, string? cutText, int mandatoryTokens, Material? material,
         List<(int Position, float Score, string Line)> recalled, List<(KnowledgeItem Chunk, float Score)> knowledge,
         List<(ExampleItem Example, float Score)> examples)
@@ -437,10 +438,10 @@ public static class ContextAssembly
 
     private static double Round(float score) => Math.Round(score, 4);
 
-    public static int SystemTokens(string? systemPrompt, TiktokenTokenizer tokenizer) =>
+    public static int SystemTokens(string? systemPrompt, Tokenizer tokenizer) =>
         string.IsNullOrEmpty(systemPrompt) ? 0 : tokenizer.CountMessageTokens("system", systemPrompt);
 
-    public static int? SummaryTokens(string? summary, TiktokenTokenizer tokenizer) =>
+    public static int? SummaryTokens(string? summary, Tokenizer tokenizer) =>
         string.IsNullOrEmpty(summary) ? null : tokenizer.CountMessageTokens("system", SummaryMessage(summary));
 
     public static string SummaryMessage(string summary) => "Summary of the earlier conversation:\n" + summary;
@@ -449,11 +450,11 @@ public static class ContextAssembly
     /// The longest prefix within <paramref name="maxTokens"/>. Re-encoding a prefix can merge differently at the
     /// cut than the whole text did, so the prefix is recounted and the cut moved back until it really fits.
     /// </summary>
-    public static string CutToTokens(string text, int maxTokens, TiktokenTokenizer tokenizer)
+    public static string CutToTokens(string text, int maxTokens, Tokenizer tokenizer)
     {
         for (var limit = maxTokens; limit > 0; limit--)
         {
-            var index = tokenizer.GetIndexByTokenCount(text, limit, out _);
+            var index = tokenizer.GetIndexByTokenCount(text, limit, out _, out _);
             var prefix = text[..index];
             if (tokenizer.CountTokens(prefix) <= maxTokens)
             {

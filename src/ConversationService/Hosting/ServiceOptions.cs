@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
+using ConversationService.Messaging;
 using ConversationService.Tokenizers;
+using Microsoft.Extensions.Options;
 
 namespace ConversationService.Hosting;
 
@@ -74,10 +76,7 @@ public sealed class ConversationsOptions
 
     public IEnumerable<string> Problems()
     {
-        if (!TiktokenTokenizer.TryGetEncodingForModel(DefaultModel, out _))
-        {
-            yield return "Conversations:DefaultModel names an unsupported model; use e.g. 'gpt-4o'.";
-        }
+        // DefaultModel is checked where the configured tokenizers are known (AddServiceOptions).
         if (SnapshotCacheMegabytes is < 0 or > 65_536)
         {
             yield return "Conversations:SnapshotCacheMegabytes must be between 0 (off) and 65536.";
@@ -124,7 +123,12 @@ public static partial class ServiceOptionsExtensions
         var configuration = builder.Configuration;
         services.AddCheckedOptions<ConnectionStringsOptions>(configuration.GetSection("ConnectionStrings"), o => o.Problems());
         services.AddCheckedOptions<LimitsOptions>(configuration.GetSection("Limits"), o => o.Problems());
-        services.AddCheckedOptions<ConversationsOptions>(configuration.GetSection("Conversations"), o => o.Problems());
+        services.AddCheckedOptions<TokenizersOptions>(configuration.GetSection("Tokenizers"), o => o.Problems());
+        services.AddCheckedOptions<ConversationsOptions>(configuration.GetSection("Conversations"), o => o.Problems())
+            .Validate<IOptions<TokenizersOptions>>(
+                (o, tokenizers) => ExactTiktokenTokenizer.TryGetEncodingForModel(o.DefaultModel, out _)
+                    || tokenizers.Value.Models.ContainsKey(o.DefaultModel),
+                "Conversations:DefaultModel names an unsupported model; use e.g. 'gpt-4o', or configure Tokenizers:Models for it.");
         services.AddCheckedOptions<ContextOptions>(configuration.GetSection("Context"), o => o.Problems());
 
         var schema = builder.Configuration["EventStore:Schema"] ?? "conversations";

@@ -18,8 +18,8 @@ public sealed class Endpoint(ModelTokenizers tokenizers) : Endpoint<Request, Res
     {
         tokenizers.TryResolveRequested(request.Model!, out var tokenizer);
         var tokens = request.Text is { } text
-            ? tokenizer.CountTokens(text)
-            : tokenizer.CountChatTokens(request.Messages!.Select(m => new ChatMessage(m!.Role!, m.Content!, m.Name)));
-        return Send.OkAsync(new Response(request.Model!, tokenizer.EncodingName, tokens), ct);
+            ? tokenizer.Tokenizer.CountTokens(text)
+            : tokenizer.Tokenizer.CountChatTokens(request.Messages!.Select(m => new ChatMessage(m!.Role!, m.Content!, m.Name)));
+        return Send.OkAsync(new Response(request.Model!, tokenizer.Encoding, tokens), ct);
     }
 }

@@ -17,7 +17,7 @@ public sealed class ContextAnswers(
         string tenant, Request request, IReadOnlyList<KnowledgeItem> candidates, CancellationToken ct)
     {
         var id = request.ConversationId;
-        TiktokenTokenizer? tokenizer = null;
+        ModelTokenizer? tokenizer = null;
         if (request.Model is { } model)
         {
             tokenizers.TryResolveRequested(model, out tokenizer); // a known model: the validator checked it
@@ -46,7 +46,7 @@ public sealed class ContextAnswers(
 
         var (budget, reserve) = (request.Budget!.Value, request.Reserve ?? 0);
         var available = budget - reserve;
-        var systemTokens = ContextAssembly.SystemTokens(conversation.SystemPrompt, tokenizer);
+        var systemTokens = ContextAssembly.SystemTokens(conversation.SystemPrompt, tokenizer.Tokenizer);
         var fullHistory = ContextAssembly.ReplyPriming + systemTokens + costs.Sum(c => (long)c);
         var summary = fullHistory <= available ? null : storedSummary;
         var queryText = request.Query ?? index.Turns.LastOrDefault(t => t.Role == "user")?.Content;
@@ -55,7 +55,7 @@ public sealed class ContextAnswers(
             available, conversation.SystemPrompt, summary is null ? null : new SummaryInput(summary.Text, summary.ThroughIndex),
             index, costs, queryText, queryVector, knowledge.Items, examples, request.Examples ?? 0, request.Shares(),
             knowledge.Terms);
-        var (window, tooSmall) = ContextAssembly.Assemble(input, tokenizer);
+        var (window, tooSmall) = ContextAssembly.Assemble(input, tokenizer.Tokenizer);
         if (window is null)
         {
             return Results.Problem(
@@ -66,7 +66,7 @@ public sealed class ContextAnswers(
         }
         usage.Record(new ContextServed(tenant, id, targetModel, window.Tokens, fullHistory, time.GetUtcNow()));
         var answer = ContextAnswer.Of(
-            new Response(id, conversation.Version, targetModel, tokenizer.EncodingName, budget, reserve, window.Tokens,
+            new Response(id, conversation.Version, targetModel, tokenizer.Encoding, budget, reserve, window.Tokens,
                 fullHistory, window.Messages, window.Sections),
             fullHistory, responses.Json);
         // An answer ranked without some vectors (the indexer is behind, or the query could not be embedded) would
@@ -83,9 +83,9 @@ public sealed class ContextAnswers(
     /// counted from content once and cached. Null when a turn vanished (the conversation was deleted meanwhile).
     /// </summary>
     private async Task<int[]?> CostsAsync(
-        string tenant, string id, IReadOnlyList<TurnHeader> headers, TiktokenTokenizer tokenizer, CancellationToken ct)
+        string tenant, string id, IReadOnlyList<TurnHeader> headers, ModelTokenizer tokenizer, CancellationToken ct)
     {
-        var encoding = tokenizer.EncodingName;
+        var encoding = tokenizer.Encoding;
         var costs = new int[headers.Count];
         var missing = new List<int>();
         for (var i = 0; i < headers.Count; i++)
@@ -114,7 +114,7 @@ public sealed class ContextAnswers(
                 {
                     return null;
                 }
-                var tokens = tokenizer.CountMessageTokens(h.Role, content, h.Name);
+                var tokens = tokenizer.Tokenizer.CountMessageTokens(h.Role, content, h.Name);
                 tokenizers.CacheCount((encoding, tenant, id, h.Index), tokens);
                 costs[i] = tokens;
             }

@@ -8,7 +8,7 @@ namespace ConversationService.Tokenizers;
 /// starts at <c>start</c>, following the backtracking order of the pattern's alternatives; the golden parity
 /// tests hold them to tiktoken's output.
 /// </summary>
-internal static class PreTokenizer
+internal static class PreTokenSplitter
 {
     /// <summary>
     /// o200k_base: <c>[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?
