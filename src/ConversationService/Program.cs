@@ -7,6 +7,7 @@ using ConversationService.Knowledge;
 using ConversationService.Messaging;
 using ConversationService.Storage;
 using ConversationService.Summaries;
+using ConversationService.Usage;
 using JasperFx;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -16,6 +17,7 @@ builder.AddServiceDefaults()
     .AddContext()
     .AddMessaging()
     .AddSummaries()
+    .AddUsage()
     .AddEmbeddings()
     .AddKnowledge()
     .AddExamples();

@@ -15,8 +15,6 @@ public static class ExamplesModule
         services.ConfigureMarten(ExampleProjection.Register);
         services.AddSingleton<IEmbeddingSource, ExampleEmbeddingSource>();
         services.AddSingleton<ExampleQueries>();
-        services.AddSingleton<Context.ExampleIndexCache>();
-        services.AddReplicaSubscription<Context.ExampleEviction>();
         return builder;
     }
 }

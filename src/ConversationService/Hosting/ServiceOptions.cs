@@ -108,14 +108,8 @@ public sealed class ContextOptions
     }
 }
 
-/// <summary>The event-store schema name, validated once so it can be spliced into SQL safely.</summary>
-public sealed record DatabaseSchema(string Name);
-
-public static partial class ServiceOptionsExtensions
+public static class ServiceOptionsExtensions
 {
-    [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,62}\z")]
-    private static partial Regex SchemaName();
-
     /// <summary>Binds and validates every option at start-up; each message says which key to set.</summary>
     public static WebApplicationBuilder AddServiceOptions(this WebApplicationBuilder builder)
     {
@@ -130,14 +124,6 @@ public static partial class ServiceOptionsExtensions
                     || tokenizers.Value.Models.ContainsKey(o.DefaultModel),
                 "Conversations:DefaultModel names an unsupported model; use e.g. 'gpt-4o', or configure Tokenizers:Models for it.");
         services.AddCheckedOptions<ContextOptions>(configuration.GetSection("Context"), o => o.Problems());
-
-        var schema = builder.Configuration["EventStore:Schema"] ?? "conversations";
-        if (!SchemaName().IsMatch(schema))
-        {
-            throw new InvalidOperationException(
-                $"EventStore:Schema '{schema}' is not a plain PostgreSQL identifier (lower-case letters, digits, '_').");
-        }
-        services.AddSingleton(new DatabaseSchema(schema));
         services.AddSingleton(TimeProvider.System);
         return builder;
     }

@@ -15,8 +15,6 @@ public static class KnowledgeModule
         services.ConfigureMarten(KnowledgeProjection.Register);
         services.AddSingleton<IEmbeddingSource, KnowledgeEmbeddingSource>();
         services.AddSingleton<KnowledgeQueries>();
-        services.AddSingleton<Context.KnowledgeIndexCache>();
-        services.AddReplicaSubscription<Context.KnowledgeEviction>();
         return builder;
     }
 }

@@ -22,11 +22,10 @@ public static class StorageModule
     {
         var services = builder.Services;
         services.AddCheckedOptions<EventStoreOptions>(builder.Configuration.GetSection("EventStore"), StorageOptionsValidator.Problems);
-        services.AddCheckedOptions<PostgresOptions>(builder.Configuration.GetSection("Postgres"), StorageOptionsValidator.Problems);
-        // The pool against what the daemon and the group commit hold, from the values the service runs with: the bound
-        // options (every configuration source, also those a host adds after this code ran) and the connection string.
-        services.AddSingleton<IValidateOptions<PostgresOptions>>(provider => new ProblemsValidator<PostgresOptions>(
-            pool => StorageOptionsValidator.Problems(pool, provider.GetRequiredService<IOptions<EventStoreOptions>>().Value,
+        // The pool, also against what the daemon and the group commit hold on the connection string in use.
+        services.AddCheckedOptions<PostgresOptions>(builder.Configuration.GetSection("Postgres"), (provider, pool) =>
+            StorageOptionsValidator.Problems(pool).Concat(StorageOptionsValidator.Problems(pool,
+                provider.GetRequiredService<IOptions<EventStoreOptions>>().Value,
                 provider.GetRequiredService<IConfiguration>().GetConnectionString("Postgres"))));
 
         // The schema names the tables before the container is built, so it is checked here rather than at start.
@@ -35,6 +34,7 @@ public static class StorageModule
         {
             throw new OptionsValidationException(nameof(EventStoreOptions), typeof(EventStoreOptions), [problem]);
         }
+        services.AddSingleton(new DatabaseSchema(storage.Schema));
         services.AddSingleton(provider => DataSources.Create(
             provider.GetRequiredService<IConfiguration>().GetConnectionString("Postgres"),
             provider.GetRequiredService<IOptions<PostgresOptions>>().Value));

@@ -127,3 +127,6 @@ internal static partial class StorageOptionsValidator
         }
     }
 }
+
+/// <summary>The event-store schema name, validated once so it can be spliced into SQL safely.</summary>
+public sealed record DatabaseSchema(string Name);
