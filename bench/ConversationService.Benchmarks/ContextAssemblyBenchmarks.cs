@@ -23,7 +23,7 @@ public class ContextAssemblyBenchmarks
         "What does Melanie do to destress?", "Would Caroline be considered religious?",
     ];
 
-    private readonly TiktokenTokenizer _tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
+    private readonly ExactTiktokenTokenizer _tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
     private static readonly LexicalEmbeddingGenerator Embedder = new();
     private IndexedTurn[] _turns = [];
     private int[] _tokens = [];

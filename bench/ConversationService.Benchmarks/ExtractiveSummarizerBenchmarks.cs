@@ -13,7 +13,7 @@ namespace ConversationService.Benchmarks;
 [MemoryDiagnoser]
 public class ExtractiveSummarizerBenchmarks
 {
-    private readonly TiktokenTokenizer _tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
+    private readonly ExactTiktokenTokenizer _tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
     private SummaryTurn[] _turns = [];
     private string _previous = "";
 

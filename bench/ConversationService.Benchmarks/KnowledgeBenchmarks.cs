@@ -24,7 +24,7 @@ public class KnowledgeBenchmarks
         "Which instrument does Gina play?", "Where did Jon go on his business trip?",
     ];
 
-    private readonly TiktokenTokenizer _tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
+    private readonly ExactTiktokenTokenizer _tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
     private static readonly LexicalEmbeddingGenerator Embedder = new();
     private string[] _chunks = [];
     private KnowledgeSet _cached = KnowledgeSet.Of([]);

@@ -8,8 +8,8 @@ switch (args)
     case ["--compare", .. var rest]:
         Compare.Speed(rest.FirstOrDefault());
         break;
-    case ["--load", var encoding]:
-        Compare.Load(encoding);
+    case ["--load", var encoding, .. var which]:
+        Compare.Load(encoding, which.FirstOrDefault() ?? ConversationService.Benchmarks.Tokenizers.Exact);
         break;
     case ["--embedding-model"]:
         EmbeddingModelFigures.Print();

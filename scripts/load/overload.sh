@@ -56,7 +56,7 @@ env ASPNETCORE_ENVIRONMENT=Production ASPNETCORE_URLS="http://127.0.0.1:$service
   ConnectionStrings__Postgres="Host=$PGHOST;Port=$PGPORT;Username=$PGUSER;Password=$PGPASSWORD;Database=$db" \
   ConnectionStrings__RabbitMq="${ConnectionStrings__RabbitMq:-amqp://guest:guest@localhost:5672/}" \
   Messaging__EndpointPrefix="$endpoint_prefix" Auth__ApiKeys__0__Key="$api_key" Auth__ApiKeys__0__Tenant=load \
-  Logging__LogLevel__Default=Warning \
+  Embeddings__Provider="${EMBEDDINGS_PROVIDER:-lexical}" Logging__LogLevel__Default=Warning \
   dotnet src/ConversationService/bin/Release/net10.0/ConversationService.dll > "$out/service.log" 2>&1 &
 service_pid=$!
 for _ in $(seq 1 90); do curl -fsS -o /dev/null "http://127.0.0.1:$service_port/health/ready" 2>/dev/null && break; sleep 1; done

@@ -15,7 +15,9 @@
 # the CPU is counted until the daemon has published and processed every event. The service gets its own database and
 # queue prefix; both are removed on exit. Needs root (deps.sh), PostgreSQL, RabbitMQ, wrk, jq.
 # Env knobs: DURATION_SECONDS (20), WARMUP_SECONDS (5), CONNECTIONS (32), THREADS (2), SERVICE_PORT (5181),
-# BASELINE_PORT (5182), LOCOMO_DIR (../shared/data/locomo), SEED_TURNS (600), BUDGET (8000).
+# BASELINE_PORT (5182), LOCOMO_DIR (../shared/data/locomo), SEED_TURNS (600), BUDGET (8000), EMBEDDINGS_PROVIDER
+# (lexical, so that figures stay comparable with earlier runs; "model" adds the local model's indexing to the POST
+# phase with the daemon on).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -145,7 +147,7 @@ start_service() { # database log [NAME=value ...]: creates the database, starts 
     ConnectionStrings__Postgres="$(postgres_connection "$db")" \
     ConnectionStrings__RabbitMq="amqp://guest:guest@localhost:5672/" Messaging__EndpointPrefix="$endpoint_prefix" \
     Auth__ApiKeys__0__Key="$api_key" Auth__ApiKeys__0__Tenant=load \
-    Logging__LogLevel__Default=Warning "$@" \
+    Embeddings__Provider="${EMBEDDINGS_PROVIDER:-lexical}" Logging__LogLevel__Default=Warning "$@" \
     dotnet src/ConversationService/bin/Release/net10.0/ConversationService.dll > "$log_file" 2>&1 &
   service_pid=$!; pids+=("$service_pid")
   wait_ready "http://127.0.0.1:$service_port/health/ready" 90 || { log "service not ready"; tail -30 "$log_file"; exit 1; }

@@ -72,4 +72,5 @@ const project = join(repo, 'bench/ConversationService.Benchmarks');
 execFileSync('dotnet', ['build', '-c', 'Release', '--nologo', '-v', 'q', project], { stdio: ['ignore', 'ignore', 'inherit'] });
 const dll = join(project, 'bin/Release/net10.0/ConversationService.Benchmarks.dll');
 process.stdout.write(execFileSync('dotnet', [dll, '--compare', locomoDir], { encoding: 'utf8' }));
-for (const name of ['o200k_base', 'cl100k_base']) process.stdout.write(execFileSync('dotnet', [dll, '--load', name], { encoding: 'utf8' }));
+for (const tokenizer of ['Exact', 'ML.Tokenizers'])
+  for (const name of ['o200k_base', 'cl100k_base']) process.stdout.write(execFileSync('dotnet', [dll, '--load', name, tokenizer], { encoding: 'utf8' }));

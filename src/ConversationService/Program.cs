@@ -1,3 +1,4 @@
+using ConversationService.Context;
 using ConversationService.Conversations;
 using ConversationService.Embeddings;
 using ConversationService.Examples;
@@ -6,37 +7,23 @@ using ConversationService.Knowledge;
 using ConversationService.Messaging;
 using ConversationService.Storage;
 using ConversationService.Summaries;
-using ConversationService.Tokenize;
 using ConversationService.Usage;
 using JasperFx;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceOptions()
+builder.AddServiceDefaults()
     .AddEventStore()
-    .AddProblemHandling()
-    .AddOverloadProtection()
-    .AddApiKeyAuthentication()
     .AddConversations()
-    .AddReadinessChecks()
+    .AddContext()
     .AddMessaging()
     .AddSummaries()
+    .AddUsage()
     .AddEmbeddings()
     .AddKnowledge()
-    .AddExamples()
-    .AddOpenApiDocument();
+    .AddExamples();
 
 var app = builder.Build();
-app.UseProblemHandling();
-app.UseAuthentication();
-app.UseAuthorization();
-app.UseOverloadProtection();
-app.MapOpenApiAndSwagger();
-app.MapHealthEndpoints();
-app.MapConversations();
-app.MapTokenize();
-app.MapUsage();
-app.MapKnowledge();
-app.MapExamples();
+app.UseServiceDefaults();
 
 // An operations command instead of the service, e.g. `projections rebuild` (README, "Operations").
 if (args is [var command, ..] && !command.StartsWith('-'))

@@ -5,7 +5,7 @@ namespace ConversationService.Evaluation.Tests;
 
 public sealed class BaselinesTests
 {
-    private static readonly TiktokenTokenizer Tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
+    private static readonly ExactTiktokenTokenizer Tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
 
     private static readonly IReadOnlyList<CostedTurn> Turns = Baselines.Cost(
     [

@@ -18,7 +18,7 @@ public sealed class ConcurrencyAndAllocationTests
     public void Given_many_threads_When_counting_the_same_texts_Then_every_count_equals_tiktoken(string encoding)
     {
         // A fresh instance would share nothing with other tests; the shared one is what the service uses.
-        var tokenizer = TiktokenTokenizer.CreateForEncoding(encoding);
+        var tokenizer = ExactTiktokenTokenizer.CreateForEncoding(encoding);
         var texts = GoldenCorpus.Instance.Texts;
         var failures = 0;
 
@@ -39,7 +39,7 @@ public sealed class ConcurrencyAndAllocationTests
     [MemberData(nameof(Encodings))]
     public void Given_a_warmed_tokenizer_When_counting_Then_no_memory_is_allocated(string encoding)
     {
-        var tokenizer = TiktokenTokenizer.CreateForEncoding(encoding);
+        var tokenizer = ExactTiktokenTokenizer.CreateForEncoding(encoding);
         // Chat turns as the service counts them; the golden texts include pre-tokens of hundreds of bytes, which take
         // the pooled heap merge.
         var texts = GoldenCorpus.Instance.Conversation.Select(t => t.Text).Concat(GoldenCorpus.Instance.Texts.Select(t => t.Text)).ToArray();

@@ -23,7 +23,7 @@ public sealed class GoldenParityTests
     [MemberData(nameof(Encodings))]
     public void Given_hand_written_and_fuzz_texts_When_encoded_Then_ids_equal_tiktoken(string encoding)
     {
-        var tokenizer = TiktokenTokenizer.CreateForEncoding(encoding);
+        var tokenizer = ExactTiktokenTokenizer.CreateForEncoding(encoding);
 
         var mismatches = GoldenCorpus.Instance.Texts
             .Where(t => !tokenizer.EncodeToIds(t.Text).SequenceEqual(t.Ids[encoding]))
@@ -37,7 +37,7 @@ public sealed class GoldenParityTests
     [MemberData(nameof(Encodings))]
     public void Given_golden_texts_When_counted_Then_count_equals_tiktoken_id_count(string encoding)
     {
-        var tokenizer = TiktokenTokenizer.CreateForEncoding(encoding);
+        var tokenizer = ExactTiktokenTokenizer.CreateForEncoding(encoding);
 
         foreach (var golden in GoldenCorpus.Instance.Texts.Concat(GoldenCorpus.Instance.LoneSurrogates))
         {
@@ -50,7 +50,7 @@ public sealed class GoldenParityTests
     [MemberData(nameof(Encodings))]
     public void Given_lone_surrogates_When_encoded_Then_they_count_as_replacement_characters_like_the_js_binding(string encoding)
     {
-        var tokenizer = TiktokenTokenizer.CreateForEncoding(encoding);
+        var tokenizer = ExactTiktokenTokenizer.CreateForEncoding(encoding);
 
         foreach (var golden in GoldenCorpus.Instance.LoneSurrogates)
         {
@@ -62,7 +62,7 @@ public sealed class GoldenParityTests
     [MemberData(nameof(Encodings))]
     public void Given_valid_text_When_encoded_and_decoded_Then_the_text_round_trips(string encoding)
     {
-        var tokenizer = TiktokenTokenizer.CreateForEncoding(encoding);
+        var tokenizer = ExactTiktokenTokenizer.CreateForEncoding(encoding);
 
         foreach (var golden in GoldenCorpus.Instance.Texts)
         {
@@ -74,7 +74,7 @@ public sealed class GoldenParityTests
     [MemberData(nameof(Encodings))]
     public void Given_conversation_turns_When_encoded_Then_count_and_id_hash_equal_tiktoken_and_the_text_round_trips(string encoding)
     {
-        var tokenizer = TiktokenTokenizer.CreateForEncoding(encoding);
+        var tokenizer = ExactTiktokenTokenizer.CreateForEncoding(encoding);
 
         var mismatches = new List<string>();
         foreach (var turn in GoldenCorpus.Instance.Conversation)
@@ -95,7 +95,7 @@ public sealed class GoldenParityTests
     [MemberData(nameof(Encodings))]
     public void Given_every_code_point_in_context_When_encoded_Then_count_and_id_hash_equal_tiktoken(string encoding)
     {
-        var tokenizer = TiktokenTokenizer.CreateForEncoding(encoding);
+        var tokenizer = ExactTiktokenTokenizer.CreateForEncoding(encoding);
         var corpus = GoldenCorpus.Instance;
 
         var mismatches = new List<string>();
@@ -111,7 +111,7 @@ public sealed class GoldenParityTests
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} mismatches:\n" + string.Join("\n", mismatches));
     }
 
-    private static string? Mismatch(TiktokenTokenizer tokenizer, string text, (int Count, string Sha256) expected)
+    private static string? Mismatch(ExactTiktokenTokenizer tokenizer, string text, (int Count, string Sha256) expected)
     {
         var ids = tokenizer.EncodeToIds(text);
         return ids.Count == expected.Count && GoldenCorpus.IdsHash(ids) == expected.Sha256

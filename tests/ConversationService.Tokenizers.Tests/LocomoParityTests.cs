@@ -18,7 +18,7 @@ public sealed class LocomoParityTests
     [MemberData(nameof(Encodings))]
     public void Given_LoCoMo_turns_When_encoded_Then_counts_and_session_id_hashes_equal_tiktoken_and_the_texts_round_trip(string encoding)
     {
-        var tokenizer = TiktokenTokenizer.CreateForEncoding(encoding);
+        var tokenizer = ExactTiktokenTokenizer.CreateForEncoding(encoding);
         var contents = LocomoData.Contents;
         using var golden = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Golden", "tiktoken-locomo.json")));
 

@@ -31,9 +31,9 @@ public sealed class ModelMappingTests
     [InlineData("text-embedding-3-large", "cl100k_base")]
     public void Given_a_known_model_When_created_Then_it_uses_the_models_encoding(string model, string encoding)
     {
-        Assert.True(TiktokenTokenizer.TryGetEncodingForModel(model, out var found));
+        Assert.True(ExactTiktokenTokenizer.TryGetEncodingForModel(model, out var found));
         Assert.Equal(encoding, found);
-        Assert.Equal(encoding, TiktokenTokenizer.CreateForModel(model).EncodingName);
+        Assert.Equal(encoding, ExactTiktokenTokenizer.CreateForModel(model).EncodingName);
     }
 
     [Theory]
@@ -44,25 +44,25 @@ public sealed class ModelMappingTests
     [InlineData("")]
     public void Given_an_unknown_model_When_created_Then_the_error_lists_the_supported_families(string model)
     {
-        Assert.False(TiktokenTokenizer.TryGetEncodingForModel(model, out _));
+        Assert.False(ExactTiktokenTokenizer.TryGetEncodingForModel(model, out _));
 
-        var error = Assert.Throws<NotSupportedException>(() => TiktokenTokenizer.CreateForModel(model));
+        var error = Assert.Throws<NotSupportedException>(() => ExactTiktokenTokenizer.CreateForModel(model));
 
         Assert.Contains("gpt-4o", error.Message, StringComparison.Ordinal);
         Assert.Contains("gpt-3.5-turbo", error.Message, StringComparison.Ordinal);
-        Assert.Contains(TiktokenTokenizer.SupportedModelsDescription, error.Message, StringComparison.Ordinal);
+        Assert.Contains(ExactTiktokenTokenizer.SupportedModelsDescription, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Given_models_of_one_encoding_When_created_Then_they_share_one_instance()
     {
-        Assert.Same(TiktokenTokenizer.CreateForModel("gpt-4o"), TiktokenTokenizer.CreateForModel("o3"));
-        Assert.Same(TiktokenTokenizer.CreateForEncoding("cl100k_base"), TiktokenTokenizer.CreateForModel("gpt-4"));
+        Assert.Same(ExactTiktokenTokenizer.CreateForModel("gpt-4o"), ExactTiktokenTokenizer.CreateForModel("o3"));
+        Assert.Same(ExactTiktokenTokenizer.CreateForEncoding("cl100k_base"), ExactTiktokenTokenizer.CreateForModel("gpt-4"));
     }
 
     [Fact]
     public void Given_an_unknown_encoding_When_created_Then_it_is_rejected()
     {
-        Assert.Throws<NotSupportedException>(() => TiktokenTokenizer.CreateForEncoding("p50k_base"));
+        Assert.Throws<NotSupportedException>(() => ExactTiktokenTokenizer.CreateForEncoding("p50k_base"));
     }
 }

@@ -92,9 +92,9 @@ public sealed record CliOptions(
         var concurrency = Int("--concurrency", values, 4, 1, 64, errors);
         var timeout = Int("--index-timeout", values, 600, 1, 86_400, errors);
         var model = values.GetValueOrDefault("--model", "gpt-4o");
-        if (!TiktokenTokenizer.TryGetEncodingForModel(model, out _))
+        if (!ExactTiktokenTokenizer.TryGetEncodingForModel(model, out _))
         {
-            errors.Add($"--model: '{model}' has no tokenizer. Supported: {TiktokenTokenizer.SupportedModelsDescription}.");
+            errors.Add($"--model: '{model}' has no tokenizer. Supported: {ExactTiktokenTokenizer.SupportedModelsDescription}.");
         }
         var prefixConversation = values.GetValueOrDefault("--prefix-conversation");
         if (prefixConversation is not null && files is not null

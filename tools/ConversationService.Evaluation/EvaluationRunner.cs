@@ -5,6 +5,7 @@ using ConversationService.Evaluation.Reports;
 using ConversationService.Evaluation.Scoring;
 using ConversationService.Evaluation.Service;
 using ConversationService.Tokenizers;
+using Microsoft.ML.Tokenizers;
 
 namespace ConversationService.Evaluation;
 
@@ -22,7 +23,7 @@ public sealed class EvaluationRunner(HttpClient http, EvaluationSettings setting
 
     private readonly ServiceApi _api = new(http);
     private readonly ConcurrentQueue<string> _created = new();
-    private readonly TiktokenTokenizer _tokenizer = TiktokenTokenizer.CreateForModel(settings.Model);
+    private readonly Tokenizer _tokenizer = ExactTiktokenTokenizer.CreateForModel(settings.Model);
 
     public async Task<EvaluationResult> RunAsync(CancellationToken ct)
     {

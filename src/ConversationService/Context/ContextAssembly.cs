@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json.Serialization;
 using ConversationService.Relevance;
 using ConversationService.Tokenizers;
+using Microsoft.ML.Tokenizers;
 
 namespace ConversationService.Context;
 
@@ -59,104 +60,116 @@ public static class ContextAssembly
     public const string KnowledgeHeader = "Relevant knowledge:";
     public const string ExamplesHeader = "Examples:";
 
-    private const int RecalledSection = 0;
-
     /// <summary>
     /// A recalled turn whose line costs more than this is shown as its sentences that hold the query's terms:
     /// on LoCoMo this fits about twice the turns into a budget (recall@1000 0.78 -> 0.84 when introduced).
     /// </summary>
     public const int ExcerptAbove = 15;
 
-    public static (ContextWindow? Window, ContextTooSmall? TooSmall) Assemble(ContextInput input, TiktokenTokenizer tokenizer)
+    public static (ContextWindow? Window, ContextTooSmall? TooSmall) Assemble(ContextInput input, Tokenizer tokenizer)
     {
-        var turns = input.Index.Turns;
-        var tokens = input.TurnTokens;
         var systemTokens = SystemTokens(input.SystemPrompt, tokenizer);
-        var used = ReplyPriming + systemTokens;
-        var mandatory = LastUserTurn(turns);
-        string? cutText = null;
-        var mandatoryTokens = 0;
-        if (mandatory >= 0)
+        var (newest, tooSmall) = FitNewestUserTurn(input, ReplyPriming + systemTokens, tokenizer);
+        if (tooSmall is not null)
         {
-            var turn = turns[mandatory];
-            mandatoryTokens = tokens[mandatory];
-            if (used + mandatoryTokens > input.Available)
-            {
-                // Only the newest user turn may be cut, and only at a token boundary; it needs at least one token.
-                var overhead = tokenizer.CountMessageTokens(turn.Role, "", turn.Name);
-                var room = input.Available - used - overhead;
-                if (room < 1)
-                {
-                    return (null, new ContextTooSmall(used + overhead + 1, input.Available));
-                }
-                cutText = CutToTokens(turn.Content, room, tokenizer);
-                mandatoryTokens = tokenizer.CountMessageTokens(turn.Role, cutText, turn.Name);
-            }
+            return (null, tooSmall);
         }
-        else if (used > input.Available)
-        {
-            return (null, new ContextTooSmall(used, input.Available));
-        }
-        used += mandatoryTokens;
-        var rest = input.Available - used;
-        var end = mandatory >= 0 ? mandatory : turns.Count;
+        var turns = input.Index.Turns;
+        var end = newest.Position >= 0 ? newest.Position : turns.Count;
+        var used = ReplyPriming + systemTokens + newest.Tokens;
+        var after = TurnsAfter(input.TurnTokens, end, input.Available - used);
+        used += after.Sum(i => input.TurnTokens[i]);
 
-        // Turns after the newest user turn (rare: a tool or assistant turn already answered) stay after it, in order.
+        var query = Ranking.QueryTerms(input.Query ?? (newest.Position >= 0 ? turns[newest.Position].Content : null));
+        var plan = new Plan(input.Available - used);
+        var knowledge = PackKnowledge(input, query, plan, tokenizer);
+        var examples = PackExamples(input, query, plan, tokenizer);
+        var older = ChooseOlder(input, query, end, plan, knowledge.Count + examples.Count > 0, tokenizer);
+        var selection = new Selection(systemTokens, newest, end, after, older, knowledge, examples);
+
+        // Render, then count exactly: lines were costed one by one, and BPE can merge across a line break.
+        var limit = input.Available - used - Sum(input.TurnTokens, older.RecentStart, end) - (older.SummaryTokens ?? 0);
+        while (true)
+        {
+            var material = RenderMaterial(input, older.Recalled, knowledge, examples, tokenizer);
+            if (material is null || material.Value.Tokens <= limit)
+            {
+                return (Build(input, selection, material), null);
+            }
+            DropWeakest(older.Recalled, knowledge, examples);
+        }
+    }
+
+    /// <summary>The newest user turn (position -1 when there is none), cut to fit when it alone exceeds the budget.</summary>
+    private readonly record struct NewestTurn(int Position, string? CutText, int Tokens);
+
+    /// <summary>How the history before the newest user turn is shown: verbatim from a start, a summary, recalled turns.</summary>
+    private sealed record Older(int RecentStart, int? SummaryTokens, List<(int Position, float Score, string Line)> Recalled);
+
+    /// <summary>Everything chosen for one window, before it is rendered.</summary>
+    private sealed record Selection(
+        int SystemTokens, NewestTurn Newest, int End, List<int> After, Older Older,
+        List<(KnowledgeItem Chunk, float Score)> Knowledge, List<(ExampleItem Example, float Score)> Examples);
+
+    private static (NewestTurn Newest, ContextTooSmall? TooSmall) FitNewestUserTurn(ContextInput input, int used, Tokenizer tokenizer)
+    {
+        var position = LastUserTurn(input.Index.Turns);
+        if (position < 0)
+        {
+            return (new NewestTurn(-1, null, 0), used > input.Available ? new ContextTooSmall(used, input.Available) : null);
+        }
+        var tokens = input.TurnTokens[position];
+        if (used + tokens <= input.Available)
+        {
+            return (new NewestTurn(position, null, tokens), null);
+        }
+        // Only the newest user turn may be cut, and only at a token boundary; it needs at least one token.
+        var turn = input.Index.Turns[position];
+        var overhead = tokenizer.CountMessageTokens(turn.Role, "", turn.Name);
+        var room = input.Available - used - overhead;
+        if (room < 1)
+        {
+            return (default, new ContextTooSmall(used + overhead + 1, input.Available));
+        }
+        var cut = CutToTokens(turn.Content, room, tokenizer);
+        return (new NewestTurn(position, cut, tokenizer.CountMessageTokens(turn.Role, cut, turn.Name)), null);
+    }
+
+    /// <summary>Turns after the newest user turn (rare: a tool or assistant turn already answered), in order, while they fit.</summary>
+    private static List<int> TurnsAfter(IReadOnlyList<int> tokens, int end, int rest)
+    {
         var after = new List<int>();
-        for (var i = end + 1; i < turns.Count && tokens[i] <= rest; i++)
+        for (var i = end + 1; i < tokens.Count && tokens[i] <= rest; i++)
         {
             after.Add(i);
             rest -= tokens[i];
-            used += tokens[i];
         }
+        return after;
+    }
 
-        var query = Ranking.QueryTerms(input.Query ?? (mandatory >= 0 ? turns[mandatory].Content : null));
-        var plan = new Plan(rest);
-        var knowledge = PackKnowledge(input, query, plan, tokenizer);
-        var examples = PackExamples(input, query, plan, tokenizer);
-
-        // The whole history verbatim when it fits: lossless beats recalled.
-        var older = 0L;
-        for (var i = 0; i < end; i++)
+    /// <summary>
+    /// The whole history verbatim when it fits (lossless beats recalled); otherwise the summary, the recent turns within
+    /// their share and the relevant older turns in what is left.
+    /// </summary>
+    private static Older ChooseOlder(ContextInput input, string[] query, int end, Plan plan, bool otherMaterial, Tokenizer tokenizer)
+    {
+        if (input.TurnTokens.Take(end).Sum(t => (long)t) <= plan.Left(MaterialOverhead(otherMaterial, false, tokenizer)))
         {
-            older += tokens[i];
+            return new Older(0, null, []);
         }
-        var recentStart = end;
-        var includeSummary = false;
-        List<(int Position, float Score, string Line)> recalled = [];
-        if (older <= plan.Left(MaterialOverhead(knowledge.Count + examples.Count > 0, false, tokenizer)))
+        var summaryTokens = SummaryTokens(input.Summary?.Text, tokenizer);
+        if (summaryTokens is { } s && s <= input.Shares.Summary * plan.Total && s <= plan.Left(0))
         {
-            recentStart = 0;
+            plan.Spend(s);
         }
         else
         {
-            var summaryTokens = SummaryTokens(input.Summary?.Text, tokenizer);
-            includeSummary = summaryTokens is { } s && s <= input.Shares.Summary * plan.Total && s <= plan.Left(0);
-            if (includeSummary)
-            {
-                plan.Spend(summaryTokens!.Value);
-            }
-            recentStart = RecentStart(turns, tokens, end, (int)Math.Min(plan.Left(0), input.Shares.Recent * plan.Total));
-            for (var i = recentStart; i < end; i++)
-            {
-                plan.Spend(tokens[i]);
-            }
-            recalled = PackRecalled(input, query, recentStart, plan, knowledge.Count + examples.Count > 0, tokenizer);
+            summaryTokens = null;
         }
-
-        // Render, then count exactly: lines were costed one by one, and BPE can merge across a line break.
-        var limit = input.Available - used - Sum(tokens, recentStart, end)
-            - (includeSummary ? SummaryTokens(input.Summary!.Text, tokenizer)!.Value : 0);
-        while (true)
-        {
-            var material = RenderMaterial(input, recalled, knowledge, examples, tokenizer);
-            if (material is null || material.Value.Tokens <= limit)
-            {
-                return (Build(input, tokenizer, systemTokens, includeSummary, recentStart, end, after, mandatory, cutText,
-                    mandatoryTokens, material, recalled, knowledge, examples), null);
-            }
-            DropWeakest(recalled, knowledge, examples);
-        }
+        var recentCap = (int)Math.Min(plan.Left(0), input.Shares.Recent * plan.Total);
+        var recentStart = RecentStart(input.Index.Turns, input.TurnTokens, end, recentCap);
+        plan.Spend(Sum(input.TurnTokens, recentStart, end));
+        return new Older(recentStart, summaryTokens, PackRecalled(input, query, recentStart, plan, otherMaterial, tokenizer));
     }
 
     private sealed class Plan(int total)
@@ -171,7 +184,7 @@ public static class ContextAssembly
     }
 
     private static List<(KnowledgeItem Chunk, float Score)> PackKnowledge(
-        ContextInput input, string[] query, Plan plan, TiktokenTokenizer tokenizer)
+        ContextInput input, string[] query, Plan plan, Tokenizer tokenizer)
     {
         if (input.Knowledge.Count == 0 || query.Length == 0)
         {
@@ -192,7 +205,7 @@ public static class ContextAssembly
     }
 
     private static List<(ExampleItem Example, float Score)> PackExamples(
-        ContextInput input, string[] query, Plan plan, TiktokenTokenizer tokenizer)
+        ContextInput input, string[] query, Plan plan, Tokenizer tokenizer)
     {
         if (input.Examples.Count == 0 || input.ExampleCount == 0 || query.Length == 0)
         {
@@ -214,7 +227,7 @@ public static class ContextAssembly
     }
 
     private static List<(int Position, float Score, string Line)> PackRecalled(
-        ContextInput input, string[] query, int recentStart, Plan plan, bool otherMaterial, TiktokenTokenizer tokenizer)
+        ContextInput input, string[] query, int recentStart, Plan plan, bool otherMaterial, Tokenizer tokenizer)
     {
         var index = input.Index;
         if (recentStart == 0 || query.Length == 0)
@@ -256,7 +269,7 @@ public static class ContextAssembly
     }
 
     /// <summary>The message's own cost plus the recalled header (when it holds recalled turns).</summary>
-    private static int MaterialOverhead(bool hasMaterial, bool recalled, TiktokenTokenizer tokenizer) =>
+    private static int MaterialOverhead(bool hasMaterial, bool recalled, Tokenizer tokenizer) =>
         !hasMaterial && !recalled ? 0
         : tokenizer.CountMessageTokens(MaterialRole, "") + (recalled ? tokenizer.CountTokens(RecalledHeader) : 0);
 
@@ -284,7 +297,7 @@ public static class ContextAssembly
 
     private static Material? RenderMaterial(
         ContextInput input, List<(int Position, float Score, string Line)> recalled, List<(KnowledgeItem Chunk, float Score)> knowledge,
-        List<(ExampleItem Example, float Score)> examples, TiktokenTokenizer tokenizer)
+        List<(ExampleItem Example, float Score)> examples, Tokenizer tokenizer)
     {
         if (recalled.Count + knowledge.Count + examples.Count == 0)
         {
@@ -359,11 +372,7 @@ public static class ContextAssembly
         return index;
     }
 
-    private static ContextWindow Build(
-        ContextInput input, TiktokenTokenizer tokenizer, int systemTokens, bool includeSummary, int recentStart, int end,
-        List<int> after, int mandatory, string? cutText, int mandatoryTokens, Material? material,
-        List<(int Position, float Score, string Line)> recalled, List<(KnowledgeItem Chunk, float Score)> knowledge,
-        List<(ExampleItem Example, float Score)> examples)
+    private static ContextWindow Build(ContextInput input, Selection selection, Material? material)
     {
         var turns = input.Index.Turns;
         var messages = new List<ContextMessage>();
@@ -372,16 +381,14 @@ public static class ContextAssembly
         if (!string.IsNullOrEmpty(input.SystemPrompt))
         {
             messages.Add(new ContextMessage("system", input.SystemPrompt));
-            sections.Add(new ContextSection("system", systemTokens, []));
-            total += systemTokens;
+            sections.Add(new ContextSection("system", selection.SystemTokens, []));
+            total += selection.SystemTokens;
         }
-        if (includeSummary)
+        if (selection.Older.SummaryTokens is { } summaryTokens)
         {
-            var content = SummaryMessage(input.Summary!.Text);
-            var tokens = tokenizer.CountMessageTokens("system", content);
-            messages.Add(new ContextMessage("system", content));
-            sections.Add(new ContextSection("summary", tokens, [new SectionItem("summary")]));
-            total += tokens;
+            messages.Add(new ContextMessage("system", SummaryMessage(input.Summary!.Text)));
+            sections.Add(new ContextSection("summary", summaryTokens, [new SectionItem("summary")]));
+            total += summaryTokens;
         }
         var recentItems = new List<SectionItem>();
         var recentTokens = 0;
@@ -392,7 +399,7 @@ public static class ContextAssembly
             recentItems.Add(new SectionItem(turn.Id));
             recentTokens += cost ?? input.TurnTokens[position];
         }
-        for (var i = recentStart; i < end; i++)
+        for (var i = selection.Older.RecentStart; i < selection.End; i++)
         {
             AddTurn(i);
         }
@@ -400,11 +407,11 @@ public static class ContextAssembly
         {
             messages.Add(new ContextMessage(MaterialRole, m.Content));
         }
-        if (mandatory >= 0)
+        if (selection.Newest is { Position: >= 0 } newest)
         {
-            AddTurn(mandatory, cutText, mandatoryTokens);
+            AddTurn(newest.Position, newest.CutText, newest.Tokens);
         }
-        foreach (var i in after)
+        foreach (var i in selection.After)
         {
             AddTurn(i);
         }
@@ -416,31 +423,28 @@ public static class ContextAssembly
         if (material is { } rendered)
         {
             total += rendered.Tokens;
-            if (recalled.Count > 0)
-            {
-                sections.Add(new ContextSection("recalled", rendered.Recalled,
-                    recalled.Select(r => new SectionItem(turns[r.Position].Id, Round(r.Score))).ToArray()));
-            }
-            if (knowledge.Count > 0)
-            {
-                sections.Add(new ContextSection("knowledge", rendered.Knowledge,
-                    knowledge.Select(k => new SectionItem(k.Chunk.Id, Round(k.Score))).ToArray()));
-            }
-            if (examples.Count > 0)
-            {
-                sections.Add(new ContextSection("examples", rendered.Examples,
-                    examples.Select(e => new SectionItem(e.Example.Id, Round(e.Score))).ToArray()));
-            }
+            AddScored(sections, "recalled", rendered.Recalled, selection.Older.Recalled.Select(r => (turns[r.Position].Id, r.Score)));
+            AddScored(sections, "knowledge", rendered.Knowledge, selection.Knowledge.Select(k => (k.Chunk.Id, k.Score)));
+            AddScored(sections, "examples", rendered.Examples, selection.Examples.Select(e => (e.Example.Id, e.Score)));
         }
         return new ContextWindow(messages, sections, total);
     }
 
+    private static void AddScored(List<ContextSection> sections, string kind, int tokens, IEnumerable<(string Id, float Score)> items)
+    {
+        var scored = items.Select(item => new SectionItem(item.Id, Round(item.Score))).ToArray();
+        if (scored.Length > 0)
+        {
+            sections.Add(new ContextSection(kind, tokens, scored));
+        }
+    }
+
     private static double Round(float score) => Math.Round(score, 4);
 
-    public static int SystemTokens(string? systemPrompt, TiktokenTokenizer tokenizer) =>
+    public static int SystemTokens(string? systemPrompt, Tokenizer tokenizer) =>
         string.IsNullOrEmpty(systemPrompt) ? 0 : tokenizer.CountMessageTokens("system", systemPrompt);
 
-    public static int? SummaryTokens(string? summary, TiktokenTokenizer tokenizer) =>
+    public static int? SummaryTokens(string? summary, Tokenizer tokenizer) =>
         string.IsNullOrEmpty(summary) ? null : tokenizer.CountMessageTokens("system", SummaryMessage(summary));
 
     public static string SummaryMessage(string summary) => "Summary of the earlier conversation:\n" + summary;
@@ -449,11 +453,11 @@ public static class ContextAssembly
     /// The longest prefix within <paramref name="maxTokens"/>. Re-encoding a prefix can merge differently at the
     /// cut than the whole text did, so the prefix is recounted and the cut moved back until it really fits.
     /// </summary>
-    public static string CutToTokens(string text, int maxTokens, TiktokenTokenizer tokenizer)
+    public static string CutToTokens(string text, int maxTokens, Tokenizer tokenizer)
     {
         for (var limit = maxTokens; limit > 0; limit--)
         {
-            var index = tokenizer.GetIndexByTokenCount(text, limit, out _);
+            var index = tokenizer.GetIndexByTokenCount(text, limit, out _, out _);
             var prefix = text[..index];
             if (tokenizer.CountTokens(prefix) <= maxTokens)
             {

@@ -71,8 +71,8 @@ public sealed class ContextResponseCache : IDisposable
     /// Knowledge chunks, examples and the caller's candidates change without the conversation's stamp moving, so
     /// requests that use them are always answered afresh.
     /// </summary>
-    public static bool IsCacheable(ContextParameters parameters, IReadOnlyList<KnowledgeItem> candidates) =>
-        candidates.Count == 0 && parameters.Collections is null && parameters.Examples is not > 0;
+    public static bool IsCacheable(GetContext.Request request, IReadOnlyList<KnowledgeItem> candidates) =>
+        candidates.Count == 0 && request.Collections is null && request.Examples is not > 0;
 
     /// <summary>
     /// The kept answer when the conversation's stamp is still the one it was built at; otherwise null, and the caller
@@ -194,8 +194,11 @@ public sealed class ContextResponseCache : IDisposable
 
     private sealed record StampRow(long Version, int? ThroughIndex);
 
-    public sealed record Key(string Tenant, string ConversationId, ContextParameters Parameters)
+    /// <summary>A tenant's request: <paramref name="Parameters"/> names the conversation and every parameter.</summary>
+    public sealed record Key(string Tenant, GetContext.Request Parameters)
     {
+        public string ConversationId => Parameters.ConversationId;
+
         /// <summary>Approximate heap size of the key: its strings as UTF-16 plus object overhead.</summary>
         public long Bytes => 256 + 2L * (Tenant.Length + ConversationId.Length + (Parameters.Query?.Length ?? 0)
             + (Parameters.Model?.Length ?? 0) + (Parameters.Task?.Length ?? 0));

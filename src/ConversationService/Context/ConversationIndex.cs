@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Numerics.Tensors;
 using ConversationService.Relevance;
-using ConversationService.Tokenizers;
+using Microsoft.ML.Tokenizers;
 
 namespace ConversationService.Context;
 
@@ -32,7 +32,8 @@ public sealed class ConversationIndex
     private readonly float[]?[] _vectors;
     private readonly int[] _sessions;
     private readonly string[] _speakers;
-    private readonly Dictionary<string, int[]> _lineTokens = new(StringComparer.Ordinal);
+    // By tokenizer instance: there is one per encoding.
+    private readonly Dictionary<Tokenizer, int[]> _lineTokens = new(ReferenceEqualityComparer.Instance);
     private readonly SentenceTerms?[] _sentences;
     private float[]? _norms;
 
@@ -105,14 +106,14 @@ public sealed class ConversationIndex
     public SentenceTerms Sentences(int position) => _sentences[position] ??= SentenceTerms.Of(Turns[position].Content);
 
     /// <summary>Tokens of each turn's line in the given encoding, counted once per turn and encoding, on demand.</summary>
-    public int LineTokens(int position, TiktokenTokenizer tokenizer)
+    public int LineTokens(int position, Tokenizer tokenizer)
     {
         int[] counts;
         lock (_lineTokens)
         {
-            if (!_lineTokens.TryGetValue(tokenizer.EncodingName, out counts!))
+            if (!_lineTokens.TryGetValue(tokenizer, out counts!))
             {
-                _lineTokens[tokenizer.EncodingName] = counts = new int[Turns.Count];
+                _lineTokens[tokenizer] = counts = new int[Turns.Count];
             }
         }
         var count = Volatile.Read(ref counts[position]);

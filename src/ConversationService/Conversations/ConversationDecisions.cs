@@ -4,9 +4,9 @@ using ConversationService.Hosting;
 
 namespace ConversationService.Conversations;
 
-/// <summary>A turn as the client sent it; everything optional so that validation can name each missing field.</summary>
+/// <summary>A turn of a batch as the client sent it.</summary>
 public sealed record TurnInput(
-    string? Id, string? Role, string? Content, string? Name, DateTimeOffset? OccurredAt, JsonElement? Metadata);
+    string? Id, string? Role, string? Content, string? Name, DateTimeOffset? OccurredAt, JsonElement? Metadata) : ITurn;
 
 /// <summary>A validated turn with its id assigned (client's or generated).</summary>
 public sealed record NewTurn(string Id, string Role, string Content, string? Name, DateTimeOffset? OccurredAt, JsonElement? Metadata);
@@ -40,75 +40,6 @@ public abstract record SettingsDecision
 public static class ConversationDecisions
 {
     public static readonly string[] Roles = ["system", "user", "assistant", "tool"];
-
-    /// <summary>PostgreSQL text and jsonb cannot hold U+0000, so it is refused up front rather than failing the insert.</summary>
-    public const string NulMessage = "Must not contain the NUL character (\\u0000).";
-
-    public static bool HasNul(string? text) => text is not null && text.Contains('\0', StringComparison.Ordinal);
-
-    /// <summary>Field-level errors; <see cref="FieldError.TooLarge"/> marks the ones that make the answer a 413.</summary>
-    public static IReadOnlyList<FieldError> ValidateTurns(
-        IReadOnlyList<TurnInput?> turns, bool isBatch, LimitsOptions limits)
-    {
-        var errors = new List<FieldError>();
-        if (isBatch && turns.Count == 0)
-        {
-            errors.Add(new("turns", "At least one turn is required."));
-        }
-        if (turns.Count > limits.MaxTurnsPerBatch)
-        {
-            errors.Add(new("turns", $"At most {limits.MaxTurnsPerBatch} turns per request (Limits:MaxTurnsPerBatch)."));
-            return errors;
-        }
-        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < turns.Count; i++)
-        {
-            var turn = turns[i];
-            if (turn is null)
-            {
-                errors.Add(new($"turns[{i}]", "A turn is an object with role and content."));
-                continue;
-            }
-            var prefix = isBatch ? $"turns[{i}]." : "";
-            if (turn.Role is null || !Roles.Contains(turn.Role))
-            {
-                errors.Add(new(prefix + "role", $"Role must be one of {string.Join(", ", Roles)}."));
-            }
-            if (turn.Id is not null)
-            {
-                if (!Identifiers.IsValid(turn.Id))
-                {
-                    errors.Add(new(prefix + "id", $"A turn id is {Identifiers.Rule}."));
-                }
-                else if (!seen.TryAdd(turn.Id, i))
-                {
-                    errors.Add(new(prefix + "id", $"Turn id '{turn.Id}' repeats turns[{seen[turn.Id]}].id."));
-                }
-            }
-            if (string.IsNullOrEmpty(turn.Content))
-            {
-                errors.Add(new(prefix + "content", "Content must not be empty."));
-            }
-            else if (turn.Content.Contains('\0', StringComparison.Ordinal))
-            {
-                errors.Add(new(prefix + "content", NulMessage));
-            }
-            else if (Encoding.UTF8.GetByteCount(turn.Content) > limits.MaxContentBytes)
-            {
-                errors.Add(new(prefix + "content",
-                    $"Content exceeds {limits.MaxContentBytes} bytes (Limits:MaxContentBytes).", TooLarge: true));
-            }
-            if (turn.Name is not null && !Identifiers.IsValidName(turn.Name))
-            {
-                errors.Add(new(prefix + "name", $"A name is {Identifiers.NameRule}."));
-            }
-            if (MetadataRules.Check(prefix + "metadata", turn.Metadata, limits) is { } metadataError)
-            {
-                errors.Add(metadataError);
-            }
-        }
-        return errors;
-    }
 
     /// <summary>
     /// Decides what an append stores. Idempotency comes first: a request whose turns are all stored already gets

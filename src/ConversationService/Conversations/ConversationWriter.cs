@@ -29,12 +29,6 @@ public sealed class ConversationWriter(
 
     public string DefaultModel => options.Value.DefaultModel;
 
-    /// <summary>The check every write makes first: a parseable If-Match (the id is checked by the route group).</summary>
-    public static IResult? CheckIfMatch(string? ifMatch, out long? expectedVersion) =>
-        ConversationDecisions.TryParseIfMatch(ifMatch, out expectedVersion)
-            ? null
-            : Problems.Invalid("If-Match", "If-Match must be a quoted version number, e.g. \"7\".");
-
     // What this replica's own last append left each conversation at. Bounded by count, not recency: when full it
     // starts over, which costs each conversation one read.
     private const int MaxKnownStates = 100_000;

@@ -1,6 +1,6 @@
-using ConversationService.Context;
 using ConversationService.Storage;
 using Marten;
+using Microsoft.Extensions.Options;
 using ConversationService.Hosting;
 
 namespace ConversationService.Conversations;
@@ -19,31 +19,8 @@ public static class ConversationsModule
         services.AddSingleton<TurnAppender>();
         services.AddSingleton<IndexedVersions>();
         services.AddSingleton<ModelTokenizers>();
-        services.AddSingleton<ConversationIndexCache>();
-        services.AddSingleton<ContextVectors>();
-        // Shared by the knowledge and example caches, so registered with the other shared context services.
-        services.AddSingleton<LibraryCache>();
-        services.AddSingleton<ContextResponseCache>();
+        // Built once: a validator compiles its rules when it is constructed.
+        services.AddSingleton(provider => new TurnRules(() => provider.GetRequiredService<IOptions<LimitsOptions>>().Value));
         return builder;
     }
-
-    public static WebApplication MapConversations(this WebApplication app)
-    {
-        var conversations = app.MapGroup("/conversations").RequireAuthorization().WithTags("Conversations")
-            .AddEndpointFilter(RejectInvalidId);
-        conversations.MapPutConversation();
-        conversations.MapGetConversation();
-        conversations.MapDeleteConversation();
-        conversations.MapAppendTurns();
-        conversations.MapGetTurns();
-        conversations.MapGetContext();
-        conversations.MapPostContext();
-        return app;
-    }
-
-    // Every endpoint of the group names one conversation; an id that could never be stored is a 400 before any I/O.
-    private static ValueTask<object?> RejectInvalidId(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
-        Identifiers.IsValid(context.HttpContext.GetRouteValue("id") as string)
-            ? next(context)
-            : ValueTask.FromResult<object?>(Problems.Invalid("id", $"A conversation id is {Identifiers.Rule}."));
 }

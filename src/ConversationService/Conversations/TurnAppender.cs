@@ -1,5 +1,6 @@
 using System.Collections.ObjectModel;
 using ConversationService.Hosting;
+using ConversationService.Tokenizers;
 
 namespace ConversationService.Conversations;
 
@@ -100,10 +101,10 @@ public sealed class TurnAppender(ConversationWriter writer, ModelTokenizers toke
         {
             var tokenizer = owner.Resolve(state.Model);
             return ConversationDecisions.DecideAppend(
-                tenant, conversationId, state, expectedVersion, turns, stored, isBatch, tokenizer.EncodingName,
-                t => tokenizer.EncodingName == owner.DefaultEncoding
+                tenant, conversationId, state, expectedVersion, turns, stored, isBatch, tokenizer.Encoding,
+                t => tokenizer.Encoding == owner.DefaultEncoding
                     ? _likely[t.Id]
-                    : tokenizer.CountMessageTokens(t.Role, t.Content, t.Name),
+                    : tokenizer.Tokenizer.CountMessageTokens(t.Role, t.Content, t.Name),
                 owner.Now);
         }
 
@@ -115,15 +116,15 @@ public sealed class TurnAppender(ConversationWriter writer, ModelTokenizers toke
         };
     }
 
-    private string DefaultEncoding => Resolve(writer.DefaultModel).EncodingName;
+    private string DefaultEncoding => Resolve(writer.DefaultModel).Encoding;
 
     private Dictionary<string, int> CountInDefaultEncoding(IReadOnlyList<NewTurn> turns)
     {
-        var tokenizer = Resolve(writer.DefaultModel);
+        var tokenizer = Resolve(writer.DefaultModel).Tokenizer;
         return turns.ToDictionary(t => t.Id, t => tokenizer.CountMessageTokens(t.Role, t.Content, t.Name), StringComparer.Ordinal);
     }
 
-    private Tokenizers.TiktokenTokenizer Resolve(string model) =>
+    private ModelTokenizer Resolve(string model) =>
         tokenizers.TryResolve(model, out var tokenizer)
             ? tokenizer
             : throw new InvalidOperationException($"Model '{model}' has no tokenizer.");

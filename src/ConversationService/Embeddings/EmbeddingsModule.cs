@@ -1,3 +1,4 @@
+using ConversationService.Hosting;
 using ConversationService.Conversations;
 using ConversationService.Storage;
 using ConversationService.Summaries;
@@ -19,11 +20,8 @@ public static class EmbeddingsModule
     public static WebApplicationBuilder AddEmbeddings(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<EmbeddingOptions>()
-            .Bind(builder.Configuration.GetSection("Embeddings"))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<EmbeddingOptions>>(provider => new ProblemsValidator<EmbeddingOptions>(
-            o => o.Problems(provider.GetRequiredService<IOptions<LlmOptions>>().Value)));
+        services.AddCheckedOptions<EmbeddingOptions>(builder.Configuration.GetSection("Embeddings"),
+            (provider, o) => o.Problems(provider.GetRequiredService<IOptions<LlmOptions>>().Value));
         services.TryAddSingleton<LoadArcticModel>(() => ArcticModel.Packaged.Value);
         services.AddSingleton(provider =>
         {

@@ -10,15 +10,15 @@ namespace ConversationService.Embeddings;
 /// </summary>
 public sealed class InputTokenLimit
 {
-    private readonly TiktokenTokenizer _tokenizer;
+    private readonly Microsoft.ML.Tokenizers.Tokenizer _tokenizer;
     private readonly int _maxInputTokens;
 
     public InputTokenLimit(EmbeddingOptions options)
     {
         // OpenAI's embedding models count in cl100k_base; other providers' counts are an estimate either way.
         var model = options.EffectiveModel;
-        _tokenizer = TiktokenTokenizer.CreateForModel(
-            TiktokenTokenizer.TryGetEncodingForModel(model, out _) ? model : EmbeddingOptions.DefaultOpenAiModel);
+        _tokenizer = ExactTiktokenTokenizer.CreateForModel(
+            ExactTiktokenTokenizer.TryGetEncodingForModel(model, out _) ? model : EmbeddingOptions.DefaultOpenAiModel);
         _maxInputTokens = options.MaxInputTokens;
     }
 
@@ -30,7 +30,7 @@ public sealed class InputTokenLimit
         var embeddings = await inner.GenerateAsync(inputs, options, cancellationToken);
         if (embeddings.Usage?.InputTokenCount is not > 0)
         {
-            long tokens = inputs.Sum(_tokenizer.CountTokens);
+            long tokens = inputs.Sum(input => _tokenizer.CountTokens(input));
             embeddings.Usage = new UsageDetails { InputTokenCount = tokens, TotalTokenCount = tokens };
         }
         return embeddings;
@@ -40,5 +40,5 @@ public sealed class InputTokenLimit
     private string Cut(string text) =>
         System.Text.Encoding.UTF8.GetByteCount(text) <= _maxInputTokens
             ? text
-            : text[.._tokenizer.GetIndexByTokenCount(text, _maxInputTokens, out _)];
+            : text[.._tokenizer.GetIndexByTokenCount(text, _maxInputTokens, out _, out _)];
 }

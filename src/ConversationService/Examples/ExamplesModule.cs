@@ -15,18 +15,6 @@ public static class ExamplesModule
         services.ConfigureMarten(ExampleProjection.Register);
         services.AddSingleton<IEmbeddingSource, ExampleEmbeddingSource>();
         services.AddSingleton<ExampleQueries>();
-        services.AddSingleton<Context.ExampleIndexCache>();
-        services.AddReplicaSubscription<Context.ExampleEviction>();
         return builder;
-    }
-
-    public static WebApplication MapExamples(this WebApplication app)
-    {
-        var examples = app.MapGroup("/examples").RequireAuthorization().WithTags("Examples");
-        examples.MapPutExample();
-        examples.MapGetExample();
-        examples.MapDeleteExample();
-        examples.MapListExamples();
-        return app;
     }
 }

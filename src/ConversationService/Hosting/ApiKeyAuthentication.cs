@@ -16,6 +16,19 @@ public sealed class ApiKeyEntry
 public sealed class AuthOptions
 {
     public List<ApiKeyEntry> ApiKeys { get; set; } = [];
+
+    public IEnumerable<string> Problems(bool isDevelopment)
+    {
+        if (!isDevelopment && ApiKeys.Count == 0)
+        {
+            yield return "No API keys configured. Set Auth:ApiKeys (environment: Auth__ApiKeys__0__Key and "
+                + "Auth__ApiKeys__0__Tenant); the service does not start without keys outside Development.";
+        }
+        if (!ApiKeys.All(k => !string.IsNullOrWhiteSpace(k.Key) && !string.IsNullOrWhiteSpace(k.Tenant)))
+        {
+            yield return "Every Auth:ApiKeys entry needs both Key and Tenant (Auth__ApiKeys__<n>__Key, Auth__ApiKeys__<n>__Tenant).";
+        }
+    }
 }
 
 /// <summary>Keys are held only as SHA-256 hashes so every comparison is fixed-length and constant-time.</summary>
@@ -105,14 +118,7 @@ public static class ApiKeyAuthenticationExtensions
     public static WebApplicationBuilder AddApiKeyAuthentication(this WebApplicationBuilder builder)
     {
         var isDevelopment = builder.Environment.IsDevelopment();
-        builder.Services.AddOptions<AuthOptions>()
-            .Bind(builder.Configuration.GetSection("Auth"))
-            .Validate(o => isDevelopment || o.ApiKeys.Count > 0,
-                "No API keys configured. Set Auth:ApiKeys (environment: Auth__ApiKeys__0__Key and "
-                + "Auth__ApiKeys__0__Tenant); the service does not start without keys outside Development.")
-            .Validate(o => o.ApiKeys.All(k => !string.IsNullOrWhiteSpace(k.Key) && !string.IsNullOrWhiteSpace(k.Tenant)),
-                "Every Auth:ApiKeys entry needs both Key and Tenant (Auth__ApiKeys__<n>__Key, Auth__ApiKeys__<n>__Tenant).")
-            .ValidateOnStart();
+        builder.Services.AddCheckedOptions<AuthOptions>(builder.Configuration.GetSection("Auth"), o => o.Problems(isDevelopment));
         builder.Services.AddSingleton<ApiKeyStore>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

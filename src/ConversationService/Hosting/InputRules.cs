@@ -40,6 +40,9 @@ public static class SortKeys
     public static string Of(string id) => Convert.ToHexStringLower(System.Text.Encoding.UTF8.GetBytes(id));
 }
 
+/// <summary>A field's error; <see cref="TooLarge"/> makes the answer a 413.</summary>
+public sealed record FieldError(string Field, string Message, bool TooLarge = false);
+
 /// <summary>
 /// Client metadata (turns, conversations, documents): a JSON object of bounded size and depth whose keys and strings
 /// are valid Unicode without NUL and whose objects repeat no key. Whatever passes can be stored as jsonb, read back,

@@ -1,43 +1,59 @@
-using System.Collections.Concurrent;
 using ConversationService.Tokenizers;
 using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using Microsoft.ML.Tokenizers;
 
 namespace ConversationService.Hosting;
 
-/// <summary>Model name -> shared tokenizer, plus a bounded cache of turn counts in a foreign encoding.</summary>
-public sealed class ModelTokenizers : IDisposable
+/// <summary>A model's tokenizer and the name of its encoding, which stored token counts are tagged with.</summary>
+public sealed record ModelTokenizer(string Encoding, Tokenizer Tokenizer);
+
+/// <summary>
+/// Model name -> shared tokenizer: a vocabulary file configured for the model (Tokenizers:Models), else the exact
+/// o200k/cl100k BPE by model family; plus a bounded cache of turn counts in a foreign encoding.
+/// </summary>
+public sealed class ModelTokenizers(IOptions<TokenizersOptions> options) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, TiktokenTokenizer> _byEncoding = new();
+    private static readonly Lazy<ModelTokenizer> O200k = new(() => new("o200k_base", ExactTiktokenTokenizer.CreateForEncoding("o200k_base")));
+    private static readonly Lazy<ModelTokenizer> Cl100k = new(() => new("cl100k_base", ExactTiktokenTokenizer.CreateForEncoding("cl100k_base")));
+
+    // Each loaded when its model is first used; start-up validation has already checked every file.
+    private readonly Dictionary<string, Lazy<ModelTokenizer>> _configured = options.Value.Tokenizers();
 
     // Counts of stored turns in an encoding other than the one they were counted in at append.
     // Bounded by entry count; a turn's content never changes, so entries never go stale.
     private readonly MemoryCache _foreignCounts = new(new MemoryCacheOptions { SizeLimit = 200_000 });
 
-    public static string SupportedModels => TiktokenTokenizer.SupportedModelsDescription;
+    public static string SupportedModels => ExactTiktokenTokenizer.SupportedModelsDescription;
 
     /// <summary>
     /// For a model a client names: false also for a name that is not an identifier. The encoding lookup forgives
     /// whitespace and suffixes ("gpt-4o\n"), but a name the service stores and echoes must be exactly one.
     /// </summary>
-    public bool TryResolveRequested(string model, out TiktokenTokenizer tokenizer)
+    public bool TryResolveRequested(string model, out ModelTokenizer tokenizer)
     {
         tokenizer = null!;
         return Identifiers.IsValid(model) && TryResolve(model, out tokenizer);
     }
 
-    public bool TryResolve(string model, out TiktokenTokenizer tokenizer)
+    public bool TryResolve(string model, out ModelTokenizer tokenizer)
     {
-        if (!TiktokenTokenizer.TryGetEncodingForModel(model, out var encoding))
+        if (_configured.TryGetValue(model, out var configured))
+        {
+            tokenizer = configured.Value;
+            return true;
+        }
+        if (!ExactTiktokenTokenizer.TryGetEncodingForModel(model, out var encoding))
         {
             tokenizer = null!;
             return false;
         }
-        tokenizer = ForEncoding(encoding);
+        tokenizer = Builtin(encoding);
         return true;
     }
 
-    public TiktokenTokenizer ForEncoding(string encoding) =>
-        _byEncoding.GetOrAdd(encoding, TiktokenTokenizer.CreateForEncoding);
+    /// <summary>The built-in o200k_base or cl100k_base.</summary>
+    public Tokenizer ForEncoding(string encoding) => Builtin(encoding).Tokenizer;
 
     public bool TryGetCachedCount(object key, out int tokens) => _foreignCounts.TryGetValue(key, out tokens);
 
@@ -63,4 +79,11 @@ public sealed class ModelTokenizers : IDisposable
         _foreignCounts.Keys.OfType<(string, string, string, int)>();
 
     public void Dispose() => _foreignCounts.Dispose();
+
+    private static ModelTokenizer Builtin(string encoding) => encoding switch
+    {
+        "o200k_base" => O200k.Value,
+        "cl100k_base" => Cl100k.Value,
+        _ => throw new NotSupportedException($"Unknown encoding '{encoding}'."),
+    };
 }

@@ -16,6 +16,22 @@ public sealed class OverloadOptions
 
     /// <summary>How long a request may wait in that queue before it gets 503.</summary>
     public TimeSpan QueueTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    public IEnumerable<string> Problems()
+    {
+        if (MaxConcurrentRequests is < 1 or > 100_000)
+        {
+            yield return "Overload:MaxConcurrentRequests must be between 1 and 100000.";
+        }
+        if (QueueLimit is < 0 or > 1_000_000)
+        {
+            yield return "Overload:QueueLimit must be between 0 (no queue) and 1000000.";
+        }
+        if (QueueTimeout <= TimeSpan.Zero || QueueTimeout > TimeSpan.FromMinutes(1))
+        {
+            yield return "Overload:QueueTimeout must be between 1 ms and 1 minute (e.g. 00:00:02).";
+        }
+    }
 }
 
 /// <summary>
@@ -39,15 +55,7 @@ public static class Overload
 
     public static WebApplicationBuilder AddOverloadProtection(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<OverloadOptions>()
-            .Bind(builder.Configuration.GetSection("Overload"))
-            .Validate(o => o.MaxConcurrentRequests is >= 1 and <= 100_000,
-                "Overload:MaxConcurrentRequests must be between 1 and 100000.")
-            .Validate(o => o.QueueLimit is >= 0 and <= 1_000_000,
-                "Overload:QueueLimit must be between 0 (no queue) and 1000000.")
-            .Validate(o => o.QueueTimeout > TimeSpan.Zero && o.QueueTimeout <= TimeSpan.FromMinutes(1),
-                "Overload:QueueTimeout must be between 1 ms and 1 minute (e.g. 00:00:02).")
-            .ValidateOnStart();
+        builder.Services.AddCheckedOptions<OverloadOptions>(builder.Configuration.GetSection("Overload"), o => o.Problems());
         builder.Services.AddSingleton<RequestGate>();
         return builder;
     }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Text.Json;
+using FluentValidation.Results;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -10,9 +12,11 @@ namespace ConversationService.Hosting;
 /// <summary>Problem-details results shared by the endpoints (RFC 9457).</summary>
 public static class Problems
 {
-    public static IResult NotFound(string conversationId) => Results.Problem(
-        statusCode: StatusCodes.Status404NotFound, title: "Conversation not found",
-        detail: $"No conversation '{conversationId}' exists for this API key.");
+    public static IResult NotFound(string conversationId) =>
+        NotFound("Conversation not found", $"No conversation '{conversationId}' exists for this API key.");
+
+    public static IResult NotFound(string title, string detail) =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: title, detail: detail);
 
     public static IResult VersionConflict(long expected, long actual) => Results.Problem(
         statusCode: StatusCodes.Status409Conflict, title: "Version conflict",
@@ -33,18 +37,50 @@ public static class Problems
             return problem.ExecuteAsync(httpContext);
         }
     }
+}
 
-    public static IResult UnknownModel(string field, string? model) =>
-        Invalid(field, $"Unknown model '{(model?.Length > 64 ? model[..64] + "…" : model)}'. Supported: {ModelTokenizers.SupportedModels}");
+/// <summary>
+/// Validation failures (of validators and of binding) as ASP.NET Core's validation problem: <c>errors</c> is a dictionary
+/// from field to messages. A failure marked <see cref="TooLarge"/> makes the answer a 413.
+/// </summary>
+public static class ValidationProblems
+{
+    /// <summary>The error code of a failure that makes the answer a 413 (a field over its size limit).</summary>
+    public const string TooLarge = "TooLarge";
 
-    public static IResult Invalid(string field, string message) =>
-        Results.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+    public static object Build(List<ValidationFailure> failures, HttpContext http, int status)
+    {
+        if (failures.Exists(f => f.ErrorCode == TooLarge))
+        {
+            status = StatusCodes.Status413PayloadTooLarge;
+            http.Response.StatusCode = status;
+        }
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        foreach (var group in failures.GroupBy(f => f.PropertyName, StringComparer.Ordinal))
+        {
+            errors[group.Key] = [.. group.Select(f => f.ErrorMessage).Distinct(StringComparer.Ordinal)];
+        }
+        var problem = new HttpValidationProblemDetails(errors)
+        {
+            Status = status,
+            Title = status == StatusCodes.Status413PayloadTooLarge ? "Content too large" : "One or more validation errors occurred.",
+            Type = status == StatusCodes.Status413PayloadTooLarge
+                ? "https://tools.ietf.org/html/rfc9110#section-15.5.14"
+                : "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        };
+        problem.Extensions["traceId"] = Activity.Current?.Id ?? http.TraceIdentifier;
+        return problem;
+    }
 
-    public static IResult Invalid(IReadOnlyList<FieldError> errors, int status = StatusCodes.Status400BadRequest) =>
-        Results.ValidationProblem(
-            errors.GroupBy(e => e.Field).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()),
-            statusCode: status,
-            title: status == StatusCodes.Status413PayloadTooLarge ? "Content too large" : null);
+    /// <summary>Malformed JSON names the field it is in, as validation errors do ("$.turns[3].role" is "turns[3].role").</summary>
+    public static ValidationFailure FromJson(JsonException json) => new(
+        json.Path switch
+        {
+            null or "$" => "body",
+            ['$', '.', .. var rest] => rest,
+            var path => path,
+        },
+        $"Malformed JSON: {json.Message}");
 }
 
 public static class ProblemMetadataExtensions
@@ -56,8 +92,6 @@ public static class ProblemMetadataExtensions
         .ProducesProblem(StatusCodes.Status409Conflict)
         .ProducesProblem(StatusCodes.Status413PayloadTooLarge);
 }
-
-public sealed record FieldError(string Field, string Message, bool TooLarge = false);
 
 /// <summary>Turns exceptions that bad input or races can cause into 4xx problems; anything else is a logged 500.</summary>
 public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger)
@@ -85,10 +119,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
             logger.LogError(exception, "Unhandled exception on {Method} {Path}", httpContext.Request.Method, httpContext.Request.Path);
         }
         httpContext.Response.StatusCode = status;
-        var problem = exception is BadHttpRequestException { InnerException: JsonException json } && status < 500
-            ? new HttpValidationProblemDetails(new Dictionary<string, string[]> { [Field(json)] = [detail!] })
-            : new Microsoft.AspNetCore.Mvc.ProblemDetails();
-        (problem.Status, problem.Title, problem.Detail) = (status, title, detail);
+        var problem = new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = status, Title = title, Detail = detail };
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = httpContext,
@@ -97,17 +128,8 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         });
     }
 
-    // The JSON reader's message carries the path ("$.turns[3].role") and position, which names the field.
     private static string BadRequestDetail(BadHttpRequestException bad) =>
         bad.InnerException is JsonException json ? $"Malformed JSON: {json.Message}" : bad.Message;
-
-    /// <summary>The field a JSON error is in, as validation errors name it ("$.turns[3].role" is "turns[3].role").</summary>
-    private static string Field(JsonException json) => json.Path switch
-    {
-        null or "$" => "body",
-        ['$', '.', .. var rest] => rest,
-        var path => path,
-    };
 }
 
 public static class ProblemHandlingExtensions
@@ -116,9 +138,6 @@ public static class ProblemHandlingExtensions
     {
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
-        // Binding failures (malformed JSON, non-numeric query values) become exceptions in every environment,
-        // so the handler above turns them into problem details instead of an empty 400.
-        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
             kestrel.Limits.MaxRequestBodySize = context.Configuration.GetValue<long?>("Limits:MaxRequestBodyBytes")
                 ?? new LimitsOptions().MaxRequestBodyBytes);
@@ -130,21 +149,26 @@ public static class ProblemHandlingExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.Use(RejectOversizeBodies);
-        app.Use(RejectForeignCharsets);
+        app.Use(RejectOtherMediaTypes);
         return app;
     }
 
-    // RFC 8259: JSON between systems is UTF-8. A body declared in another charset (or a quoted one, which the JSON
-    // binder does not unquote) is refused before any endpoint tries to transcode it: an unknown charset would
-    // otherwise surface as an exception while binding.
-    private static Task RejectForeignCharsets(HttpContext context, RequestDelegate next) =>
-        context.Request.ContentType is { } contentType
-        && MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
-        && mediaType.Charset is { Length: > 0 } charset
-        && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
+    // Every endpoint reads JSON, and RFC 8259 JSON between systems is UTF-8. A body of another media type, or declared
+    // in another charset (or a quoted one, which the JSON reader does not unquote), is refused before any endpoint
+    // reads it: an unknown charset would otherwise surface as an exception while binding.
+    private static Task RejectOtherMediaTypes(HttpContext context, RequestDelegate next)
+    {
+        var request = context.Request;
+        var hasBody = request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0;
+        return request.ContentType is { } contentType
+            && ((hasBody && !request.HasJsonContentType())
+                || (MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
+                    && mediaType.Charset is { Length: > 0 } charset
+                    && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)))
             ? WriteProblemAsync(context, StatusCodes.Status415UnsupportedMediaType, "Unsupported media type",
-                "Request bodies are JSON in UTF-8: the Content-Type charset must be utf-8 or absent.")
+                "Request bodies are JSON (application/json) in UTF-8: the Content-Type charset must be utf-8 or absent.")
             : next(context);
+    }
 
     // Kestrel enforces the limit while reading; this answers early on a declared length and covers other servers.
     private static Task RejectOversizeBodies(HttpContext context, RequestDelegate next)

@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
+using ConversationService.Messaging;
 using ConversationService.Tokenizers;
+using Microsoft.Extensions.Options;
 
 namespace ConversationService.Hosting;
 
@@ -7,6 +9,20 @@ public sealed class ConnectionStringsOptions
 {
     public string Postgres { get; set; } = "";
     public string RabbitMq { get; set; } = "";
+
+    public IEnumerable<string> Problems()
+    {
+        if (string.IsNullOrWhiteSpace(Postgres))
+        {
+            yield return "ConnectionStrings:Postgres is not set (env ConnectionStrings__Postgres), e.g. "
+                + "'Host=localhost;Port=5432;Database=conversation_service;Username=conversation_service;Password=...'.";
+        }
+        if (!Uri.TryCreate(RabbitMq, UriKind.Absolute, out var uri) || uri.Scheme is not ("amqp" or "amqps"))
+        {
+            yield return "ConnectionStrings:RabbitMq must be an amqp:// URI (env ConnectionStrings__RabbitMq), "
+                + "e.g. 'amqp://guest:guest@localhost:5672/'.";
+        }
+    }
 }
 
 public sealed class LimitsOptions
@@ -25,6 +41,30 @@ public sealed class LimitsOptions
     /// deeper, and System.Text.Json stops at 64, so the ceiling is 32.
     /// </summary>
     public int MaxMetadataDepth { get; set; } = 16;
+
+    public IEnumerable<string> Problems()
+    {
+        if (MaxContentBytes <= 0)
+        {
+            yield return "Limits:MaxContentBytes must be a positive number of bytes.";
+        }
+        if (MaxTurnsPerBatch <= 0)
+        {
+            yield return "Limits:MaxTurnsPerBatch must be positive.";
+        }
+        if (MaxRequestBodyBytes < MaxContentBytes)
+        {
+            yield return "Limits:MaxRequestBodyBytes must be at least Limits:MaxContentBytes.";
+        }
+        if (MaxMetadataBytes <= 0)
+        {
+            yield return "Limits:MaxMetadataBytes must be a positive number of bytes.";
+        }
+        if (MaxMetadataDepth is < 1 or > 32)
+        {
+            yield return "Limits:MaxMetadataDepth must be between 1 and 32.";
+        }
+    }
 }
 
 public sealed class ConversationsOptions
@@ -33,6 +73,15 @@ public sealed class ConversationsOptions
 
     /// <summary>Memory for per-conversation snapshots of turns that the context endpoint reads from; 0 turns them off.</summary>
     public int SnapshotCacheMegabytes { get; set; } = 64;
+
+    public IEnumerable<string> Problems()
+    {
+        // DefaultModel is checked where the configured tokenizers are known (AddServiceOptions).
+        if (SnapshotCacheMegabytes is < 0 or > 65_536)
+        {
+            yield return "Conversations:SnapshotCacheMegabytes must be between 0 (off) and 65536.";
+        }
+    }
 }
 
 public sealed class ContextOptions
@@ -46,60 +95,35 @@ public sealed class ContextOptions
     /// </summary>
     public int LibraryCacheMegabytes { get; set; } = 256;
 
+    public IEnumerable<string> Problems()
+    {
+        if (ResponseCacheMegabytes is < 0 or > 65_536)
+        {
+            yield return "Context:ResponseCacheMegabytes must be between 0 (off) and 65536.";
+        }
+        if (LibraryCacheMegabytes is < 0 or > 65_536)
+        {
+            yield return "Context:LibraryCacheMegabytes must be between 0 (off) and 65536.";
+        }
+    }
 }
 
-/// <summary>The event-store schema name, validated once so it can be spliced into SQL safely.</summary>
-public sealed record DatabaseSchema(string Name);
-
-public static partial class ServiceOptionsExtensions
+public static class ServiceOptionsExtensions
 {
-    [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,62}\z")]
-    private static partial Regex SchemaName();
-
     /// <summary>Binds and validates every option at start-up; each message says which key to set.</summary>
     public static WebApplicationBuilder AddServiceOptions(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<ConnectionStringsOptions>()
-            .Bind(builder.Configuration.GetSection("ConnectionStrings"))
-            .Validate(o => !string.IsNullOrWhiteSpace(o.Postgres),
-                "ConnectionStrings:Postgres is not set (env ConnectionStrings__Postgres), e.g. "
-                + "'Host=localhost;Port=5432;Database=conversation_service;Username=conversation_service;Password=...'.")
-            .Validate(o => Uri.TryCreate(o.RabbitMq, UriKind.Absolute, out var uri) && uri.Scheme is "amqp" or "amqps",
-                "ConnectionStrings:RabbitMq must be an amqp:// URI (env ConnectionStrings__RabbitMq), "
-                + "e.g. 'amqp://guest:guest@localhost:5672/'.")
-            .ValidateOnStart();
-        services.AddOptions<LimitsOptions>()
-            .Bind(builder.Configuration.GetSection("Limits"))
-            .Validate(o => o.MaxContentBytes > 0, "Limits:MaxContentBytes must be a positive number of bytes.")
-            .Validate(o => o.MaxTurnsPerBatch > 0, "Limits:MaxTurnsPerBatch must be positive.")
-            .Validate(o => o.MaxRequestBodyBytes >= o.MaxContentBytes,
-                "Limits:MaxRequestBodyBytes must be at least Limits:MaxContentBytes.")
-            .Validate(o => o.MaxMetadataBytes > 0, "Limits:MaxMetadataBytes must be a positive number of bytes.")
-            .Validate(o => o.MaxMetadataDepth is >= 1 and <= 32, "Limits:MaxMetadataDepth must be between 1 and 32.")
-            .ValidateOnStart();
-        services.AddOptions<ConversationsOptions>()
-            .Bind(builder.Configuration.GetSection("Conversations"))
-            .Validate(o => TiktokenTokenizer.TryGetEncodingForModel(o.DefaultModel, out _),
-                "Conversations:DefaultModel names an unsupported model; use e.g. 'gpt-4o'.")
-            .Validate(o => o.SnapshotCacheMegabytes is >= 0 and <= 65_536,
-                "Conversations:SnapshotCacheMegabytes must be between 0 (off) and 65536.")
-            .ValidateOnStart();
-        services.AddOptions<ContextOptions>()
-            .Bind(builder.Configuration.GetSection("Context"))
-            .Validate(o => o.ResponseCacheMegabytes is >= 0 and <= 65_536,
-                "Context:ResponseCacheMegabytes must be between 0 (off) and 65536.")
-            .Validate(o => o.LibraryCacheMegabytes is >= 0 and <= 65_536,
-                "Context:LibraryCacheMegabytes must be between 0 (off) and 65536.")
-            .ValidateOnStart();
-
-        var schema = builder.Configuration["EventStore:Schema"] ?? "conversations";
-        if (!SchemaName().IsMatch(schema))
-        {
-            throw new InvalidOperationException(
-                $"EventStore:Schema '{schema}' is not a plain PostgreSQL identifier (lower-case letters, digits, '_').");
-        }
-        services.AddSingleton(new DatabaseSchema(schema));
+        var configuration = builder.Configuration;
+        services.AddCheckedOptions<ConnectionStringsOptions>(configuration.GetSection("ConnectionStrings"), o => o.Problems());
+        services.AddCheckedOptions<LimitsOptions>(configuration.GetSection("Limits"), o => o.Problems());
+        services.AddCheckedOptions<TokenizersOptions>(configuration.GetSection("Tokenizers"), o => o.Problems());
+        services.AddCheckedOptions<ConversationsOptions>(configuration.GetSection("Conversations"), o => o.Problems())
+            .Validate<IOptions<TokenizersOptions>>(
+                (o, tokenizers) => ExactTiktokenTokenizer.TryGetEncodingForModel(o.DefaultModel, out _)
+                    || tokenizers.Value.Models.ContainsKey(o.DefaultModel),
+                "Conversations:DefaultModel names an unsupported model; use e.g. 'gpt-4o', or configure Tokenizers:Models for it.");
+        services.AddCheckedOptions<ContextOptions>(configuration.GetSection("Context"), o => o.Problems());
         services.AddSingleton(TimeProvider.System);
         return builder;
     }

@@ -1,4 +1,5 @@
 using ConversationService.Tokenizers;
+using Microsoft.ML.Tokenizers;
 
 namespace ConversationService.Knowledge;
 
@@ -18,7 +19,7 @@ public static class Chunker
     public const int MaxTokens = 400;
 
     public static IReadOnlyList<DocumentChunk> Split(
-        string text, TiktokenTokenizer tokenizer, int minTokens = MinTokens, int maxTokens = MaxTokens)
+        string text, Tokenizer tokenizer, int minTokens = MinTokens, int maxTokens = MaxTokens)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 8);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minTokens, maxTokens);
@@ -100,12 +101,12 @@ public static class Chunker
         }
     }
 
-    private static IEnumerable<(int, int)> CutAtTokens(string text, int start, int end, TiktokenTokenizer tokenizer, int maxTokens)
+    private static IEnumerable<(int, int)> CutAtTokens(string text, int start, int end, Tokenizer tokenizer, int maxTokens)
     {
         while (start < end)
         {
             var rest = text[start..end];
-            var cut = tokenizer.GetIndexByTokenCount(rest, maxTokens, out _);
+            var cut = tokenizer.GetIndexByTokenCount(rest, maxTokens, out _, out _);
             // One character is never more than a few tokens, so a cut of 0 means no boundary fits; take a character.
             cut = cut == 0 ? char.IsHighSurrogate(rest[0]) && rest.Length > 1 ? 2 : 1 : cut;
             yield return (start, start + cut);
@@ -113,7 +114,7 @@ public static class Chunker
         }
     }
 
-    private static DocumentChunk Trimmed(string text, int start, int end, TiktokenTokenizer tokenizer)
+    private static DocumentChunk Trimmed(string text, int start, int end, Tokenizer tokenizer)
     {
         while (start < end && char.IsWhiteSpace(text[start]))
         {

@@ -15,18 +15,6 @@ public static class KnowledgeModule
         services.ConfigureMarten(KnowledgeProjection.Register);
         services.AddSingleton<IEmbeddingSource, KnowledgeEmbeddingSource>();
         services.AddSingleton<KnowledgeQueries>();
-        services.AddSingleton<Context.KnowledgeIndexCache>();
-        services.AddReplicaSubscription<Context.KnowledgeEviction>();
         return builder;
-    }
-
-    public static WebApplication MapKnowledge(this WebApplication app)
-    {
-        var collections = app.MapGroup("/collections").RequireAuthorization().WithTags("Knowledge");
-        collections.MapPutDocument();
-        collections.MapGetDocument();
-        collections.MapDeleteDocument();
-        collections.MapListDocuments();
-        return app;
     }
 }

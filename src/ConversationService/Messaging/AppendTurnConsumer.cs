@@ -2,7 +2,6 @@ using ConversationService.Contracts;
 using ConversationService.Conversations;
 using ConversationService.Hosting;
 using MassTransit;
-using Microsoft.Extensions.Options;
 
 namespace ConversationService.Messaging;
 
@@ -14,9 +13,7 @@ public sealed class AppendTurnRejectedException(string message) : Exception(mess
 /// POST /conversations/{id}/turns. The broker is a trusted internal boundary, so the message names its tenant.
 /// A rejected command goes to the _error queue with the reason and stores nothing.
 /// </summary>
-public sealed class AppendTurnConsumer(
-    TurnAppender appender, IOptions<LimitsOptions> limits)
-    : IConsumer<AppendTurn>
+public sealed class AppendTurnConsumer(TurnAppender appender, TurnRules rules) : IConsumer<AppendTurn>
 {
     public async Task Consume(ConsumeContext<AppendTurn> context)
     {
@@ -31,10 +28,10 @@ public sealed class AppendTurnConsumer(
             throw new AppendTurnRejectedException("conversationId: 1-128 characters of A-Z a-z 0-9 . _ : -");
         }
         var input = new TurnInput(message.TurnId, message.Role, message.Content, message.Name, message.OccurredAt, message.Metadata);
-        var errors = ConversationDecisions.ValidateTurns([input], isBatch: false, limits.Value);
+        var errors = rules.Validate(input).Errors;
         if (errors.Count > 0)
         {
-            throw new AppendTurnRejectedException(string.Join(" ", errors.Select(e => $"{e.Field}: {e.Message}")));
+            throw new AppendTurnRejectedException(string.Join(" ", errors.Select(e => $"{e.PropertyName}: {e.ErrorMessage}")));
         }
         // A redelivered command must find its own turn: ids are generated from the message id, never at random.
         var turn = new NewTurn(

@@ -18,10 +18,7 @@ public static class MessagingModule
         this WebApplicationBuilder builder, Action<IBusRegistrationConfigurator>? consumers = null)
     {
         var services = builder.Services;
-        services.AddOptions<MessagingOptions>()
-            .Bind(builder.Configuration.GetSection("Messaging"))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<MessagingOptions>>(new ProblemsValidator<MessagingOptions>(o => o.Problems()));
+        services.AddCheckedOptions<MessagingOptions>(builder.Configuration.GetSection("Messaging"), o => o.Problems());
         services.AddSingleton<IEndpointNameFormatter>(provider => new KebabCaseEndpointNameFormatter(
             provider.GetRequiredService<IOptions<MessagingOptions>>().Value.EndpointPrefix, false));
         services.AddSingleton<IntegrationEventPublisher>();
@@ -55,16 +52,5 @@ public static class MessagingModule
             });
         });
         return builder;
-    }
-}
-
-/// <summary>Start-up validation from an options class's own list of problems, each naming the key to fix.</summary>
-internal sealed class ProblemsValidator<T>(Func<T, IEnumerable<string>> problems) : IValidateOptions<T>
-    where T : class
-{
-    public ValidateOptionsResult Validate(string? name, T options)
-    {
-        var found = problems(options).ToList();
-        return found.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(found);
     }
 }

@@ -1,3 +1,4 @@
+using ConversationService.Hosting;
 using ConversationService.Messaging;
 using JasperFx;
 using JasperFx.Events;
@@ -20,14 +21,11 @@ public static class StorageModule
     public static WebApplicationBuilder AddEventStore(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<EventStoreOptions>().Bind(builder.Configuration.GetSection("EventStore")).ValidateOnStart();
-        services.AddOptions<PostgresOptions>().Bind(builder.Configuration.GetSection("Postgres")).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<EventStoreOptions>, StorageOptionsValidator>();
-        services.AddSingleton<IValidateOptions<PostgresOptions>, StorageOptionsValidator>();
-        // The pool against what the daemon and the group commit hold, from the values the service runs with: the bound
-        // options (every configuration source, also those a host adds after this code ran) and the connection string.
-        services.AddSingleton<IValidateOptions<PostgresOptions>>(provider => new ProblemsValidator<PostgresOptions>(
-            pool => StorageOptionsValidator.Problems(pool, provider.GetRequiredService<IOptions<EventStoreOptions>>().Value,
+        services.AddCheckedOptions<EventStoreOptions>(builder.Configuration.GetSection("EventStore"), StorageOptionsValidator.Problems);
+        // The pool, also against what the daemon and the group commit hold on the connection string in use.
+        services.AddCheckedOptions<PostgresOptions>(builder.Configuration.GetSection("Postgres"), (provider, pool) =>
+            StorageOptionsValidator.Problems(pool).Concat(StorageOptionsValidator.Problems(pool,
+                provider.GetRequiredService<IOptions<EventStoreOptions>>().Value,
                 provider.GetRequiredService<IConfiguration>().GetConnectionString("Postgres"))));
 
         // The schema names the tables before the container is built, so it is checked here rather than at start.
@@ -36,6 +34,7 @@ public static class StorageModule
         {
             throw new OptionsValidationException(nameof(EventStoreOptions), typeof(EventStoreOptions), [problem]);
         }
+        services.AddSingleton(new DatabaseSchema(storage.Schema));
         services.AddSingleton(provider => DataSources.Create(
             provider.GetRequiredService<IConfiguration>().GetConnectionString("Postgres"),
             provider.GetRequiredService<IOptions<PostgresOptions>>().Value));

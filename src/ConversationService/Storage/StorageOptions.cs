@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Options;
 
 namespace ConversationService.Storage;
 
@@ -59,20 +58,11 @@ public sealed class PostgresOptions
     internal int TimeoutSeconds => (int)Math.Ceiling(ConnectionTimeout.TotalSeconds);
 }
 
-internal sealed partial class StorageOptionsValidator : IValidateOptions<EventStoreOptions>, IValidateOptions<PostgresOptions>
+/// <summary>The problems of the storage options, each naming the key to set (checked at start).</summary>
+internal static partial class StorageOptionsValidator
 {
     [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,62}\z")]
     private static partial Regex SafeIdentifier();
-
-    public ValidateOptionsResult Validate(string? name, EventStoreOptions options) => Result(Problems(options));
-
-    public ValidateOptionsResult Validate(string? name, PostgresOptions options) => Result(Problems(options));
-
-    private static ValidateOptionsResult Result(IEnumerable<string> problems)
-    {
-        var failures = problems.ToList();
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
 
     public static IEnumerable<string> Problems(EventStoreOptions options)
     {
@@ -137,3 +127,6 @@ internal sealed partial class StorageOptionsValidator : IValidateOptions<EventSt
         }
     }
 }
+
+/// <summary>The event-store schema name, validated once so it can be spliced into SQL safely.</summary>
+public sealed record DatabaseSchema(string Name);

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using ConversationService.Tokenizers;
 using ConversationService.Contracts;
+using Microsoft.ML.Tokenizers;
 
 namespace ConversationService.Summaries;
 
@@ -33,7 +34,7 @@ public sealed partial class ExtractiveSummarizer : ISummarizer
             ModelName, new LlmUsage(0, 0, 0), 0m));
 
     public static string Summarize(
-        string? previousSummary, IReadOnlyList<SummaryTurn> turns, int maxTokens, TiktokenTokenizer tokenizer)
+        string? previousSummary, IReadOnlyList<SummaryTurn> turns, int maxTokens, Tokenizer tokenizer)
     {
         var candidates = new List<Candidate>();
         foreach (var line in (previousSummary ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))

@@ -1,8 +1,8 @@
 using ConversationService.Contracts;
+using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 using ConversationService.Usage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
-using TiktokenTokenizer = ConversationService.Tokenizers.TiktokenTokenizer;
 
 namespace ConversationService.Summaries;
 
@@ -73,8 +73,8 @@ public sealed class LlmSummarizer(
 
     private static int Tokens(long count) => (int)Math.Clamp(count, 0, int.MaxValue);
 
-    private static LlmUsage Counted(ChatMessage[] messages, string answer, TiktokenTokenizer tokenizer) => new(
-        tokenizer.CountChatTokens(messages.Select(m => new Tokenizers.ChatMessage(m.Role.Value, m.Text))),
+    private static LlmUsage Counted(ChatMessage[] messages, string answer, Tokenizer tokenizer) => new(
+        Tokenizers.ChatTokens.CountChatTokens(tokenizer, messages.Select(m => new Tokenizers.ChatMessage(m.Role.Value, m.Text))),
         0,
         tokenizer.CountTokens(answer));
 }

@@ -1,3 +1,4 @@
+using ConversationService.Hosting;
 using Marten;
 using ConversationService.Messaging;
 using ConversationService.Usage;
@@ -15,10 +16,7 @@ public static class SummariesModule
     public static WebApplicationBuilder AddSummaries(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<SummariesOptions>()
-            .Bind(builder.Configuration.GetSection("Summaries"))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<SummariesOptions>>(new ProblemsValidator<SummariesOptions>(o => o.Problems()));
+        services.AddCheckedOptions<SummariesOptions>(builder.Configuration.GetSection("Summaries"), o => o.Problems());
 
         services.AddSingleton<SummaryTrigger>();
         services.ConfigureMarten((provider, options) =>
@@ -28,15 +26,6 @@ public static class SummariesModule
             options.Schema.For<PendingSummary>();
             options.Events.Subscribe(provider.GetRequiredService<SummaryTrigger>());
         });
-        services.AddOptions<LlmOptions>()
-            .Bind(builder.Configuration.GetSection("Llm"))
-            .ValidateOnStart();
-        services.AddSingleton<IValidateOptions<LlmOptions>>(new ProblemsValidator<LlmOptions>(o => o.Problems()));
-        services.AddSingleton<LlmCallLog>();
-        services.AddHostedService(provider => provider.GetRequiredService<LlmCallLog>());
-        services.AddSingleton<DailyBudget>();
-        services.AddSingleton<ContextUsageLog>();
-        services.AddHostedService(provider => provider.GetRequiredService<ContextUsageLog>());
         services.AddSingleton<ExtractiveSummarizer>();
         services.AddSingleton<IChatClient>(ChatClient);
         services.AddSingleton<LlmSummarizer>();

@@ -45,10 +45,10 @@ public sealed class SummarizeConversationConsumer(
         var result = await summarizer.SummarizeAsync(
             new SummaryRequest(tenant, id, conversation.Summary?.Text,
                 turns.Select(t => new SummaryTurn(t.Index, t.Role, t.Name, t.Content)).ToArray(),
-                options.Value.MaxSummaryTokens, tokenizer),
+                options.Value.MaxSummaryTokens, tokenizer.Tokenizer),
             ct);
         var summarized = new StoredConversationSummarized(
-            basedOn + 1, turns[^1].Index, result.Text, tokenizer.CountTokens(result.Text), tokenizer.EncodingName,
+            basedOn + 1, turns[^1].Index, result.Text, tokenizer.Tokenizer.CountTokens(result.Text), tokenizer.Encoding,
             result.Model, result.Usage, result.CostUsd, time.GetUtcNow());
         if (!await StoreAsync(tenant, id, basedOn, summarized, ct))
         {

@@ -1,5 +1,6 @@
 using ConversationService.Tokenizers;
 using ConversationService.Contracts;
+using Microsoft.ML.Tokenizers;
 
 namespace ConversationService.Summaries;
 
@@ -8,7 +9,7 @@ public sealed record SummaryTurn(int Index, string Role, string? Name, string Co
 /// <summary>Fold <see cref="Turns"/> into <see cref="PreviousSummary"/>, in at most <see cref="MaxTokens"/> tokens.</summary>
 public sealed record SummaryRequest(
     string Tenant, string ConversationId, string? PreviousSummary, IReadOnlyList<SummaryTurn> Turns, int MaxTokens,
-    TiktokenTokenizer Tokenizer);
+    Tokenizer Tokenizer);
 
 public sealed record SummaryResult(string Text, string Model, LlmUsage Usage, decimal CostUsd);
 

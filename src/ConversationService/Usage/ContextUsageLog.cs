@@ -1,3 +1,4 @@
+using ConversationService.Storage;
 using System.Threading.Channels;
 using ConversationService.Hosting;
 using Npgsql;

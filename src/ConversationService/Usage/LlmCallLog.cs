@@ -1,3 +1,4 @@
+using ConversationService.Storage;
 using ConversationService.Contracts;
 using ConversationService.Hosting;
 using Npgsql;

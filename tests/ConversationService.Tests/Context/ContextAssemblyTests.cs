@@ -7,7 +7,7 @@ namespace ConversationService.Tests.Context;
 /// <summary>The assembly is pure: these run without the service or a database.</summary>
 public sealed class ContextAssemblyTests
 {
-    private static readonly TiktokenTokenizer Tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
+    private static readonly ExactTiktokenTokenizer Tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
     private static readonly LexicalEmbeddingGenerator Embedder = new();
     private static readonly DateTimeOffset Day1 = new(2023, 5, 8, 13, 56, 0, TimeSpan.Zero);
 

@@ -7,6 +7,6 @@ namespace ConversationService.Tests.Context;
 public static class ContextOracle
 {
     public static int Tokens(JsonNode reply, string model = "gpt-4o") =>
-        TiktokenTokenizer.CreateForModel(model).CountChatTokens(reply["messages"]!.AsArray().Select(m => new ChatMessage(
+        ExactTiktokenTokenizer.CreateForModel(model).CountChatTokens(reply["messages"]!.AsArray().Select(m => new ChatMessage(
             m!["role"]!.GetValue<string>(), m["content"]!.GetValue<string>(), m["name"]?.GetValue<string>())));
 }

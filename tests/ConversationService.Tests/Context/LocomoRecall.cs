@@ -23,13 +23,13 @@ public static class LocomoRecall
 
     public sealed record Result(int Budget, int Category, double Recall, int Tokens);
 
-    private static readonly Lazy<Conversation[]> Data = new(() => Load(TiktokenTokenizer.CreateForModel("gpt-4o")));
+    private static readonly Lazy<Conversation[]> Data = new(() => Load(ExactTiktokenTokenizer.CreateForModel("gpt-4o")));
 
     public static Conversation[] Conversations => Data.Value;
 
     public static List<Result> Run(ContextShares? shares = null, string? summary = null)
     {
-        var tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
+        var tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
         var embedder = new LexicalEmbeddingGenerator();
         var results = new List<Result>();
         foreach (var conversation in Conversations)
@@ -72,7 +72,7 @@ public static class LocomoRecall
     public static double Recall(IReadOnlyList<Result> results, int budget) =>
         results.Where(r => r.Budget == budget).Average(r => r.Recall);
 
-    private static Conversation[] Load(TiktokenTokenizer tokenizer)
+    private static Conversation[] Load(ExactTiktokenTokenizer tokenizer)
     {
         var embedder = new LexicalEmbeddingGenerator();
         var conversations = new List<Conversation>();

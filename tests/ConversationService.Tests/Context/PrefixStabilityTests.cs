@@ -19,7 +19,7 @@ public sealed class PrefixStabilityTests(ITestOutputHelper output)
     [Fact]
     public void Given_a_conversation_growing_turn_by_turn_When_each_newest_turn_asks_for_context_Then_recent_turns_extend_the_prefix_the_next_context_shares()
     {
-        var tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
+        var tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
         var embedder = new LexicalEmbeddingGenerator();
         var conversation = LocomoRecall.Conversations[0];
         var turns = conversation.Index.Turns;
@@ -47,7 +47,7 @@ public sealed class PrefixStabilityTests(ITestOutputHelper output)
         }
     }
 
-    private static long SharedPrefixTokens(ContextWindow before, ContextWindow after, TiktokenTokenizer tokenizer)
+    private static long SharedPrefixTokens(ContextWindow before, ContextWindow after, ExactTiktokenTokenizer tokenizer)
     {
         var tokens = 0L;
         for (var i = 0; i < Math.Min(before.Messages.Count, after.Messages.Count) && before.Messages[i] == after.Messages[i]; i++)

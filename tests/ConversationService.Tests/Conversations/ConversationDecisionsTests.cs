@@ -85,10 +85,11 @@ public sealed class ConversationDecisionsTests
     public void Given_content_one_byte_over_the_limit_When_validated_Then_the_error_is_too_large()
     {
         var limits = new LimitsOptions { MaxContentBytes = 4 };
-        var errors = ConversationDecisions.ValidateTurns([new TurnInput(null, "user", "ééé", null, null, null)], false, limits);
+        var errors = new TurnRules(() => limits).Validate(new TurnInput(null, "user", "ééé", null, null, null)).Errors;
 
         var error = Assert.Single(errors);
-        Assert.Equal(("content", true), (error.Field, error.TooLarge));
+        Assert.Equal("content", error.PropertyName, ignoreCase: true);
+        Assert.Equal(ValidationProblems.TooLarge, error.ErrorCode);
     }
 
     [Fact]

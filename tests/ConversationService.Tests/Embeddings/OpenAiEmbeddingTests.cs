@@ -190,7 +190,7 @@ public sealed class OpenAiEmbeddingTests : IDisposable
         var group = usage["groups"]!.AsArray().Single(g => g!["key"]!.GetValue<string>() == id)!;
         Assert.Equal(2, group["calls"]!.GetValue<int>());
         // The first call reports 1,234 tokens; the second sends no usage, so its one text is counted in cl100k_base.
-        var counted = ConversationService.Tokenizers.TiktokenTokenizer.CreateForModel("text-embedding-3-small").CountTokens($"Epsilon {id} is counted locally.");
+        var counted = ConversationService.Tokenizers.ExactTiktokenTokenizer.CreateForModel("text-embedding-3-small").CountTokens($"Epsilon {id} is counted locally.");
         Assert.Equal(1_234 + counted, group["inputTokens"]!.GetValue<int>());
         Assert.Equal((1_234 + counted) * 0.02m / 1_000_000m, group["costUsd"]!.GetValue<decimal>());
         var byType = (await _api.GetAsync($"/usage?groupBy=callType&from={Uri.EscapeDataString(from)}")).Expect(HttpStatusCode.OK).Body;
@@ -217,7 +217,7 @@ public sealed class OpenAiEmbeddingTests : IDisposable
     {
         var id = ApiClient.NewId();
         var text = id + " " + string.Join(" ", Enumerable.Range(1, 12_000).Select(i => $"w{i}"));
-        var cl100k = ConversationService.Tokenizers.TiktokenTokenizer.CreateForModel("text-embedding-3-small");
+        var cl100k = ConversationService.Tokenizers.ExactTiktokenTokenizer.CreateForModel("text-embedding-3-small");
 
         await PostAsync(id, [text]);
         await EmbeddingProbe.WaitUntilIndexedAsync(_api, id);

@@ -35,7 +35,7 @@ public sealed record FakeRequest(string Path, string Model, JsonNode Body, DateT
 /// </summary>
 public sealed class FakeOpenAiServer : IAsyncDisposable
 {
-    private static readonly TiktokenTokenizer Tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
+    private static readonly ExactTiktokenTokenizer Tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<FakeReply> _script = new();
     private readonly ConcurrentQueue<FakeRequest> _requests = new();
@@ -133,7 +133,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         }
         var answer = (FakeReply.Answer)reply;
         var inputs = Inputs(body);
-        var tokens = answer.PromptTokens ?? inputs.Sum(Tokenizer.CountTokens);
+        var tokens = answer.PromptTokens ?? inputs.Sum(input => Tokenizer.CountTokens(input));
         var data = inputs.Select((text, i) => new { @object = "embedding", index = i, embedding = Embed(text) }).ToArray();
         return answer.OmitUsage
             ? Results.Json(new { @object = "list", model, data })

@@ -6,7 +6,7 @@ namespace ConversationService.Tests.Knowledge;
 
 public sealed class ChunkerTests(ITestOutputHelper output)
 {
-    private static readonly TiktokenTokenizer Tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
+    private static readonly ExactTiktokenTokenizer Tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
 
     private static string Sentence(int i) =>
         $"Sentence {i} says that the team in office {i % 7} shipped release {i}.{i % 10} on day {i} of the project.";

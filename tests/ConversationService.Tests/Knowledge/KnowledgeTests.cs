@@ -9,7 +9,7 @@ namespace ConversationService.Tests.Knowledge;
 [Collection(Infrastructure.ServiceCollection.Name)]
 public sealed class KnowledgeTests(ServiceFixture fixture) : IDisposable
 {
-    private static readonly TiktokenTokenizer O200k = TiktokenTokenizer.CreateForModel("gpt-4o");
+    private static readonly ExactTiktokenTokenizer O200k = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
     private readonly ApiClient _api = fixture.Client();
     private readonly string _collection = ApiClient.NewId("kb");
 

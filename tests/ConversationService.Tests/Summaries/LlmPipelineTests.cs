@@ -177,7 +177,7 @@ public sealed class LlmPipelineTests : IAsyncLifetime
             builder.Configuration["Logging:LogLevel:Default"] = "Trace";
         }
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.AddSummaries().AddEmbeddings();
+        builder.AddUsage().AddSummaries().AddEmbeddings();
         return builder.Build();
     }
 }

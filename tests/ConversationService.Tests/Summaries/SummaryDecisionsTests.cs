@@ -5,7 +5,7 @@ namespace ConversationService.Tests.Summaries;
 
 public sealed class SummaryDecisionsTests
 {
-    private static readonly TiktokenTokenizer Tokenizer = TiktokenTokenizer.CreateForModel("gpt-4o");
+    private static readonly ExactTiktokenTokenizer Tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
 
     [Fact]
     public void Given_older_turns_below_the_threshold_When_deciding_Then_no_summary()

@@ -1,3 +1,4 @@
+using ConversationService.Storage;
 using ConversationService.Hosting;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Usage;

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using ConversationService.Tokenizers;
+using Microsoft.ML.Tokenizers;
 
 namespace ConversationService.Evaluation.Scoring;
 
@@ -18,7 +19,7 @@ public static partial class Baselines
     public const int ReplyPriming = 3;
 
     public static IReadOnlyList<CostedTurn> Cost(
-        IEnumerable<(string Id, string Role, string Content, string? Name)> turns, TiktokenTokenizer tokenizer) =>
+        IEnumerable<(string Id, string Role, string Content, string? Name)> turns, Tokenizer tokenizer) =>
         turns.Select(t => new CostedTurn(
             t.Id, t.Name is null ? t.Content : t.Name + ": " + t.Content, tokenizer.CountMessageTokens(t.Role, t.Content, t.Name)))
             .ToList();

@@ -1,0 +1,3 @@
+namespace ConversationService.Conversations.AppendTurns;
+
+public sealed record Response(string ConversationId, long Version, IReadOnlyList<AppendedTurn> Turns);

@@ -1,0 +1,3 @@
+namespace ConversationService.Tokenize;
+
+public sealed record Response(string Model, string Encoding, int Tokens);
