@@ -16,17 +16,42 @@ public abstract record AppendResult
     public sealed record Busy : AppendResult;
 }
 
+/// <summary>Told of every append that stored or replayed turns, on the replica that took it, once it is stored.</summary>
+public interface IAppendListener
+{
+    /// <summary>Must not block: the append's answer waits for it.</summary>
+    void Appended(string tenant, string conversationId, IReadOnlyList<NewTurn> turns);
+}
+
 /// <summary>
 /// Appends validated turns to a conversation: the one write path of POST .../turns and of AppendTurn over RabbitMQ.
 /// The decision is <see cref="ConversationDecisions.DecideAppend"/>; this class reads what it needs and stores what it
 /// decided, optimistically (see <see cref="ConversationWriter"/>).
 /// </summary>
-public sealed class TurnAppender(ConversationWriter writer, ModelTokenizers tokenizers, TimeProvider time)
+public sealed class TurnAppender(
+    ConversationWriter writer, ModelTokenizers tokenizers, TimeProvider time, IEnumerable<IAppendListener> listeners)
 {
+    private readonly IAppendListener[] _listeners = [.. listeners];
+
     private ConversationWriter Writer => writer;
     private DateTimeOffset Now => time.GetUtcNow();
 
     public async Task<AppendResult> AppendAsync(
+        string tenant, string conversationId, IReadOnlyList<NewTurn> turns, IReadOnlyList<string> clientIds,
+        long? expectedVersion, bool isBatch, CancellationToken ct)
+    {
+        var result = await StoreAsync(tenant, conversationId, turns, clientIds, expectedVersion, isBatch, ct);
+        if (result is AppendResult.Appended)
+        {
+            foreach (var listener in _listeners)
+            {
+                listener.Appended(tenant, conversationId, turns);
+            }
+        }
+        return result;
+    }
+
+    private async Task<AppendResult> StoreAsync(
         string tenant, string conversationId, IReadOnlyList<NewTurn> turns, IReadOnlyList<string> clientIds,
         long? expectedVersion, bool isBatch, CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -29,6 +30,7 @@ public sealed class EmbeddingStore : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<EmbeddingStore> _logger;
     private readonly MemoryCache _cache;
+    private readonly ConcurrentDictionary<CacheKey, Lazy<Task<float[]?>>> _pendingQueries = new();
 
     public EmbeddingStore(
         EmbeddingModel model, IOptions<EmbeddingOptions> options, IOptions<LlmOptions> llm,
@@ -115,27 +117,43 @@ public sealed class EmbeddingStore : IDisposable
             return null;
         }
         var hash = Hash(text);
-        var key = Convert.ToHexString(hash);
-        if (_cache.TryGetValue(new CacheKey(tenant, key, Query: true), out float[]? cached))
+        var key = new CacheKey(tenant, Convert.ToHexString(hash), Query: true);
+        if (_cache.TryGetValue(key, out float[]? cached))
         {
             return cached;
         }
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(_options.QueryTimeout);
+        // One embedding per query at a time: a request that arrives while the same query is being embedded (by the
+        // warm-up after an append, or by another request) waits for that one. It runs under its own timeout, so one
+        // caller giving up does not fail the others.
+        var pending = _pendingQueries.GetOrAdd(key, k => new Lazy<Task<float[]?>>(() => EmbedQueryOnceAsync(k, conversationId, text, hash)));
+        return await pending.Value.WaitAsync(ct);
+    }
+
+    /// <summary>The query vector of <paramref name="text"/> when it is cached; never embeds.</summary>
+    internal float[]? CachedQuery(string tenant, string text) =>
+        _cache.TryGetValue(new CacheKey(tenant, Convert.ToHexString(Hash(text)), Query: true), out float[]? vector) ? vector : null;
+
+    private async Task<float[]?> EmbedQueryOnceAsync(CacheKey key, string? conversationId, string text, byte[] hash)
+    {
+        using var timeout = new CancellationTokenSource(_options.QueryTimeout);
         try
         {
             // The query is often a stored turn (the newest user turn), already embedded by the projection: its vector
             // serves when the model embeds queries and documents alike.
             var symmetric = _model.Stored && _model.QueryOptions is null;
-            var vector = symmetric ? (await LoadAsync(tenant, [hash], timeout.Token)).Select(v => v.Vector).FirstOrDefault() : null;
-            vector ??= (await EmbedAsync(tenant, conversationId, [text], timeout.Token, _model.QueryOptions))[0];
-            Remember(tenant, key, vector, query: true);
+            var vector = symmetric ? (await LoadAsync(key.Tenant, [hash], timeout.Token)).Select(v => v.Vector).FirstOrDefault() : null;
+            vector ??= (await EmbedAsync(key.Tenant, conversationId, [text], timeout.Token, _model.QueryOptions))[0];
+            Remember(key.Tenant, key.Hash, vector, query: true);
             return vector;
         }
-        catch (Exception e) when (!ct.IsCancellationRequested)
+        catch (Exception e)
         {
             _logger.LogWarning("Query embedding with {Model} failed, ranking lexically: {Error}", ModelId, e.Message);
             return null;
+        }
+        finally
+        {
+            _pendingQueries.TryRemove(key, out _);
         }
     }
 

@@ -31,6 +31,9 @@ public static class EmbeddingsModule
         });
         services.AddSingleton(provider => provider.GetRequiredService<EmbeddingModel>().Generator);
         services.AddSingleton<EmbeddingStore>();
+        services.AddSingleton<QueryWarmer>();
+        services.AddSingleton<IAppendListener>(provider => provider.GetRequiredService<QueryWarmer>());
+        services.AddHostedService(provider => provider.GetRequiredService<QueryWarmer>());
         services.AddSingleton<IEmbeddingSource, ConversationEmbeddingSource>();
         services.AddSingleton<EmbeddingProjection>();
         services.ConfigureMarten(options =>

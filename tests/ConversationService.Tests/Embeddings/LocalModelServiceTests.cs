@@ -42,6 +42,16 @@ public sealed class LocalModelServiceTests(ServiceFixture fixture)
         Assert.Contains(factory.Services.GetServices<IndexingProjection>(), p => p.Runs);
         Assert.Equal(turns.Length + 1, version); // indexedVersion waited for the projection
         var generator = factory.Services.GetRequiredService<IEmbeddingGenerator<string, Embedding<float>>>();
+        // The append's newest user turn (t39) is embedded as a query in the background, before any context asks for it.
+        var newest = turns[38].content;
+        var warmed = store.CachedQuery("tenant-a", newest);
+        for (var waited = 0; warmed is null && waited < 600; waited++)
+        {
+            await Task.Delay(50);
+            warmed = store.CachedQuery("tenant-a", newest);
+        }
+        Assert.Equal((await generator.GenerateAsync([newest], EmbeddingPurpose.Query()))[0].Vector.ToArray(), warmed);
+        Assert.Null(store.CachedQuery("tenant-a", turns[39].content)); // assistant turns are not queries
         var expected = await generator.GenerateAsync([turns[10].content]);
         var stored = (await store.GetVectorsAsync("tenant-a", [turns[10].content], default))[0]!;
         Assert.True(TensorPrimitives.CosineSimilarity(expected[0].Vector.Span, stored) > 0.99999f);
