@@ -166,16 +166,7 @@ RUN_ID="r$suffix" run_wrk post-turn "$load_dir/post-turn.lua" "http://127.0.0.1:
 # (d) seed one 600-turn conversation (LoCoMo turns in session order; ids prefixed by file) and GET its context.
 conversation="locomo-$suffix"
 log "seeding $conversation with $seed_turns turns"
-jq -c --argjson n "$seed_turns" -s '
-  [ .[] as $c
-    | [$c | keys[] | select(test("^session_[0-9]+$"))] | sort_by(ltrimstr("session_") | tonumber)[]
-    | $c[.][] | {speaker_a: $c.speaker_a, t: .} ]
-  | .[:$n] | to_entries
-  | map({id: ("t\(.key + 1)-" + (.value.t.dia_id | gsub("[^A-Za-z0-9._:-]"; "_"))),
-         role: (if .value.t.speaker == .value.speaker_a then "user" else "assistant" end),
-         name: (.value.t.speaker | gsub("[^A-Za-z0-9_-]"; "_")),
-         content: (.value.t.text + (if .value.t.blip_caption then " [shares a photo: " + .value.t.blip_caption + "]" else "" end))})
-  | _nwise(200) | {turns: .}' "$locomo"/conv-*.json > "$out/seed.jsonl"
+jq -c --argjson n "$seed_turns" -s -f "$load_dir/seed-turns.jq" "$locomo"/conv-*.json > "$out/seed.jsonl"
 while IFS= read -r batch; do
   code=$(curl -sS -o "$out/seed-response.json" -w '%{http_code}' -X POST \
     -H "Authorization: Bearer $api_key" -H 'Content-Type: application/json' \
