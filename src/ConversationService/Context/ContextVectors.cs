@@ -21,8 +21,14 @@ public sealed class ContextVectors(EmbeddingStore store, IEmbeddingGenerator<str
             ? texts.Select(t => (float[]?)_local.Embed(t)).ToArray()
             : texts.Count == 0 ? [] : await store.GetVectorsAsync(tenant, texts, ct);
 
-    /// <summary>The caller's own candidates are never stored: embedded in process offline, lexical only with a provider.</summary>
-    public float[]? ForCandidate(string text) => _local?.Embed(text);
+    /// <summary>
+    /// The caller's own candidates are never stored: embedded in process by the lexical hash or the local model (cached
+    /// by text, so a candidate passed again costs nothing), ranked lexically with a provider.
+    /// </summary>
+    public async Task<float[]?[]> ForCandidatesAsync(string tenant, IReadOnlyList<string> texts, CancellationToken ct) =>
+        _local is not null ? [.. texts.Select(t => (float[]?)_local.Embed(t))]
+        : texts.Count == 0 ? []
+        : await store.EmbedTransientAsync(tenant, texts, ct);
 
     /// <summary>Null when the provider fails or is slow: the context then ranks lexically.</summary>
     public Task<float[]?> QueryAsync(string tenant, string conversationId, string? text, CancellationToken ct) =>

@@ -129,6 +129,41 @@ public sealed class EmbeddingStore : IDisposable
         return await pending.Value.WaitAsync(ct);
     }
 
+    /// <summary>Whether texts that are not stored (a caller's candidates) may be embedded on the request path: the local model.</summary>
+    internal bool EmbedsInProcess => _model is { Stored: true, Remote: false };
+
+    /// <summary>
+    /// Vectors of texts no projection stores (a caller's candidates) with the local model: from the memory cache, the
+    /// rest embedded now as documents, in one call under <see cref="EmbeddingOptions.QueryTimeout"/>, and cached (not
+    /// stored). All null, with a warning, when that fails or takes too long: the candidates then rank lexically.
+    /// </summary>
+    public async Task<float[]?[]> EmbedTransientAsync(string tenant, IReadOnlyList<string> texts, CancellationToken ct)
+    {
+        var keys = texts.Select(t => Convert.ToHexString(Hash(t))).ToArray();
+        var vectors = keys.Select(k => _cache.TryGetValue(new CacheKey(tenant, k, Query: false), out float[]? v) ? v : null).ToArray();
+        var missing = Enumerable.Range(0, texts.Count).Where(i => vectors[i] is null).ToArray();
+        if (missing.Length == 0 || !EmbedsInProcess)
+        {
+            return vectors;
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(_options.QueryTimeout);
+        try
+        {
+            var embedded = await EmbedAsync(tenant, null, [.. missing.Select(i => texts[i])], timeout.Token);
+            for (var k = 0; k < missing.Length; k++)
+            {
+                vectors[missing[k]] = embedded[k];
+                Remember(tenant, keys[missing[k]], embedded[k]);
+            }
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            _logger.LogWarning("Embedding {Count} candidates with {Model} failed, ranking them lexically: {Error}", missing.Length, ModelId, e.Message);
+        }
+        return vectors;
+    }
+
     /// <summary>The query vector of <paramref name="text"/> when it is cached; never embeds.</summary>
     internal float[]? CachedQuery(string tenant, string text) =>
         _cache.TryGetValue(new CacheKey(tenant, Convert.ToHexString(Hash(text)), Query: true), out float[]? vector) ? vector : null;

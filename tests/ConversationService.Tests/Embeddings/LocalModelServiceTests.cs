@@ -67,6 +67,21 @@ public sealed class LocalModelServiceTests(ServiceFixture fixture)
         var asQuery = await generator.GenerateAsync([question], EmbeddingPurpose.Query());
         Assert.Equal(asQuery[0].Vector.ToArray(), query);
         Assert.Same(query, await store.EmbedQueryAsync("tenant-a", id, question, default));
+        // A caller's candidates are embedded as documents on the request path, cached by text, never stored.
+        string[] candidates = ["Anyone visiting us meets our puppy Rex.", "Anyone visiting us pays the entry fee."]; // one word of the question each
+        var embedded = await store.EmbedTransientAsync("tenant-a", candidates, default);
+        var documents = await generator.GenerateAsync(candidates);
+        Assert.All(candidates.Select((_, i) => i),
+            i => Assert.True(TensorPrimitives.CosineSimilarity(documents[i].Vector.Span, embedded[i]) > 0.99999f));
+        Assert.Same(embedded[0], (await store.EmbedTransientAsync("tenant-a", [candidates[0]], default))[0]);
+        Assert.Equal(0, await EmbeddingProbe.CountStoredVectorsAsync(factory, candidates[0]));
+        var ranked = (await api.SendAsync(HttpMethod.Post, $"/conversations/{id}/context", new
+        {
+            budget = 2000, query = question,
+            candidates = new[] { new { id = "invoice", text = candidates[1] }, new { id = "dog", text = candidates[0] } },
+        })).Expect(HttpStatusCode.OK).Body;
+        var knowledge = ranked["sections"]!.AsArray().SingleOrDefault(s => s!["kind"]!.GetValue<string>() == "knowledge");
+        Assert.Equal("dog", knowledge?["items"]!.AsArray()[0]!["id"]!.GetValue<string>());
         // Local calls cost nothing and are not LLM calls.
         var usage = (await api.GetAsync("/usage?groupBy=callType")).Expect(HttpStatusCode.OK).Body;
         Assert.DoesNotContain(usage["groups"]!.AsArray(), g => g!["key"]!.GetValue<string>() == "embedding");

@@ -11,7 +11,8 @@ public sealed class ContextMaterial(ContextVectors vectors, KnowledgeIndexCache 
         string tenant, Request request, string? queryText, IReadOnlyList<KnowledgeItem> candidates, CancellationToken ct)
     {
         var queryVector = await vectors.QueryAsync(tenant, request.ConversationId, queryText, ct);
-        var given = KnowledgeSet.Of([.. candidates.Select(c => c with { Vector = vectors.ForCandidate(c.Text) })]);
+        var candidateVectors = await vectors.ForCandidatesAsync(tenant, [.. candidates.Select(c => c.Text)], ct);
+        var given = KnowledgeSet.Of([.. candidates.Select((c, i) => c with { Vector = candidateVectors[i] })]);
         var knowledgeSet = request.Collections is { } collections
             ? KnowledgeSet.Combine([given, await knowledge.GetAsync(tenant, Request.CollectionNames(collections), ct)])
             : given;
