@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Tracing;
 using System.Numerics.Tensors;
 using System.Reflection;
@@ -155,6 +156,32 @@ public sealed class LocalModelOfflineTests
 
         Assert.Equal(2, vectors.Count);
         Assert.Empty(network.Events);
+    }
+
+    [Fact]
+    public async Task Given_a_network_namespace_with_no_interface_up_When_the_service_checks_its_embedder_Then_the_model_loads_and_embeds()
+    {
+        // The service's own build output (tests/X/bin/<configuration>/<framework>/ -> src/ConversationService/bin/...),
+        // in a namespace where no network exists at all, not even loopback: any connection attempt would fail there.
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var service = Path.Combine(output.Parent!.Parent!.Parent!.Parent!.Parent!.FullName,
+            "src", "ConversationService", "bin", output.Parent.Name, output.Name);
+        var start = new ProcessStartInfo("unshare", ["--net", "dotnet", "ConversationService.dll", "embeddings-check"])
+        {
+            WorkingDirectory = service,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        start.Environment["Embeddings__Provider"] = "model";
+        using var process = Process.Start(start)!;
+        var printed = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}: {await printed} {await errors}");
+        Assert.Contains($"{ArcticModel.Id}: {ArcticModel.Dimensions} dimensions, norm 1.000", await printed);
     }
 
     /// <summary>
