@@ -6,8 +6,9 @@ using ConversationService.Tokenizers;
 namespace ConversationService.Tests.Context;
 
 /// <summary>
-/// Recall by meaning, in the suite (no LoCoMo data): an old turn answers the question in other words, so BM25 and the
-/// lexical hash find nothing, and the local model, fused with the weights the service uses for it, recalls it.
+/// Recall by meaning, in the suite (no LoCoMo data), with the local model and the fusion weights the service uses for it:
+/// an old turn answers the question in other words, so BM25 and the lexical hash find nothing, and the model recalls it;
+/// a knowledge chunk about the answer in other words is served and an unrelated one is not.
 /// </summary>
 public sealed class ParaphraseRecallTests
 {
@@ -55,6 +56,24 @@ public sealed class ParaphraseRecallTests
 
         Assert.DoesNotContain("t14", byHash);
         Assert.Contains("t14", byModel);
+    }
+
+    [Fact]
+    public async Task Given_knowledge_chunks_When_ranked_with_the_local_model_Then_an_unrelated_chunk_is_left_out_though_budget_remains()
+    {
+        using var model = new ArcticEmbeddingGenerator(ArcticModel.Packaged.Value, concurrency: 2);
+        string[] texts = ["Beagles are friendly hounds; a rescue puppy needs vaccinations and a lot of walks.", "The quarterly report is due at the end of the month."];
+        var vectors = await model.GenerateAsync(texts);
+        var query = (await model.GenerateAsync([Question], EmbeddingPurpose.Query()))[0].Vector.ToArray();
+        var turns = new[] { new IndexedTurn("t1", 1, "user", "Caroline", Question, Day1) };
+        var index = ConversationIndex.Empty.Append(turns, [null]);
+        KnowledgeItem[] chunks = [new("related", texts[0], vectors[0].Vector.ToArray()), new("unrelated", texts[1], vectors[1].Vector.ToArray())];
+
+        var (window, _) = ContextAssembly.Assemble(new ContextInput(2000, null, null, index, [Tokenizer.CountMessageTokens("user", Question, "Caroline")],
+            Question, query, chunks, [], 0, ContextShares.Default, Fusion: ArcticModel.Fusion), Tokenizer);
+
+        var served = window!.Sections.Where(s => s.Kind == "knowledge").SelectMany(s => s.Items).Select(i => i.Id).ToArray();
+        Assert.Equal(["related"], served);
     }
 
     /// <summary>Ids in the window besides the question, at a budget that holds about a fifth of the history.</summary>
