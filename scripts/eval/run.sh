@@ -2,7 +2,7 @@
 # The evaluation command, on loopback, self-contained and cleaning up after itself. Two parts, both on the LoCoMo data
 # (read from LOCOMO_DIR, never copied into the repository):
 # 1. The LoCoMo gates: the tests of trait Category=LoCoMo, which scripts/test.sh leaves out (tokenizer parity on the
-#    LoCoMo turns, the in-process recall floors >= 0.90 at 2,000 and >= 0.80 at 1,000 tokens within budget, prefix
+#    LoCoMo turns, the in-process recall floors of the local model and the lexical hash within budget, prefix
 #    stability, the summary cost per 1,000 ingested tokens). A missed gate makes the exit code 1.
 # 2. The evidence-recall evaluation (issue 5) over HTTP: PostgreSQL and RabbitMQ via scripts/deps.sh, a fresh
 #    database, the service built in Release and started on a spare port with a generated API key and queues of its

@@ -94,7 +94,7 @@ public sealed class VectorsAndFusionTests
     {
         var fused = new float[3];
 
-        Fusion.Linear([10f, 5f, 0f], 10f, [1f, Fusion.CosineFloor, 0.1f], 0.8f, fused);
+        Fusion.Linear([10f, 5f, 0f], 10f, [1f, 0.2f, 0.1f], new FusionWeights(0.8f, 0.2f, 0.2f), fused);
 
         Assert.Equal(1f, fused[0], 4);
         Assert.Equal(0.4f, fused[1], 4);
@@ -173,6 +173,6 @@ public sealed class TextTests
         Assert.Equal(1f, MathF.Sqrt(a.Sum(x => x * x)), 4);
         Assert.Equal(a, embedder.Embed("I adopted a dog from the shelter"));
         Assert.True(Vectors.Cosine(a, b) > Vectors.Cosine(a, c) + 0.2f);
-        Assert.True(Vectors.Cosine(a, c) < Fusion.CosineFloor);
+        Assert.True(Vectors.Cosine(a, c) < FusionWeights.LexicalHash.CosineFloor);
     }
 }

@@ -40,7 +40,11 @@ public sealed record ContextShares(double Recent, double Summary, double Knowled
 public sealed record ContextInput(
     int Available, string? SystemPrompt, SummaryInput? Summary, ConversationIndex Index, IReadOnlyList<int> TurnTokens,
     string? Query, float[]? QueryVector, IReadOnlyList<KnowledgeItem> Knowledge, IReadOnlyList<ExampleItem> Examples,
-    int ExampleCount, ContextShares Shares, Bm25Index? KnowledgeTerms = null);
+    int ExampleCount, ContextShares Shares, Bm25Index? KnowledgeTerms = null, FusionWeights? Fusion = null)
+{
+    /// <summary>How BM25 and the vectors' cosine are fused: the embedder's weights (the lexical hash's by default).</summary>
+    public FusionWeights Weights => Fusion ?? FusionWeights.LexicalHash;
+}
 
 /// <summary>
 /// Context assembly as a pure function. Order (DESIGN.md "Context assembly"): system prompt, summary, recent turns
@@ -193,7 +197,7 @@ public static class ContextAssembly
         var chunks = input.Knowledge;
         var scores = Ranking.Items(
             input.KnowledgeTerms ?? new Bm25Index([.. chunks.Select(c => TermBag.Of(c.Text))]), chunks.Select(c => c.Vector).ToArray(),
-            query, input.QueryVector, input.Index);
+            query, input.QueryVector, input.Index, input.Weights);
         var candidates = Enumerable.Range(0, chunks.Count).Where(i => scores[i] >= Ranking.ChunkThreshold).ToArray();
         var ordered = Diversity.Mmr(candidates, scores, chunks.Select(c => c.Vector).ToArray(), 0.8f, Ranking.DuplicateSimilarity, candidates.Length);
         var costs = new Dictionary<int, int>();
@@ -215,7 +219,7 @@ public static class ContextAssembly
         var vectors = examples.Select(e => e.Vector).ToArray();
         var scores = input.QueryVector is { } queryVector
             ? vectors.Select(v => v is null ? 0f : Vectors.Cosine(queryVector, v)).ToArray()
-            : Ranking.Items(new Bm25Index([.. examples.Select(e => TermBag.Of(e.Input))]), vectors, query, null, input.Index);
+            : Ranking.Items(new Bm25Index([.. examples.Select(e => TermBag.Of(e.Input))]), vectors, query, null, input.Index, input.Weights);
         var candidates = Enumerable.Range(0, examples.Count).Where(i => scores[i] >= Ranking.ExampleThreshold).ToArray();
         var ordered = Diversity.Mmr(candidates, scores, vectors, 0.8f, Ranking.DuplicateSimilarity, input.ExampleCount);
         var costs = new Dictionary<int, int>();
@@ -234,7 +238,7 @@ public static class ContextAssembly
         {
             return [];
         }
-        var scores = Ranking.Turns(index, query, input.QueryVector);
+        var scores = Ranking.Turns(index, query, input.QueryVector, input.Weights);
         var weights = query.ToDictionary(t => t, index.Bm25.Idf, StringComparer.Ordinal);
         var candidates = Enumerable.Range(0, recentStart).Where(i => scores[i] >= Ranking.TurnThreshold)
             .OrderByDescending(i => scores[i]).ThenBy(i => i).ToArray();

@@ -13,6 +13,9 @@ public sealed class ContextVectors(EmbeddingStore store, IEmbeddingGenerator<str
 {
     private readonly LexicalEmbeddingGenerator? _local = store.IsLocal ? generator as LexicalEmbeddingGenerator : null;
 
+    /// <summary>How ranking fuses these vectors' cosine with BM25.</summary>
+    public FusionWeights Fusion => store.Fusion;
+
     /// <summary>Whether a missing vector may still arrive (from the embedding projection).</summary>
     public bool Stored => _local is null;
 

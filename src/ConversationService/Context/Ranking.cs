@@ -8,9 +8,6 @@ namespace ConversationService.Context;
 /// </summary>
 public static class Ranking
 {
-    /// <summary>Share of the fused score that comes from BM25; the rest from the cosine of the vectors.</summary>
-    public const float LexicalWeight = 0.85f;
-
     /// <summary>A turn below this fused score (after smoothing) is not recalled.</summary>
     public const float TurnThreshold = 0.01f;
 
@@ -25,6 +22,8 @@ public static class Ranking
 
     /// <summary>Items at least this alike (cosine) count as duplicates; only the better one is kept.</summary>
     public const float DuplicateSimilarity = 0.95f;
+
+    private static readonly FusionWeights LexicalOnly = new(1f, 0f, 0f);
 
     public static string[] QueryTerms(string? query) =>
         string.IsNullOrWhiteSpace(query) ? [] : Terms.Extract(query).Distinct(StringComparer.Ordinal).ToArray();
@@ -47,17 +46,17 @@ public static class Ranking
     /// A turn whose own (smoothed) score is below <see cref="TurnThreshold"/> scores 0: the session share orders
     /// turns, it does not make an unrelated turn relevant.
     /// </summary>
-    public static float[] Turns(ConversationIndex index, IReadOnlyList<string> query, float[]? queryVector)
+    public static float[] Turns(ConversationIndex index, IReadOnlyList<string> query, float[]? queryVector, FusionWeights weights)
     {
         var count = index.Turns.Count;
         var cosine = Cosines(index.Vectors, queryVector, index.Norms);
-        var fused = Fuse(index.Bm25, cosine, query, queryVector is not null);
+        var fused = Fuse(index.Bm25, cosine, query, queryVector is not null ? weights : null);
         {
             var expanded = Feedback(index, query, fused);
             if (expanded.Count > query.Count)
             {
-                var weights = expanded.Select((_, i) => i < query.Count ? 1f : FeedbackWeight).ToArray();
-                fused = Fuse(index.Bm25, cosine, expanded, queryVector is not null, weights);
+                var termWeights = expanded.Select((_, i) => i < query.Count ? 1f : FeedbackWeight).ToArray();
+                fused = Fuse(index.Bm25, cosine, expanded, queryVector is not null ? weights : null, termWeights);
             }
         }
         {
@@ -115,7 +114,7 @@ public static class Ranking
     /// </summary>
     public static float[] Items(
         Bm25Index items, IReadOnlyList<float[]?> vectors, IReadOnlyList<string> query, float[]? queryVector,
-        ConversationIndex background)
+        ConversationIndex background, FusionWeights weights)
     {
         var corpus = Bm25Index.Combine([items, background.Bm25]);
         var cosine = new float[corpus.Count];
@@ -123,7 +122,7 @@ public static class Ranking
         {
             Vectors.CosineAll(queryVector, vectors, cosine);
         }
-        return Fuse(corpus, cosine, query, queryVector is not null)[..items.Count];
+        return Fuse(corpus, cosine, query, queryVector is not null ? weights.ForItems : null)[..items.Count];
     }
 
     private static float[] Cosines(IReadOnlyList<float[]?> vectors, float[]? queryVector, IReadOnlyList<float> norms)
@@ -137,13 +136,13 @@ public static class Ranking
     }
 
     private static float[] Fuse(
-        Bm25Index bm25, float[] cosine, IReadOnlyList<string> query, bool hasVector, IReadOnlyList<float>? weights = null)
+        Bm25Index bm25, float[] cosine, IReadOnlyList<string> query, FusionWeights? weights, IReadOnlyList<float>? termWeights = null)
     {
         var lexical = new float[bm25.Count];
-        var ceiling = bm25.Score(query, lexical, weights);
+        var ceiling = bm25.Score(query, lexical, termWeights);
         var fused = new float[bm25.Count];
         // Without a query vector the lexical score stands alone rather than being capped at its weight.
-        Fusion.Linear(lexical, ceiling, cosine, hasVector ? LexicalWeight : 1f, fused);
+        Fusion.Linear(lexical, ceiling, cosine, weights ?? LexicalOnly, fused);
         return fused;
     }
 }

@@ -11,10 +11,12 @@ public delegate ArcticModel LoadArcticModel();
 /// vectors are computed off the request path by <see cref="EmbeddingProjection"/> and read back (the local model and a
 /// provider); otherwise they are computed where needed (the lexical hash, cheaper than a read). <paramref name="Remote"/>:
 /// calls are priced and recorded for <c>GET /usage</c>. <paramref name="QueryOptions"/>: what a query is embedded with,
-/// null when the model embeds queries and documents alike.
+/// null when the model embeds queries and documents alike. <paramref name="Fusion"/>: how ranking fuses its cosine with
+/// BM25 (a provider's are not measured: it gets the lexical hash's, as before the local model).
 /// </summary>
 public sealed record EmbeddingModel(
-    IEmbeddingGenerator<string, Embedding<float>> Generator, string Id, bool Stored, bool Remote, EmbeddingGenerationOptions? QueryOptions)
+    IEmbeddingGenerator<string, Embedding<float>> Generator, string Id, bool Stored, bool Remote, EmbeddingGenerationOptions? QueryOptions,
+    FusionWeights Fusion)
 {
     /// <summary>
     /// The local model, loaded now (its id names the stored vectors and the projection); when it cannot load, a warning
@@ -25,7 +27,7 @@ public sealed record EmbeddingModel(
     {
         if (options.IsOpenAi)
         {
-            return new(provider(), options.StorageModelId, Stored: true, Remote: true, QueryOptions: null);
+            return new(provider(), options.StorageModelId, Stored: true, Remote: true, QueryOptions: null, FusionWeights.LexicalHash);
         }
         if (options.IsLocalModel)
         {
@@ -33,7 +35,7 @@ public sealed record EmbeddingModel(
             {
                 var model = load();
                 return new(new ArcticEmbeddingGenerator(model, Environment.ProcessorCount), options.StorageModelId, Stored: true,
-                    Remote: false, EmbeddingPurpose.Query());
+                    Remote: false, EmbeddingPurpose.Query(), ArcticModel.Fusion);
             }
             catch (Exception e)
             {
@@ -46,5 +48,5 @@ public sealed record EmbeddingModel(
     }
 
     private static EmbeddingModel Lexical(int dimensions, string id) =>
-        new(new LexicalEmbeddingGenerator(dimensions), id, Stored: false, Remote: false, QueryOptions: null);
+        new(new LexicalEmbeddingGenerator(dimensions), id, Stored: false, Remote: false, QueryOptions: null, FusionWeights.LexicalHash);
 }

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using ConversationService.Contracts;
 using ConversationService.Hosting;
+using ConversationService.Relevance;
 using ConversationService.Usage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Caching.Memory;
@@ -46,6 +47,9 @@ public sealed class EmbeddingStore : IDisposable
         _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.CacheMegabytes * 1_048_576L });
         ModelId = model.Id;
     }
+
+    /// <summary>How ranking fuses these vectors' cosine with BM25.</summary>
+    public FusionWeights Fusion => _model.Fusion;
 
     /// <summary>The model (and dimensions, when configured) the vectors belong to.</summary>
     public string ModelId { get; }

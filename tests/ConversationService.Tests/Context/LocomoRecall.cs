@@ -2,9 +2,11 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using ConversationService.Context;
+using ConversationService.Embeddings;
 using ConversationService.Relevance;
 using ConversationService.Tokenizers;
 using ConversationService.Tokenizers.Tests;
+using Microsoft.Extensions.AI;
 
 namespace ConversationService.Tests.Context;
 
@@ -19,7 +21,16 @@ public static class LocomoRecall
 
     public sealed record Question(string Text, int Category, string[] Evidence);
 
-    public sealed record Conversation(string File, ConversationIndex Index, int[] Tokens, Question[] Questions);
+    /// <summary>
+    /// The vectors a ranking sees. <see cref="Lexical"/>: the lexical hash (Embeddings:Provider=lexical); <see cref="Model"/>:
+    /// the local model's cosine alone, no BM25; <see cref="Fused"/>: the local model fused with BM25 (the default service).
+    /// </summary>
+    public enum Arm { Lexical, Model, Fused }
+
+    /// <summary>A conversation's turns and questions as the local model embeds them: turns as documents, questions as queries.</summary>
+    public sealed record ModelVectors(ConversationIndex Index, float[][] Questions);
+
+    public sealed record Conversation(string File, ConversationIndex Index, int[] Tokens, Question[] Questions, Lazy<ModelVectors> Model);
 
     public sealed record Result(int Budget, int Category, double Recall, int Tokens);
 
@@ -27,21 +38,26 @@ public static class LocomoRecall
 
     public static Conversation[] Conversations => Data.Value;
 
-    public static List<Result> Run(ContextShares? shares = null, string? summary = null)
+    public static List<Result> Run(
+        Arm arm = Arm.Lexical, ContextShares? shares = null, string? summary = null, FusionWeights? fusion = null,
+        IEnumerable<Conversation>? conversations = null)
     {
         var tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
         var embedder = new LexicalEmbeddingGenerator();
+        var weights = fusion ?? Weights(arm);
         var results = new List<Result>();
-        foreach (var conversation in Conversations)
+        foreach (var conversation in conversations ?? Conversations)
         {
             var summaryInput = summary is null ? null : new SummaryInput(summary, conversation.Index.Turns.Count / 2);
-            foreach (var question in conversation.Questions)
+            var index = arm == Arm.Lexical ? conversation.Index : conversation.Model.Value.Index;
+            for (var q = 0; q < conversation.Questions.Length; q++)
             {
-                var vector = embedder.Embed(question.Text);
+                var question = conversation.Questions[q];
+                var vector = arm == Arm.Lexical ? embedder.Embed(question.Text) : conversation.Model.Value.Questions[q];
                 foreach (var budget in Budgets)
                 {
-                    var input = new ContextInput(budget, null, summaryInput, conversation.Index, conversation.Tokens, question.Text,
-                        vector, [], [], 0, shares ?? ContextShares.Default);
+                    var input = new ContextInput(budget, null, summaryInput, index, conversation.Tokens, question.Text,
+                        vector, [], [], 0, shares ?? ContextShares.Default, Fusion: weights);
                     var (window, _) = ContextAssembly.Assemble(input, tokenizer);
                     var ids = window!.Sections.Where(s => s.Kind is "recent" or "recalled")
                         .SelectMany(s => s.Items).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
@@ -52,6 +68,14 @@ public static class LocomoRecall
         }
         return results;
     }
+
+    /// <summary>The weights the service ranks with for the arm's embedder; the model alone keeps only its cosine.</summary>
+    public static FusionWeights Weights(Arm arm) => arm switch
+    {
+        Arm.Lexical => FusionWeights.LexicalHash,
+        Arm.Model => ArcticModel.Fusion with { Lexical = 0f },
+        _ => ArcticModel.Fusion,
+    };
 
     public static string Table(IReadOnlyList<Result> results)
     {
@@ -103,10 +127,27 @@ public static class LocomoRecall
                     q["evidence"]!.AsArray().Select(e => e!.GetValue<string>()).ToArray()))
                 .Where(q => q.Category is >= 1 and <= 4 && q.Evidence.Length > 0)
                 .ToArray();
-            conversations.Add(new Conversation(Path.GetFileName(file), index, tokens, questions));
+            conversations.Add(new Conversation(Path.GetFileName(file), index, tokens, questions,
+                new Lazy<ModelVectors>(() => EmbedWithModel(turns, questions))));
         }
         return [.. conversations];
     }
+
+    /// <summary>
+    /// Turns embedded as the projection embeds them (<see cref="ConversationEmbeddingSource"/>: the turn's content, as a
+    /// document), questions as the context endpoint embeds a query (<see cref="EmbeddingPurpose.Query"/>).
+    /// </summary>
+    private static ModelVectors EmbedWithModel(List<IndexedTurn> turns, Question[] questions)
+    {
+        using var generator = new ArcticEmbeddingGenerator(ArcticModel.Packaged.Value, Environment.ProcessorCount);
+        var texts = turns.Select(t => t.Content).ToArray();
+        var documents = Embed(generator, texts, null);
+        var queries = Embed(generator, [.. questions.Select(q => q.Text)], EmbeddingPurpose.Query());
+        return new ModelVectors(ConversationIndex.Empty.Append(turns, documents), queries);
+    }
+
+    private static float[][] Embed(ArcticEmbeddingGenerator generator, string[] texts, EmbeddingGenerationOptions? options) =>
+        [.. generator.GenerateAsync(texts, options).GetAwaiter().GetResult().Select(e => e.Vector.ToArray())];
 
     /// <summary>LoCoMo session times look like "1:56 pm on 8 May, 2023".</summary>
     public static DateTimeOffset ParseDate(string text) =>

@@ -50,11 +50,11 @@ public sealed class ContextAnswers(
         var fullHistory = ContextAssembly.ReplyPriming + systemTokens + costs.Sum(c => (long)c);
         var summary = fullHistory <= available ? null : storedSummary;
         var queryText = request.Query ?? index.Turns.LastOrDefault(t => t.Role == "user")?.Content;
-        var (queryVector, knowledge, examples) = await material.ReadAsync(tenant, request, queryText, candidates, ct);
+        var (queryVector, knowledge, examples, fusion) = await material.ReadAsync(tenant, request, queryText, candidates, ct);
         var input = new ContextInput(
             available, conversation.SystemPrompt, summary is null ? null : new SummaryInput(summary.Text, summary.ThroughIndex),
             index, costs, queryText, queryVector, knowledge.Items, examples, request.Examples ?? 0, request.Shares(),
-            knowledge.Terms);
+            knowledge.Terms, fusion);
         var (window, tooSmall) = ContextAssembly.Assemble(input, tokenizer.Tokenizer);
         if (window is null)
         {

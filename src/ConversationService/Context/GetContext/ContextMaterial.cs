@@ -1,8 +1,12 @@
+using ConversationService.Relevance;
 
 namespace ConversationService.Context.GetContext;
 
-/// <summary>The query-relevant material a context can hold besides the conversation: knowledge chunks and examples.</summary>
-public sealed record Material(float[]? QueryVector, KnowledgeSet Knowledge, IReadOnlyList<ExampleItem> Examples);
+/// <summary>
+/// The query-relevant material a context can hold besides the conversation: knowledge chunks and examples, and how the
+/// vectors' cosine is fused with BM25.
+/// </summary>
+public sealed record Material(float[]? QueryVector, KnowledgeSet Knowledge, IReadOnlyList<ExampleItem> Examples, FusionWeights Fusion);
 
 /// <summary>Reads the material a request asks for: the query's vector, the caller's candidates and named collections, examples.</summary>
 public sealed class ContextMaterial(ContextVectors vectors, KnowledgeIndexCache knowledge, ExampleIndexCache examples)
@@ -17,6 +21,6 @@ public sealed class ContextMaterial(ContextVectors vectors, KnowledgeIndexCache 
             ? KnowledgeSet.Combine([given, await knowledge.GetAsync(tenant, Request.CollectionNames(collections), ct)])
             : given;
         var exampleItems = request.Examples is > 0 ? await examples.GetAsync(tenant, request.Task, ct) : [];
-        return new Material(queryVector, knowledgeSet, exampleItems);
+        return new Material(queryVector, knowledgeSet, exampleItems, vectors.Fusion);
     }
 }
