@@ -34,7 +34,16 @@ public sealed class Bm25Index
             totalLength += parts[p].TotalLength;
         }
         var average = Count == 0 ? 1f : Math.Max(1f, (float)totalLength / Count);
-        _lengthNorm = [.. parts.SelectMany(p => p.Lengths).Select(length => K1 * (1 - B + B * length / average))];
+        // A loop, not a query: a request that names a large collection combines its index anew.
+        _lengthNorm = new float[Count];
+        for (var p = 0; p < parts.Length; p++)
+        {
+            var lengths = parts[p].Lengths;
+            for (var d = 0; d < lengths.Length; d++)
+            {
+                _lengthNorm[_offsets[p] + d] = K1 * (1 - B + B * lengths[d] / average);
+            }
+        }
     }
 
     /// <summary>

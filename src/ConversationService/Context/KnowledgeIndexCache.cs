@@ -18,7 +18,7 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
         var names = collections.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         if (names.Length == 0)
         {
-            return KnowledgeSet.Of([]);
+            return KnowledgeSet.Empty;
         }
         var versions = await queries.GetCollectionVersionsAsync(tenant, names, ct);
         var held = new Dictionary<string, KnowledgeSet>(StringComparer.Ordinal);
@@ -53,9 +53,12 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
     /// <summary>Whether the collection is held, for tests.</summary>
     internal bool Holds(string tenant, string collection) => cache.Holds(key => key.Equals(("knowledge", tenant, collection)));
 
-    /// <summary>The text twice (the string, and about as much again in its postings), the vector, and some overhead.</summary>
+    /// <summary>
+    /// The text twice (the string, and about as much again in its postings), the vector twice (the item's and its row
+    /// in <see cref="KnowledgeSet.Vectors"/>), and some overhead.
+    /// </summary>
     private static long ApproximateBytes(KnowledgeSet set) =>
-        1_024 + set.Items.Sum(i => 2 * LibraryCache.Bytes(i.Text) + LibraryCache.Bytes(i.Vector) + 128);
+        1_024 + set.Items.Sum(i => 2 * LibraryCache.Bytes(i.Text) + 2 * LibraryCache.Bytes(i.Vector) + 128);
 }
 
 /// <summary>

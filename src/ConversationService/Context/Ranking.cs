@@ -114,14 +114,14 @@ public static class Ranking
     /// <paramref name="items"/> indexes exactly the items, in the order of <paramref name="vectors"/>.
     /// </summary>
     public static float[] Items(
-        Bm25Index items, IReadOnlyList<float[]?> vectors, IReadOnlyList<string> query, float[]? queryVector,
+        Bm25Index items, VectorRows vectors, IReadOnlyList<string> query, float[]? queryVector,
         ConversationIndex background)
     {
         var corpus = Bm25Index.Combine([items, background.Bm25]);
         var cosine = new float[corpus.Count];
         if (queryVector is not null)
         {
-            Vectors.CosineAll(queryVector, vectors, cosine);
+            vectors.CosineAll(queryVector, cosine);
         }
         return Fuse(corpus, cosine, query, queryVector is not null)[..items.Count];
     }

@@ -25,7 +25,7 @@ public sealed class ContextAssemblyTests
         var tokens = index.Turns.Select(t => Tokenizer.CountMessageTokens(t.Role, t.Content, t.Name)).ToArray();
         var queryText = query ?? index.Turns.LastOrDefault(t => t.Role == "user")?.Content;
         return ContextAssembly.Assemble(new ContextInput(available, system, summary, index, tokens, queryText,
-            queryText is null ? null : Embedder.Embed(queryText), knowledge ?? [], examples ?? [], k,
+            queryText is null ? null : Embedder.Embed(queryText), KnowledgeSet.Of(knowledge ?? []), examples ?? [], k,
             shares ?? ContextShares.Default), Tokenizer);
     }
 
