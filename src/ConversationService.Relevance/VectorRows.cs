@@ -49,6 +49,9 @@ public sealed class VectorRows
 
     public int Count { get; }
 
+    /// <summary>The memory the rows and norms take.</summary>
+    public long Bytes => _blocks.Sum(b => 4L * (b.Rows.Length + b.Norms.Length));
+
     /// <summary>The rows of <paramref name="parts"/>, in that order, without copying them.</summary>
     public static VectorRows Combine(IReadOnlyList<VectorRows> parts)
     {
