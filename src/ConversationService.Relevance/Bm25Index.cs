@@ -16,7 +16,7 @@ public sealed class Bm25Index
     // An index is a sequence of parts (documents numbered on across them); combining indexes reuses their parts.
     private readonly Part[] _parts;
     private readonly int[] _offsets;
-    private readonly float[] _lengthNorm;
+    private readonly float _averageLength;
 
     public Bm25Index(IReadOnlyList<TermBag> documents) : this([Build(documents)])
     {
@@ -33,17 +33,9 @@ public sealed class Bm25Index
             Count += parts[p].Lengths.Length;
             totalLength += parts[p].TotalLength;
         }
-        var average = Count == 0 ? 1f : Math.Max(1f, (float)totalLength / Count);
-        // A loop, not a query: a request that names a large collection combines its index anew.
-        _lengthNorm = new float[Count];
-        for (var p = 0; p < parts.Length; p++)
-        {
-            var lengths = parts[p].Lengths;
-            for (var d = 0; d < lengths.Length; d++)
-            {
-                _lengthNorm[_offsets[p] + d] = K1 * (1 - B + B * lengths[d] / average);
-            }
-        }
+        // Length normalization is computed per posting reached, not per document: a request that names a large
+        // collection combines its index anew, and a query's postings are few.
+        _averageLength = Count == 0 ? 1f : Math.Max(1f, (float)totalLength / Count);
     }
 
     /// <summary>
@@ -129,10 +121,11 @@ public sealed class Bm25Index
                 {
                     continue;
                 }
+                var lengths = _parts[p].Lengths;
                 foreach (var (doc, count) in list)
                 {
-                    var at = _offsets[p] + doc;
-                    scores[at] += idf * count * (K1 + 1) / (count + _lengthNorm[at]);
+                    var lengthNorm = K1 * (1 - B + B * lengths[doc] / _averageLength);
+                    scores[_offsets[p] + doc] += idf * count * (K1 + 1) / (count + lengthNorm);
                 }
             }
         }
