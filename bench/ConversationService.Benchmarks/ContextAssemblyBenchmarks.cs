@@ -59,7 +59,7 @@ public class ContextAssemblyBenchmarks
     {
         var question = Questions[_next++ % Questions.Length];
         var input = new ContextInput(Budget, "You are a helpful assistant.", null, _index, _tokens, question,
-            Embedder.Embed(question), [], [], 0, ContextShares.Default);
+            Embedder.Embed(question), KnowledgeSet.Empty, [], 0, ContextShares.Default);
         return ContextAssembly.Assemble(input, _tokenizer).Window!.Tokens;
     }
 

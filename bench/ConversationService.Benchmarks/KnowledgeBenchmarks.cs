@@ -68,7 +68,7 @@ public class KnowledgeBenchmarks
     {
         var question = Questions[_next++ % Questions.Length];
         var input = new ContextInput(4000, "You are a helpful assistant.", null, _index, _tokens, question,
-            Embedder.Embed(question), knowledge.Items, [], 0, ContextShares.Default, knowledge.Terms);
+            Embedder.Embed(question), knowledge, [], 0, ContextShares.Default);
         return ContextAssembly.Assemble(input, _tokenizer).Window!.Tokens;
     }
 }

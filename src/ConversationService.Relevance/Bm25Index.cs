@@ -16,7 +16,7 @@ public sealed class Bm25Index
     // An index is a sequence of parts (documents numbered on across them); combining indexes reuses their parts.
     private readonly Part[] _parts;
     private readonly int[] _offsets;
-    private readonly float[] _lengthNorm;
+    private readonly float _averageLength;
 
     public Bm25Index(IReadOnlyList<TermBag> documents) : this([Build(documents)])
     {
@@ -33,8 +33,9 @@ public sealed class Bm25Index
             Count += parts[p].Lengths.Length;
             totalLength += parts[p].TotalLength;
         }
-        var average = Count == 0 ? 1f : Math.Max(1f, (float)totalLength / Count);
-        _lengthNorm = [.. parts.SelectMany(p => p.Lengths).Select(length => K1 * (1 - B + B * length / average))];
+        // Length normalization is computed per posting reached, not per document: a request that names a large
+        // collection combines its index anew, and a query's postings are few.
+        _averageLength = Count == 0 ? 1f : Math.Max(1f, (float)totalLength / Count);
     }
 
     /// <summary>
@@ -120,10 +121,11 @@ public sealed class Bm25Index
                 {
                     continue;
                 }
+                var lengths = _parts[p].Lengths;
                 foreach (var (doc, count) in list)
                 {
-                    var at = _offsets[p] + doc;
-                    scores[at] += idf * count * (K1 + 1) / (count + _lengthNorm[at]);
+                    var lengthNorm = K1 * (1 - B + B * lengths[doc] / _averageLength);
+                    scores[_offsets[p] + doc] += idf * count * (K1 + 1) / (count + lengthNorm);
                 }
             }
         }

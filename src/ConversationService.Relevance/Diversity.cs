@@ -3,51 +3,74 @@ namespace ConversationService.Relevance;
 /// <summary>Maximal marginal relevance (Carbonell and Goldstein) with a hard cut for near-identical items.</summary>
 public static class Diversity
 {
+    /// <inheritdoc cref="Mmr(IReadOnlyList{int}, IReadOnlyList{float}, Func{int, int, float}, float, float, int)"/>
+    public static IEnumerable<int> Mmr(
+        IReadOnlyList<int> candidates, IReadOnlyList<float> scores, IReadOnlyList<float[]?> vectors, float lambda,
+        float duplicateSimilarity, int limit) =>
+        Mmr(candidates, scores, (a, b) => vectors[a] is { } x && vectors[b] is { } y ? Vectors.Cosine(x, y) : 0f,
+            lambda, duplicateSimilarity, limit);
+
     /// <summary>
     /// Orders the candidates (indexes into <paramref name="scores"/>) by relevance minus redundancy with what is
-    /// already chosen: λ·score − (1−λ)·max cosine to a chosen item. A candidate at least
-    /// <paramref name="duplicateSimilarity"/> alike to a chosen one is dropped outright. Stops at <paramref name="limit"/>.
+    /// already chosen: λ·score − (1−λ)·max similarity to a chosen item; ties go to the earlier candidate. A candidate
+    /// at least <paramref name="duplicateSimilarity"/> alike to a chosen one is dropped outright. Stops at
+    /// <paramref name="limit"/>. Lazy, so a caller that stops early (packing a full budget) pays only for what it took:
+    /// redundancy is brought up to date only for candidates a pick looks at, and a pick looks only at candidates whose
+    /// λ·score (their value without redundancy) can still beat the best so far, best score first. The order is the
+    /// one that comparing every candidate at every pick gives.
     /// </summary>
-    public static List<int> Mmr(
-        IReadOnlyList<int> candidates, ReadOnlySpan<float> scores, IReadOnlyList<float[]?> vectors, float lambda,
+    public static IEnumerable<int> Mmr(
+        IReadOnlyList<int> candidates, IReadOnlyList<float> scores, Func<int, int, float> similarity, float lambda,
         float duplicateSimilarity, int limit)
     {
-        var chosen = new List<int>(Math.Min(limit, candidates.Count));
-        var left = new List<int>(candidates);
-        var redundancy = new float[left.Count];
-        while (chosen.Count < limit && left.Count > 0)
+        // Positions into candidates, best score first, then in candidate order.
+        var order = new int[candidates.Count];
+        for (var i = 0; i < order.Length; i++)
+        {
+            order[i] = i;
+        }
+        Array.Sort(order, (a, b) => scores[candidates[b]].CompareTo(scores[candidates[a]]) is var c and not 0 ? c : a.CompareTo(b));
+        var redundancy = new float[order.Length];
+        var counted = new int[order.Length]; // how many of the chosen items redundancy[k] has seen
+        var done = new bool[order.Length]; // chosen or dropped as a duplicate
+        var chosen = new List<int>();
+        while (chosen.Count < limit)
         {
             var best = -1;
             var bestValue = float.NegativeInfinity;
-            for (var i = 0; i < left.Count; i++)
+            for (var k = 0; k < order.Length; k++)
             {
-                var value = lambda * scores[left[i]] - (1 - lambda) * redundancy[i];
-                if (redundancy[i] < duplicateSimilarity && value > bestValue)
+                if (done[k])
                 {
-                    (best, bestValue) = (i, value);
+                    continue;
+                }
+                var candidate = candidates[order[k]];
+                if (lambda * scores[candidate] < bestValue)
+                {
+                    break; // redundancy only lowers a value: nothing further down can win
+                }
+                for (; counted[k] < chosen.Count; counted[k]++)
+                {
+                    redundancy[k] = Math.Max(redundancy[k], similarity(chosen[counted[k]], candidate));
+                }
+                if (redundancy[k] >= duplicateSimilarity)
+                {
+                    done[k] = true;
+                    continue;
+                }
+                var value = lambda * scores[candidate] - (1 - lambda) * redundancy[k];
+                if (value > bestValue || value == bestValue && order[k] < order[best])
+                {
+                    (best, bestValue) = (k, value);
                 }
             }
             if (best < 0)
             {
-                break;
+                yield break;
             }
-            var picked = left[best];
-            chosen.Add(picked);
-            left.RemoveAt(best);
-            var rest = new float[left.Count];
-            for (int i = 0, j = 0; i < redundancy.Length; i++)
-            {
-                if (i == best)
-                {
-                    continue;
-                }
-                rest[j] = Math.Max(redundancy[i], Similarity(vectors[picked], vectors[left[j]]));
-                j++;
-            }
-            redundancy = rest;
+            done[best] = true;
+            chosen.Add(candidates[order[best]]);
+            yield return candidates[order[best]];
         }
-        return chosen;
     }
-
-    private static float Similarity(float[]? a, float[]? b) => a is null || b is null ? 0f : Vectors.Cosine(a, b);
 }

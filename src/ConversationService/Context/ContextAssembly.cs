@@ -34,13 +34,11 @@ public sealed record ContextShares(double Recent, double Summary, double Knowled
 
 /// <summary>
 /// Everything one context is built from; <see cref="TurnTokens"/> are the turns' message costs in the target encoding.
-/// <see cref="KnowledgeTerms"/>, when given, indexes exactly <see cref="Knowledge"/> (cached collections bring
-/// theirs); otherwise it is built from the texts.
 /// </summary>
 public sealed record ContextInput(
     int Available, string? SystemPrompt, SummaryInput? Summary, ConversationIndex Index, IReadOnlyList<int> TurnTokens,
-    string? Query, float[]? QueryVector, IReadOnlyList<KnowledgeItem> Knowledge, IReadOnlyList<ExampleItem> Examples,
-    int ExampleCount, ContextShares Shares, Bm25Index? KnowledgeTerms = null, FusionWeights? Fusion = null)
+    string? Query, float[]? QueryVector, KnowledgeSet Knowledge, IReadOnlyList<ExampleItem> Examples,
+    int ExampleCount, ContextShares Shares, FusionWeights? Fusion = null)
 {
     /// <summary>How BM25 and the vectors' cosine are fused: the embedder's weights (the lexical hash's by default).</summary>
     public FusionWeights Weights => Fusion ?? FusionWeights.LexicalHash;
@@ -190,16 +188,22 @@ public static class ContextAssembly
     private static List<(KnowledgeItem Chunk, float Score)> PackKnowledge(
         ContextInput input, string[] query, Plan plan, Tokenizer tokenizer)
     {
-        if (input.Knowledge.Count == 0 || query.Length == 0)
+        var (chunks, vectors) = (input.Knowledge.Items, input.Knowledge.Vectors);
+        if (chunks.Count == 0 || query.Length == 0)
         {
             return [];
         }
-        var chunks = input.Knowledge;
-        var scores = Ranking.Items(
-            input.KnowledgeTerms ?? new Bm25Index([.. chunks.Select(c => TermBag.Of(c.Text))]), chunks.Select(c => c.Vector).ToArray(),
-            query, input.QueryVector, input.Index, input.Weights);
-        var candidates = Enumerable.Range(0, chunks.Count).Where(i => scores[i] >= Ranking.ChunkThreshold).ToArray();
-        var ordered = Diversity.Mmr(candidates, scores, chunks.Select(c => c.Vector).ToArray(), 0.8f, Ranking.DuplicateSimilarity, candidates.Length);
+        var scores = Ranking.Items(input.Knowledge.Terms, vectors, query, input.QueryVector, input.Index, input.Weights);
+        var candidates = new List<int>();
+        for (var i = 0; i < scores.Length; i++)
+        {
+            if (scores[i] >= Ranking.ChunkThreshold)
+            {
+                candidates.Add(i);
+            }
+        }
+        // Lazy: packing stops taking chunks when the share is spent, and MMR stops with it.
+        var ordered = Diversity.Mmr(candidates, scores, vectors.Cosine, 0.8f, Ranking.DuplicateSimilarity, candidates.Count);
         var costs = new Dictionary<int, int>();
         var header = tokenizer.CountTokens("\n" + KnowledgeHeader);
         var cap = Math.Min((int)(input.Shares.Knowledge * plan.Total), plan.Left(header));
@@ -219,7 +223,7 @@ public static class ContextAssembly
         var vectors = examples.Select(e => e.Vector).ToArray();
         var scores = input.QueryVector is { } queryVector
             ? vectors.Select(v => v is null ? 0f : Vectors.Cosine(queryVector, v)).ToArray()
-            : Ranking.Items(new Bm25Index([.. examples.Select(e => TermBag.Of(e.Input))]), vectors, query, null, input.Index, input.Weights);
+            : Ranking.Items(new Bm25Index([.. examples.Select(e => TermBag.Of(e.Input))]), new VectorRows(vectors), query, null, input.Index, input.Weights);
         var candidates = Enumerable.Range(0, examples.Count).Where(i => scores[i] >= Ranking.ExampleThreshold).ToArray();
         var ordered = Diversity.Mmr(candidates, scores, vectors, 0.8f, Ranking.DuplicateSimilarity, input.ExampleCount);
         var costs = new Dictionary<int, int>();

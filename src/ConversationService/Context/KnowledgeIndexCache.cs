@@ -18,7 +18,7 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
         var names = collections.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
         if (names.Length == 0)
         {
-            return KnowledgeSet.Of([]);
+            return KnowledgeSet.Empty;
         }
         var versions = await queries.GetCollectionVersionsAsync(tenant, names, ct);
         var held = new Dictionary<string, KnowledgeSet>(StringComparer.Ordinal);
@@ -36,12 +36,13 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
             var found = await vectors.ForAsync(tenant, chunks.Select(c => c.Text).ToArray(), ct);
             foreach (var name in stale)
             {
-                var set = KnowledgeSet.Of([.. chunks.Select((c, i) => (Chunk: c, Vector: found[i]))
+                KnowledgeItem[] items = [.. chunks.Select((c, i) => (Chunk: c, Vector: found[i]))
                     .Where(c => c.Chunk.Collection == name)
-                    .Select(c => new KnowledgeItem(c.Chunk.Id, c.Chunk.Text, c.Vector))]);
+                    .Select(c => new KnowledgeItem(c.Chunk.Id, c.Chunk.Text, c.Vector))];
+                var set = KnowledgeSet.Of(items);
                 held[name] = set;
                 cache.Keep(("knowledge", tenant, name), versions.GetValueOrDefault(name), set,
-                    complete: set.Items.All(i => i.Vector is not null), bytes: ApproximateBytes(set));
+                    complete: items.All(i => i.Vector is not null), bytes: ApproximateBytes(set));
             }
         }
         return KnowledgeSet.Combine([.. names.Select(n => held[n])]);
@@ -53,9 +54,9 @@ public sealed class KnowledgeIndexCache(KnowledgeQueries queries, ContextVectors
     /// <summary>Whether the collection is held, for tests.</summary>
     internal bool Holds(string tenant, string collection) => cache.Holds(key => key.Equals(("knowledge", tenant, collection)));
 
-    /// <summary>The text twice (the string, and about as much again in its postings), the vector, and some overhead.</summary>
+    /// <summary>The text twice (the string, and about as much again in its postings), the vector rows, and some overhead.</summary>
     private static long ApproximateBytes(KnowledgeSet set) =>
-        1_024 + set.Items.Sum(i => 2 * LibraryCache.Bytes(i.Text) + LibraryCache.Bytes(i.Vector) + 128);
+        1_024 + set.Vectors.Bytes + set.Items.Sum(i => 2 * LibraryCache.Bytes(i.Text) + 128);
 }
 
 /// <summary>

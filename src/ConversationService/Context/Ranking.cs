@@ -1,3 +1,4 @@
+using System.Buffers;
 using ConversationService.Relevance;
 
 namespace ConversationService.Context;
@@ -113,16 +114,32 @@ public static class Ranking
     /// <paramref name="items"/> indexes exactly the items, in the order of <paramref name="vectors"/>.
     /// </summary>
     public static float[] Items(
-        Bm25Index items, IReadOnlyList<float[]?> vectors, IReadOnlyList<string> query, float[]? queryVector,
+        Bm25Index items, VectorRows vectors, IReadOnlyList<string> query, float[]? queryVector,
         ConversationIndex background, FusionWeights weights)
     {
         var corpus = Bm25Index.Combine([items, background.Bm25]);
-        var cosine = new float[corpus.Count];
-        if (queryVector is not null)
+        // Pooled: at 100,000 chunks each of these is a large-object-heap array, and fresh ones per request mean
+        // frequent full collections of a heap that holds the collections.
+        var lexical = ArrayPool<float>.Shared.Rent(corpus.Count);
+        var cosine = ArrayPool<float>.Shared.Rent(items.Count);
+        try
         {
-            Vectors.CosineAll(queryVector, vectors, cosine);
+            var ceiling = corpus.Score(query, lexical);
+            cosine.AsSpan(0, items.Count).Clear();
+            if (queryVector is not null)
+            {
+                vectors.CosineAll(queryVector, cosine);
+            }
+            var fused = new float[items.Count];
+            Fusion.Linear(lexical.AsSpan(0, items.Count), ceiling, cosine.AsSpan(0, items.Count),
+                queryVector is not null ? weights.ForItems : LexicalOnly, fused);
+            return fused;
         }
-        return Fuse(corpus, cosine, query, queryVector is not null ? weights.ForItems : null)[..items.Count];
+        finally
+        {
+            ArrayPool<float>.Shared.Return(lexical);
+            ArrayPool<float>.Shared.Return(cosine);
+        }
     }
 
     private static float[] Cosines(IReadOnlyList<float[]?> vectors, float[]? queryVector, IReadOnlyList<float> norms)

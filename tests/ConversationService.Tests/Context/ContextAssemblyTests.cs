@@ -25,7 +25,7 @@ public sealed class ContextAssemblyTests
         var tokens = index.Turns.Select(t => Tokenizer.CountMessageTokens(t.Role, t.Content, t.Name)).ToArray();
         var queryText = query ?? index.Turns.LastOrDefault(t => t.Role == "user")?.Content;
         return ContextAssembly.Assemble(new ContextInput(available, system, summary, index, tokens, queryText,
-            queryText is null ? null : Embedder.Embed(queryText), knowledge ?? [], examples ?? [], k,
+            queryText is null ? null : Embedder.Embed(queryText), KnowledgeSet.Of(knowledge ?? []), examples ?? [], k,
             shares ?? ContextShares.Default), Tokenizer);
     }
 
@@ -170,6 +170,27 @@ public sealed class ContextAssemblyTests
         var knowledge = Section(window!, "knowledge")!;
         Assert.InRange(knowledge.Items.Count, 1, 9);
         Assert.True(knowledge.Tokens <= 0.2 * 2000 + 10, $"{knowledge.Tokens}");
+    }
+
+    [Fact]
+    public void Given_collections_held_apart_When_combined_for_a_request_Then_the_window_is_that_of_one_set_of_all_their_chunks()
+    {
+        var topics = new[] { "refund policy", "return shipping", "store hours", "gift cards", "loyalty points" };
+        var chunks = Enumerable.Range(0, 600).Select(i => new KnowledgeItem($"k{i}",
+            $"Note {i} on {topics[i % 5]}: " + string.Join(' ', Enumerable.Repeat($"{topics[(i / 5) % 5]} detail{i % 37}", 6)),
+            i % 50 == 0 ? null : Embedder.Embed(topics[i % 5] + " " + i))).ToArray();
+        var index = Index(Turn(1, "user", "How do refund policy and return shipping work?"));
+        var query = index.Turns[0].Content;
+        ContextWindow Window(KnowledgeSet knowledge) => ContextAssembly.Assemble(new ContextInput(3000, null, null, index,
+            [Tokenizer.CountMessageTokens("user", query, "Caroline")], query, Embedder.Embed(query), knowledge, [], 0,
+            ContextShares.Default), Tokenizer).Window!;
+
+        var whole = Window(KnowledgeSet.Of(chunks));
+        var apart = Window(KnowledgeSet.Combine([KnowledgeSet.Of(chunks[..250]), KnowledgeSet.Empty, KnowledgeSet.Of(chunks[250..])]));
+
+        Assert.True(Section(whole, "knowledge")!.Items.Count > 1);
+        Assert.Equal(whole.Messages, apart.Messages);
+        Assert.Equal(Section(whole, "knowledge")!.Items, Section(apart, "knowledge")!.Items);
     }
 
     [Fact]

@@ -57,7 +57,7 @@ public static class LocomoRecall
                 foreach (var budget in Budgets)
                 {
                     var input = new ContextInput(budget, null, summaryInput, index, conversation.Tokens, question.Text,
-                        vector, [], [], 0, shares ?? ContextShares.Default, Fusion: weights);
+                        vector, KnowledgeSet.Empty, [], 0, shares ?? ContextShares.Default, Fusion: weights);
                     var (window, _) = ContextAssembly.Assemble(input, tokenizer);
                     var ids = window!.Sections.Where(s => s.Kind is "recent" or "recalled")
                         .SelectMany(s => s.Items).Select(i => i.Id).ToHashSet(StringComparer.Ordinal);

@@ -70,7 +70,7 @@ public sealed class ParaphraseRecallTests
         KnowledgeItem[] chunks = [new("related", texts[0], vectors[0].Vector.ToArray()), new("unrelated", texts[1], vectors[1].Vector.ToArray())];
 
         var (window, _) = ContextAssembly.Assemble(new ContextInput(2000, null, null, index, [Tokenizer.CountMessageTokens("user", Question, "Caroline")],
-            Question, query, chunks, [], 0, ContextShares.Default, Fusion: ArcticModel.Fusion), Tokenizer);
+            Question, query, KnowledgeSet.Of(chunks), [], 0, ContextShares.Default, Fusion: ArcticModel.Fusion), Tokenizer);
 
         var served = window!.Sections.Where(s => s.Kind == "knowledge").SelectMany(s => s.Items).Select(i => i.Id).ToArray();
         Assert.Equal(["related"], served);
@@ -80,7 +80,7 @@ public sealed class ParaphraseRecallTests
     private static string[] Recalled(ConversationIndex index, float[] queryVector, FusionWeights fusion)
     {
         var tokens = index.Turns.Select(t => Tokenizer.CountMessageTokens(t.Role, t.Content, t.Name)).ToArray();
-        var (window, _) = ContextAssembly.Assemble(new ContextInput(250, null, null, index, tokens, Question, queryVector, [], [], 0,
+        var (window, _) = ContextAssembly.Assemble(new ContextInput(250, null, null, index, tokens, Question, queryVector, KnowledgeSet.Empty, [], 0,
             ContextShares.Default, Fusion: fusion), Tokenizer);
         Assert.True(window!.Tokens <= 250);
         return [.. window.Sections.Where(s => s.Kind is "recalled" or "recent").SelectMany(s => s.Items).Select(i => i.Id).Where(id => id != "t49")];

@@ -32,7 +32,7 @@ public sealed class PrefixStabilityTests(ITestOutputHelper output)
                 var index = ConversationIndex.Empty.Append(turns.Take(n).ToArray(), turns.Take(n).Select(t => (float[]?)embedder.Embed(t.Content)).ToArray());
                 var query = turns.Take(n).Last(t => t.Role == "user").Content;
                 var (window, _) = ContextAssembly.Assemble(new ContextInput(budget, SystemPrompt, null, index, conversation.Tokens[..n],
-                    query, embedder.Embed(query), [], [], 0, ContextShares.Default), tokenizer);
+                    query, embedder.Embed(query), KnowledgeSet.Empty, [], 0, ContextShares.Default), tokenizer);
                 if (previous is not null)
                 {
                     shared += SharedPrefixTokens(previous, window!, tokenizer);

@@ -53,8 +53,7 @@ public sealed class ContextAnswers(
         var (queryVector, knowledge, examples, fusion) = await material.ReadAsync(tenant, request, queryText, candidates, ct);
         var input = new ContextInput(
             available, conversation.SystemPrompt, summary is null ? null : new SummaryInput(summary.Text, summary.ThroughIndex),
-            index, costs, queryText, queryVector, knowledge.Items, examples, request.Examples ?? 0, request.Shares(),
-            knowledge.Terms, fusion);
+            index, costs, queryText, queryVector, knowledge, examples, request.Examples ?? 0, request.Shares(), fusion);
         var (window, tooSmall) = ContextAssembly.Assemble(input, tokenizer.Tokenizer);
         if (window is null)
         {
