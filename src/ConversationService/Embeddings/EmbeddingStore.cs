@@ -78,7 +78,7 @@ public sealed class EmbeddingStore : IDisposable
         {
             var hash = Hash(texts[i]);
             var key = Convert.ToHexString(hash);
-            if (_cache.TryGetValue(new CacheKey(tenant, key, Query: false), out float[]? cached))
+            if (Cached(tenant, key, query: false) is { } cached)
             {
                 vectors[i] = cached;
             }
@@ -122,7 +122,7 @@ public sealed class EmbeddingStore : IDisposable
         }
         var hash = Hash(text);
         var key = new CacheKey(tenant, Convert.ToHexString(hash), Query: true);
-        if (_cache.TryGetValue(key, out float[]? cached))
+        if (Cached(tenant, key.Hash, query: true) is { } cached)
         {
             return cached;
         }
@@ -133,7 +133,7 @@ public sealed class EmbeddingStore : IDisposable
         return await pending.Value.WaitAsync(ct);
     }
 
-    /// <summary>Whether texts that are not stored (a caller's candidates) may be embedded on the request path: the local model.</summary>
+    /// <summary>Whether texts may be embedded here on demand (a caller's candidates, queries ahead of their request): the local model, not a paid provider.</summary>
     internal bool EmbedsInProcess => _model is { Stored: true, Remote: false };
 
     /// <summary>
@@ -143,10 +143,14 @@ public sealed class EmbeddingStore : IDisposable
     /// </summary>
     public async Task<float[]?[]> EmbedTransientAsync(string tenant, IReadOnlyList<string> texts, CancellationToken ct)
     {
+        if (!EmbedsInProcess)
+        {
+            return new float[]?[texts.Count];
+        }
         var keys = texts.Select(t => Convert.ToHexString(Hash(t))).ToArray();
-        var vectors = keys.Select(k => _cache.TryGetValue(new CacheKey(tenant, k, Query: false), out float[]? v) ? v : null).ToArray();
+        var vectors = keys.Select(k => Cached(tenant, k, query: false)).ToArray();
         var missing = Enumerable.Range(0, texts.Count).Where(i => vectors[i] is null).ToArray();
-        if (missing.Length == 0 || !EmbedsInProcess)
+        if (missing.Length == 0)
         {
             return vectors;
         }
@@ -169,8 +173,7 @@ public sealed class EmbeddingStore : IDisposable
     }
 
     /// <summary>The query vector of <paramref name="text"/> when it is cached; never embeds.</summary>
-    internal float[]? CachedQuery(string tenant, string text) =>
-        _cache.TryGetValue(new CacheKey(tenant, Convert.ToHexString(Hash(text)), Query: true), out float[]? vector) ? vector : null;
+    internal float[]? CachedQuery(string tenant, string text) => Cached(tenant, Convert.ToHexString(Hash(text)), query: true);
 
     private async Task<float[]?> EmbedQueryOnceAsync(CacheKey key, string? conversationId, string text, byte[] hash)
     {
@@ -218,6 +221,9 @@ public sealed class EmbeddingStore : IDisposable
         }
         return [.. generated.Select(e => Normalize(e.Vector.ToArray()))];
     }
+
+    private float[]? Cached(string tenant, string hashKey, bool query) =>
+        _cache.TryGetValue(new CacheKey(tenant, hashKey, query), out float[]? vector) ? vector : null;
 
     internal void Remember(string tenant, string hashKey, float[] vector, bool query = false) =>
         _cache.Set(new CacheKey(tenant, hashKey, query), vector, new MemoryCacheEntryOptions { Size = vector.Length * sizeof(float) + 64 });

@@ -9,7 +9,7 @@ namespace ConversationService.Embeddings;
 /// model. Only with the local model: a provider would be paid for turns no context is asked for. Appends never wait:
 /// when the queue is full the oldest waiting turn is dropped (its context request embeds it).
 /// </summary>
-public sealed class QueryWarmer(EmbeddingStore store, EmbeddingModel model) : BackgroundService, IAppendListener
+public sealed class QueryWarmer(EmbeddingStore store) : BackgroundService, IAppendListener
 {
     public const int QueueLength = 256;
 
@@ -22,7 +22,7 @@ public sealed class QueryWarmer(EmbeddingStore store, EmbeddingModel model) : Ba
 
     public void Appended(string tenant, string conversationId, IReadOnlyList<NewTurn> turns)
     {
-        if (model is { Stored: true, Remote: false } && turns.LastOrDefault(t => t.Role == "user") is { } newest)
+        if (store.EmbedsInProcess && turns.LastOrDefault(t => t.Role == "user") is { } newest)
         {
             _queue.Writer.TryWrite((tenant, conversationId, newest.Content));
         }
