@@ -12,15 +12,15 @@ public enum BudgetState
 }
 
 /// <summary>
-/// The per-tenant daily LLM budget (<c>Llm:DailyBudgetUsd</c>, UTC days): a warning at 80%, offline at 100% until
-/// the next UTC day.
-/// </summary>
-/// <summary>
 /// A tenant's LLM spending for <see cref="Day"/> reached <see cref="Share"/> (0.8 or 1.0) of its daily budget.
 /// Stored once per tenant, day and share, in a stream of its own ("budget/{day}/{percent}").
 /// </summary>
 public sealed record DailyBudgetReached(DateOnly Day, decimal Share, decimal SpentUsd, decimal BudgetUsd, DateTimeOffset At);
 
+/// <summary>
+/// The per-tenant daily LLM budget (<c>Llm:DailyBudgetUsd</c>, UTC days): from 80% summaries use the cheapest tier
+/// only, at 100% they go offline until the next UTC day.
+/// </summary>
 public sealed class DailyBudget(
     IOptions<LlmOptions> options, LlmCallLog log, GroupCommit commits, TimeProvider time, ILogger<DailyBudget> logger)
 {
@@ -33,12 +33,13 @@ public sealed class DailyBudget(
         : spentToday >= dailyBudget * WarningShare ? BudgetState.Warning
         : BudgetState.Within;
 
-    public async Task<bool> AllowsAsync(string tenant, CancellationToken ct)
+    /// <summary>Where the tenant's spending of today stands; the first time it reaches a level, that is recorded.</summary>
+    public async Task<BudgetState> CheckAsync(string tenant, CancellationToken ct)
     {
         var budget = options.Value.DailyBudgetUsd;
         if (budget <= 0)
         {
-            return true;
+            return BudgetState.Within;
         }
         var now = time.GetUtcNow();
         var spent = await log.SpentSinceAsync(tenant, new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero), ct);
@@ -47,7 +48,7 @@ public sealed class DailyBudget(
         {
             await RecordReachedAsync(tenant, DateOnly.FromDateTime(now.UtcDateTime), state, spent, budget, ct);
         }
-        return state != BudgetState.Exhausted;
+        return state;
     }
 
     /// <summary>The first time a level is reached on a day: log it and store the fact.</summary>
@@ -70,7 +71,7 @@ public sealed class DailyBudget(
         }
         else
         {
-            logger.LogWarning("Tenant {Tenant} used {Spent:0.####} of its daily LLM budget of {Budget} USD", tenant, spent, budget);
+            logger.LogWarning("Tenant {Tenant} used {Spent:0.####} of its daily LLM budget of {Budget} USD; summaries use the cheapest tier only", tenant, spent, budget);
         }
     }
 }
