@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ConversationService.Contracts;
+using ConversationService.Summaries;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Usage;
 using JasperFx.Events.Daemon;
@@ -122,7 +123,7 @@ public sealed class DashboardPageTests : IAsyncLifetime
             StringComparison.Ordinal);
         Assert.Equal(expected.UncoveredTurns, await ValueAsync(page, "uncovered-turns"));
         Assert.Equal(1, await ValueAsync(page, "uncovered-conversations"));
-        Assert.Equal(0, await ValueAsync(page, "summaries-pending"));
+        Assert.Equal(1, await ValueAsync(page, "summaries-pending"));
         Assert.Equal(1, await ValueAsync(page, "parked-events"));
         var lag = await TableAsync(page, "lag-table");
         Assert.Contains(lag, r => r[0].StartsWith(ParkedProjection, StringComparison.Ordinal) && r[2] == "1");
@@ -178,7 +179,7 @@ public sealed class DashboardPageTests : IAsyncLifetime
     /// <summary>
     /// Three days of a tenant: usage logged two days ago and yesterday (the logs take any time), and today one real context
     /// request through the API besides a logged one. LLM spend: over the budget of 1 USD two days ago, under it yesterday,
-    /// past 80% today. One parked event of the tenant.
+    /// past 80% today. One parked event of the tenant, and one summary requested but not written.
     /// </summary>
     private async Task<Expected> SeedAsync(DateOnly today)
     {
@@ -231,6 +232,12 @@ public sealed class DashboardPageTests : IAsyncLifetime
                 EventSequence = 1, TenantId = Tenant, ExceptionType = "System.InvalidOperationException",
                 ExceptionMessage = "System.InvalidOperationException",
             });
+            await session.SaveChangesAsync();
+        }
+        // A summary of the live conversation's first two turns requested, as the summary trigger records it, not written.
+        await using (var session = _service.Services.GetRequiredService<IDocumentStore>().LightweightSession(Tenant))
+        {
+            session.Store(new PendingSummary { Id = live, ThroughIndex = 2 });
             await session.SaveChangesAsync();
         }
 
