@@ -99,4 +99,8 @@ public static class Pricing
         return (uncached * price.Input + usage.CachedInputTokens * price.CachedInput + usage.OutputTokens * price.Output)
             / 1_000_000m;
     }
+
+    /// <summary>What context assembly saved: the tokens left out of the full history, at the model's input rate.</summary>
+    public static decimal Saved(IReadOnlyDictionary<string, ModelPrice> prices, string model, long fullHistoryTokens, long tokensServed) =>
+        Cost(prices, model, new LlmUsage((int)Math.Min(int.MaxValue, fullHistoryTokens - tokensServed), 0, 0));
 }

@@ -25,7 +25,8 @@ public sealed class ContextAnswers(
         var key = ContextResponseCache.IsCacheable(request, candidates) ? new ContextResponseCache.Key(tenant, request.Parameters()) : null;
         if (key is not null && await responses.GetAsync(key, ct) is { } replay)
         {
-            usage.Record(new ContextServed(tenant, id, replay.Model, replay.Tokens, replay.FullHistoryTokens, time.GetUtcNow()));
+            usage.Record(new ContextServed(
+                tenant, id, replay.Model, replay.Tokens, replay.FullHistoryTokens, replay.Sections, time.GetUtcNow()));
             return new ContextReply(replay);
         }
         if (await queries.GetContextSourcesAsync(tenant, id, ct) is not var (conversation, headers, storedSummary))
@@ -63,11 +64,11 @@ public sealed class ContextAnswers(
                     + $"budget - reserve is {tooSmall.AvailableTokens}.",
                 extensions: new Dictionary<string, object?> { ["requiredTokens"] = tooSmall.RequiredTokens });
         }
-        usage.Record(new ContextServed(tenant, id, targetModel, window.Tokens, fullHistory, time.GetUtcNow()));
         var answer = ContextAnswer.Of(
             new Response(id, conversation.Version, targetModel, tokenizer.Encoding, budget, reserve, window.Tokens,
                 fullHistory, window.Messages, window.Sections),
             fullHistory, responses.Json);
+        usage.Record(new ContextServed(tenant, id, targetModel, window.Tokens, fullHistory, answer.Sections, time.GetUtcNow()));
         // An answer ranked without some vectors (the indexer is behind, or the query could not be embedded) would
         // change once they arrive, with the same stamp: it is served but not kept.
         if (key is not null && index.HasAllVectors && (queryVector is not null || string.IsNullOrWhiteSpace(queryText)))
