@@ -137,6 +137,22 @@ public sealed class ContextAssemblyTests
     }
 
     [Fact]
+    public void Given_a_full_summary_When_the_budget_is_2000_Then_recalled_turns_get_its_room_and_at_4000_it_is_served_whole()
+    {
+        var index = History("unrelated", filler: 300);
+        var text = string.Join('\n', Enumerable.Range(1, 12).Select(i => $"Caroline: On day {i} the budget review moved to room {100 + i}."));
+        var summary = new SummaryInput(text, 100);
+        Assert.InRange(ContextAssembly.SummaryTokens(text, Tokenizer)!.Value, 170, 230); // about the summarizer's 200-token cap
+
+        var (small, _) = Assemble(2000, index, summary: summary);
+        var (large, _) = Assemble(4000, index, summary: summary);
+
+        Assert.Null(Section(small!, "summary"));
+        Assert.Equal(ContextAssembly.SummaryMessage(text), large!.Messages[0].Content);
+        Assert.All(new[] { small, large }, w => Assert.Equal(Oracle(w!), w!.Tokens));
+    }
+
+    [Fact]
     public void Given_knowledge_items_When_assembled_Then_relevant_ones_are_packed_with_scores_and_irrelevant_and_duplicate_ones_are_not()
     {
         KnowledgeItem Chunk(string id, string text) => new(id, text, Embedder.Embed(text));

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using ConversationService.Context;
 using ConversationService.Embeddings;
 using ConversationService.Relevance;
+using ConversationService.Summaries;
 using ConversationService.Tokenizers;
 using ConversationService.Tokenizers.Tests;
 using Microsoft.Extensions.AI;
@@ -30,7 +31,8 @@ public static class LocomoRecall
     /// <summary>A conversation's turns and questions as the local model embeds them: turns as documents, questions as queries.</summary>
     public sealed record ModelVectors(ConversationIndex Index, float[][] Questions);
 
-    public sealed record Conversation(string File, ConversationIndex Index, int[] Tokens, Question[] Questions, Lazy<ModelVectors> Model);
+    public sealed record Conversation(
+        string File, ConversationIndex Index, int[] Tokens, Question[] Questions, Lazy<ModelVectors> Model, Lazy<SummaryInput> Summary);
 
     public sealed record Result(int Budget, int Category, double Recall, int Tokens);
 
@@ -39,7 +41,7 @@ public static class LocomoRecall
     public static Conversation[] Conversations => Data.Value;
 
     public static List<Result> Run(
-        Arm arm = Arm.Lexical, ContextShares? shares = null, string? summary = null, FusionWeights? fusion = null,
+        Arm arm = Arm.Lexical, ContextShares? shares = null, bool summary = false, FusionWeights? fusion = null,
         IEnumerable<Conversation>? conversations = null)
     {
         var tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
@@ -48,7 +50,7 @@ public static class LocomoRecall
         var results = new List<Result>();
         foreach (var conversation in conversations ?? Conversations)
         {
-            var summaryInput = summary is null ? null : new SummaryInput(summary, conversation.Index.Turns.Count / 2);
+            var summaryInput = summary ? conversation.Summary.Value : null;
             var index = arm == Arm.Lexical ? conversation.Index : conversation.Model.Value.Index;
             for (var q = 0; q < conversation.Questions.Length; q++)
             {
@@ -105,6 +107,7 @@ public static class LocomoRecall
             var doc = JsonNode.Parse(File.ReadAllText(file))!;
             var speakerA = doc["speaker_a"]!.GetValue<string>();
             var turns = new List<IndexedTurn>();
+            var sessionEnds = new List<int>();
             for (var s = 1; doc[$"session_{s}"] is JsonArray session; s++)
             {
                 var occurredAt = ParseDate(doc[$"session_{s}_date_time"]!.GetValue<string>());
@@ -119,6 +122,7 @@ public static class LocomoRecall
                     turns.Add(new IndexedTurn(turn["dia_id"]!.GetValue<string>(), turns.Count + 1,
                         speaker == speakerA ? "user" : "assistant", speaker.Replace(' ', '_'), text, occurredAt));
                 }
+                sessionEnds.Add(turns.Count);
             }
             var index = ConversationIndex.Empty.Append(turns, turns.Select(t => (float[]?)embedder.Embed(t.Content)).ToArray());
             var tokens = turns.Select(t => tokenizer.CountMessageTokens(t.Role, t.Content, t.Name)).ToArray();
@@ -128,7 +132,8 @@ public static class LocomoRecall
                 .Where(q => q.Category is >= 1 and <= 4 && q.Evidence.Length > 0)
                 .ToArray();
             conversations.Add(new Conversation(Path.GetFileName(file), index, tokens, questions,
-                new Lazy<ModelVectors>(() => EmbedWithModel(turns, questions))));
+                new Lazy<ModelVectors>(() => EmbedWithModel(turns, questions)),
+                new Lazy<SummaryInput>(() => RollingSummary(turns, tokens, sessionEnds, tokenizer))));
         }
         return [.. conversations];
     }
@@ -148,6 +153,32 @@ public static class LocomoRecall
 
     private static float[][] Embed(ArcticEmbeddingGenerator generator, string[] texts, EmbeddingGenerationOptions? options) =>
         [.. generator.GenerateAsync(texts, options).GetAwaiter().GetResult().Select(e => e.Vector.ToArray())];
+
+    /// <summary>
+    /// The rolling summary the service has written by the end of the evaluation's ingest with no LLM configured: the
+    /// evaluation posts one session at a time; after each, the trigger asks for the turns outside the newest
+    /// <see cref="SummariesOptions.RecentWindowTokens"/> once they exceed <see cref="SummariesOptions.ThresholdTokens"/>,
+    /// and the consumer folds them into the previous summary with the extractive summarizer, at most
+    /// <see cref="SummariesOptions.MaxInputTokens"/> per call (default options throughout).
+    /// </summary>
+    private static SummaryInput RollingSummary(List<IndexedTurn> turns, int[] tokens, List<int> sessionEnds, ExactTiktokenTokenizer tokenizer)
+    {
+        var options = new SummariesOptions();
+        var (summary, through) = ((string?)null, 0);
+        foreach (var end in sessionEnds)
+        {
+            var uncovered = Enumerable.Range(through, end - through).Select(i => (turns[i].Index, tokens[i])).ToArray();
+            var requested = SummaryDecisions.SummarizeThrough(uncovered, options.RecentWindowTokens, options.ThresholdTokens);
+            while (requested is { } r && through < r)
+            {
+                var count = SummaryDecisions.TakeWithin(tokens[through..r], options.MaxInputTokens);
+                var folded = turns.Skip(through).Take(count).Select(t => new SummaryTurn(t.Index, t.Role, t.Name, t.Content)).ToArray();
+                summary = ExtractiveSummarizer.Summarize(summary, folded, options.MaxSummaryTokens, tokenizer);
+                through += count;
+            }
+        }
+        return new SummaryInput(summary ?? "", through);
+    }
 
     /// <summary>LoCoMo session times look like "1:56 pm on 8 May, 2023".</summary>
     public static DateTimeOffset ParseDate(string text) =>

@@ -11,7 +11,7 @@ public sealed class Endpoint(ContextAnswers answers) : Endpoint<Request, Respons
         + "material (recalled older turns under their dates, knowledge chunks, examples), then the newest user turn. "
         + "System prompt and newest user turn are mandatory (422 when they cannot fit; the newest user turn may be cut "
         + "at a token boundary). The query is `query` or else the newest user turn. Shares (0..1 of what the mandatory "
-        + "parts leave) cap each section: recentShare 0.10, summaryShare 0.25, knowledgeShare 0.30, examplesShare 0.20; "
+        + "parts leave) cap each section: recentShare 0.10, summaryShare 0.08, knowledgeShare 0.30, examplesShare 0.20; "
         + "recalled turns take the rest. Material below the relevance threshold is left out even when budget remains. "
         + "The ETag covers the answer's bytes; a GET with a matching If-None-Match gets 304.";
 
