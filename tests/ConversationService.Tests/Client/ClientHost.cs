@@ -36,3 +36,26 @@ public sealed class ClientHost : IDisposable
 
     public void Dispose() => _services.Dispose();
 }
+
+/// <summary>
+/// Loses the answer of the 1st, (1 + every)th, ... request whose path ends with <paramref name="path"/>, after the
+/// service handled it: what a dropped connection does.
+/// </summary>
+public sealed class LoseAnswers(string path, int every) : DelegatingHandler
+{
+    public int Seen { get; private set; }
+
+    public int Lost { get; private set; }
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        if (request.RequestUri!.AbsolutePath.EndsWith(path, StringComparison.Ordinal) && Seen++ % every == 0)
+        {
+            Lost++;
+            response.Dispose();
+            throw new HttpRequestException("connection reset after the request was sent");
+        }
+        return response;
+    }
+}

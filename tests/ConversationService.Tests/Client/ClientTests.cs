@@ -111,13 +111,13 @@ public sealed class ClientTests(ServiceFixture fixture) : IDisposable
     [Fact]
     public async Task Given_a_lost_answer_When_a_turn_is_posted_Then_the_client_retries_it_with_the_same_id_and_it_is_stored_once()
     {
-        var losing = new LoseFirstAnswer();
+        var losing = new LoseAnswers("/turns", every: 1_000);
         using var host = new ClientHost(fixture.Factory, ServiceFixture.TenantAKey, configure: b => b.AddHttpMessageHandler(() => losing));
         var id = ApiClient.NewId();
 
         var appended = await host.Client.AppendTurnAsync(id, new(TurnRoles.User, "Stored once, whatever the network did."));
 
-        Assert.Equal(2, losing.Sent);
+        Assert.Equal((1, 2), (losing.Lost, losing.Seen));
         Assert.Equal([appended.Turns[0].Id], await fixture.StoredTurnIdsAsync(id));
     }
 
@@ -155,21 +155,4 @@ public sealed class ClientTests(ServiceFixture fixture) : IDisposable
     }
 
     public void Dispose() => _host.Dispose();
-
-    /// <summary>Lets the first request reach the service, then loses its answer, as a dropped connection would.</summary>
-    private sealed class LoseFirstAnswer : DelegatingHandler
-    {
-        public int Sent { get; private set; }
-
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
-        {
-            var response = await base.SendAsync(request, ct);
-            if (++Sent == 1)
-            {
-                response.Dispose();
-                throw new HttpRequestException("connection reset after the request was sent");
-            }
-            return response;
-        }
-    }
 }
