@@ -78,15 +78,16 @@ public sealed class ConversationMemoryTests(ServiceFixture fixture) : IAsyncLife
     }
 
     [Fact]
-    public async Task Given_a_call_When_it_goes_through_the_middleware_Then_the_report_and_the_activity_say_what_it_did_and_knowledge_joins()
+    public async Task Given_a_call_When_it_goes_through_the_middleware_Then_the_report_and_the_activity_say_what_it_did_and_knowledge_and_examples_join()
     {
         var id = ApiClient.NewId();
         var collection = ApiClient.NewId("kb");
         using var host = new ClientHost(fixture.Factory, ServiceFixture.TenantAKey);
         await host.Client.PutDocumentAsync(collection, "trams", new("Tram 28 runs until 23:00 and leaves from Martim Moniz."));
+        await host.Client.PutExampleAsync(collection + "-ex", new("Until when does the tram 15 run?", "Until 22:00.", collection));
         var activities = new List<Activity>();
         using var listener = Listen(activities);
-        using var chat = Chat(host.Services, new() { ContextWindow = Window, ReserveTokens = Reserve, Collections = [collection] });
+        using var chat = Chat(host.Services, new() { ContextWindow = Window, ReserveTokens = Reserve, Collections = [collection], Task = collection, Examples = 1 });
 
         var response = await chat.GetResponseAsync(
             [new AiMessage(ChatRole.System, "Answer briefly."), new AiMessage(ChatRole.User, "Until when does tram 28 run?") { MessageId = "q-1" }],
@@ -98,6 +99,7 @@ public sealed class ConversationMemoryTests(ServiceFixture fixture) : IAsyncLife
         Assert.Contains(sent, m => m.Content.Contains("Martim Moniz", StringComparison.Ordinal));
         Assert.Equal(Tokenizer.CountChatTokens(sent), report.PromptTokens);
         Assert.Contains(report.Sections, s => s.Kind == "knowledge");
+        Assert.Contains(collection + "-ex", report.Sections.Where(s => s.Kind == "examples").SelectMany(s => s.Items).Select(i => i.Id));
         Assert.Equal(["q-1", "q-1.a1"], await fixture.StoredTurnIdsAsync(id));
         var activity = Assert.Single(activities);
         Assert.Equal(report.PromptTokens, activity.GetTagItem("conversation_memory.prompt_tokens"));
