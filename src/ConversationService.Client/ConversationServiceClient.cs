@@ -22,8 +22,8 @@ public sealed class ConversationServiceClient(HttpClient http)
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
-    /// <summary>Marks a POST that may be sent again after a transient failure (see the retry policy).</summary>
-    internal static readonly HttpRequestOptionsKey<bool> Idempotent = new("ConversationService.Idempotent");
+    /// <summary>Marks a request that may be sent again after a transient failure (see the retry policy).</summary>
+    internal static readonly HttpRequestOptionsKey<bool> Retryable = new("ConversationService.Retryable");
 
     public Task<Conversation> PutConversationAsync(
         string id, ConversationSettings settings, long? expectedVersion = null, CancellationToken ct = default) =>
@@ -168,7 +168,9 @@ public sealed class ConversationServiceClient(HttpClient http)
         {
             request.Headers.TryAddWithoutValidation("If-Match", $"\"{version.ToString(CultureInfo.InvariantCulture)}\"");
         }
-        request.Options.Set(Idempotent, idempotent);
+        // A PUT with If-Match that succeeded but lost its answer would be refused when repeated (the version moved on);
+        // turns are different: the service answers a repeat of stored ids with the original result before If-Match.
+        request.Options.Set(Retryable, idempotent || (method != HttpMethod.Post && expectedVersion is null));
         var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct);
         if (response.IsSuccessStatusCode)
         {
@@ -180,8 +182,10 @@ public sealed class ConversationServiceClient(HttpClient http)
         }
     }
 
-    /// <summary>Whether a request may be sent again: every method but POST, and the POSTs marked idempotent.</summary>
+    /// <summary>
+    /// Whether a request may be sent again: GET and DELETE, PUT without If-Match, and the POSTs that cannot store
+    /// anything twice (turns with ids, context, tokenize). Requests this client did not make are not.
+    /// </summary>
     internal static bool IsSafeToRetry(HttpRequestMessage? request) =>
-        request is not null && (request.Method != HttpMethod.Post
-            || (request.Options.TryGetValue(Idempotent, out var idempotent) && idempotent));
+        request is not null && request.Options.TryGetValue(Retryable, out var retryable) && retryable;
 }

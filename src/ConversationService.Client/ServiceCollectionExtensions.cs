@@ -10,8 +10,8 @@ public static class ServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="ConversationServiceClient"/> as a typed client of IHttpClientFactory with a retry policy
-    /// that repeats only safe requests: reads, PUT and DELETE, and the POSTs that cannot store anything twice (turns
-    /// always carry ids; context and tokenize only read). Returns the client's builder for further handlers.
+    /// that repeats only safe requests: reads, DELETE, PUT without If-Match, and the POSTs that cannot store anything
+    /// twice (turns always carry ids; context and tokenize only read). Returns the client's builder for further handlers.
     /// </summary>
     public static IHttpClientBuilder AddConversationServiceClient(
         this IServiceCollection services, Action<ConversationServiceClientOptions> configure)

@@ -133,15 +133,21 @@ public sealed class ClientTests(ServiceFixture fixture) : IDisposable
     }
 
     [Fact]
-    public void Given_requests_When_the_retry_policy_judges_them_Then_only_reads_puts_deletes_and_marked_posts_are_safe()
+    public async Task Given_lost_answers_When_a_get_and_a_conditional_put_are_sent_Then_only_the_get_is_retried()
     {
-        using var post = new HttpRequestMessage(HttpMethod.Post, "conversations/x/turns");
-        using var marked = new HttpRequestMessage(HttpMethod.Post, "conversations/x/turns");
-        marked.Options.Set(ConversationServiceClient.Idempotent, true);
+        var id = ApiClient.NewId();
+        var created = await Client.PutConversationAsync(id, new(Model: "gpt-4o"));
+        var losing = new LoseAnswers($"/conversations/{id}", every: 2);
+        using var host = new ClientHost(fixture.Factory, ServiceFixture.TenantAKey, configure: b => b.AddHttpMessageHandler(() => losing));
 
-        Assert.False(ConversationServiceClient.IsSafeToRetry(post));
-        Assert.True(ConversationServiceClient.IsSafeToRetry(marked));
-        Assert.True(ConversationServiceClient.IsSafeToRetry(new HttpRequestMessage(HttpMethod.Get, "x")));
+        var read = await host.Client.GetConversationAsync(id);
+        await Assert.ThrowsAsync<HttpRequestException>(
+            () => host.Client.PutConversationAsync(id, new(SystemPrompt: "Be brief."), expectedVersion: created.Version));
+
+        Assert.Equal((2, 3), (losing.Lost, losing.Seen));
+        Assert.Equal(created.Version, read.Version);
+        Assert.Equal("Be brief.", (await Client.GetConversationAsync(id)).SystemPrompt);
+        Assert.False(ConversationServiceClient.IsSafeToRetry(new HttpRequestMessage(HttpMethod.Get, "not-made-by-the-client")));
     }
 
     [Fact]
