@@ -114,6 +114,11 @@ public sealed partial class ConversationMemoryChatClient(
             activity?.SetTag("conversation_memory.passed_through", true);
             return new Plan(conversationId, userTurn, messages, innerOptions, null, 0, activity);
         }
+        catch
+        {
+            activity?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The context window; a conversation's first call creates it (for the model), so knowledge and examples apply.</summary>
