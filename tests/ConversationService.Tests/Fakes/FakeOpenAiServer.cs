@@ -31,7 +31,7 @@ public abstract record FakeReply
 public sealed record FakeRequest(string Path, string Model, JsonNode Body, DateTimeOffset At);
 
 /// <summary>
-/// A local OpenAI-compatible server (/v1/chat/completions, /v1/embeddings) with usage fields, scriptable per
+/// A local OpenAI-compatible server (/v1/chat/completions, streamed or not, /v1/embeddings) with usage fields, scriptable per
 /// request: queued replies are used first, then <see cref="Default"/>.
 /// </summary>
 public sealed class FakeOpenAiServer : IAsyncDisposable
@@ -100,6 +100,18 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var content = answer.Content ?? DefaultSummary(messages[^1].Content);
         var prompt = answer.PromptTokens ?? Tokenizer.CountChatTokens(messages);
         var completion = answer.CompletionTokens ?? Tokenizer.CountTokens(content);
+        var usage = new
+        {
+            prompt_tokens = prompt,
+            completion_tokens = completion,
+            total_tokens = prompt + completion,
+            prompt_tokens_details = new { cached_tokens = answer.CachedTokens },
+        };
+        if (body["stream"]?.GetValue<bool>() == true)
+        {
+            await StreamAsync(http, model, content, usage);
+            return Results.Empty;
+        }
         return Results.Json(new
         {
             id = "chatcmpl-fake",
@@ -115,14 +127,28 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                     finish_reason = answer.FinishReason,
                 },
             },
-            usage = new
-            {
-                prompt_tokens = prompt,
-                completion_tokens = completion,
-                total_tokens = prompt + completion,
-                prompt_tokens_details = new { cached_tokens = answer.CachedTokens },
-            },
+            usage,
         });
+    }
+
+    /// <summary>The answer as server-sent chunks of a few words each, then the finish reason and the usage, as OpenAI streams.</summary>
+    private static async Task StreamAsync(HttpContext http, string model, string content, object usage)
+    {
+        http.Response.ContentType = "text/event-stream";
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        async Task SendAsync(object[] choices, object? usage = null)
+        {
+            var chunk = JsonSerializer.Serialize(new { id = "chatcmpl-fake", @object = "chat.completion.chunk", created, model, choices, usage });
+            await http.Response.WriteAsync($"data: {chunk}\n\n");
+            await http.Response.Body.FlushAsync();
+        }
+        foreach (var piece in content.Split(' ').Chunk(3).Select((words, i) => (i == 0 ? "" : " ") + string.Join(' ', words)))
+        {
+            await SendAsync([new { index = 0, delta = new { role = "assistant", content = piece }, finish_reason = (string?)null }]);
+        }
+        await SendAsync([new { index = 0, delta = new { }, finish_reason = "stop" }]);
+        await SendAsync([], usage);
+        await http.Response.WriteAsync("data: [DONE]\n\n");
     }
 
     private async Task<IResult> EmbeddingsAsync(HttpContext http)

@@ -1,0 +1,37 @@
+using System.Text.Json.Nodes;
+
+namespace ConversationService.Client;
+
+/// <summary>PUT /collections/{collection}/documents/{docId}.</summary>
+public sealed record DocumentContent(string Text, JsonObject? Metadata = null);
+
+public sealed record Document(
+    string Collection, string Id, string Text, JsonObject? Metadata, int Tokens, long Version,
+    IReadOnlyList<DocumentChunk> Chunks, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+public sealed record DocumentChunk(string Id, int Tokens);
+
+public sealed record DocumentPage(string Collection, IReadOnlyList<DocumentSummary> Documents, string? NextAfter);
+
+public sealed record DocumentSummary(string Id, int Tokens, int ChunkCount, DateTimeOffset UpdatedAt);
+
+/// <summary>PUT /examples/{exampleId}: a few-shot example; <see cref="Task"/> groups examples.</summary>
+public sealed record ExampleContent(string Input, string Output, string? Task = null);
+
+public sealed record Example(
+    string Id, string Input, string Output, string? Task, long Version, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+public sealed record ExamplePage(IReadOnlyList<Example> Examples, string? NextAfter);
+
+/// <summary>GET /usage: LLM calls, tokens and cost by <see cref="GroupBy"/>, and the savings of the context endpoint.</summary>
+public sealed record UsageReport(
+    DateTimeOffset From, DateTimeOffset To, string GroupBy, UsageTotals Totals, IReadOnlyList<UsageGroup> Groups,
+    UsageSavings Savings);
+
+public sealed record UsageTotals(long Calls, long InputTokens, long CachedInputTokens, long OutputTokens, decimal CostUsd);
+
+public sealed record UsageGroup(
+    string Key, long Calls, long InputTokens, long CachedInputTokens, long OutputTokens, decimal CostUsd);
+
+public sealed record UsageSavings(
+    long ContextRequests, long TokensServed, long FullHistoryTokens, long TokensSaved, decimal CostSavedUsd);
