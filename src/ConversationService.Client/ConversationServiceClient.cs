@@ -112,6 +112,11 @@ public sealed class ConversationServiceClient(HttpClient http)
         SendAsync<UsageReport>(
             HttpMethod.Get, $"usage{Query(("from", Format(from)), ("to", Format(to)), ("groupBy", groupBy))}", null, null, ct);
 
+    /// <summary>What the dashboard shows, per UTC day in [<paramref name="from"/>, <paramref name="to"/>) (at most 92 days).</summary>
+    public Task<DashboardData> GetDashboardDataAsync(
+        DateTimeOffset? from = null, DateTimeOffset? to = null, CancellationToken ct = default) =>
+        SendAsync<DashboardData>(HttpMethod.Get, $"dashboard/data{Query(("from", Format(from)), ("to", Format(to)))}", null, null, ct);
+
     private static NewTurn WithId(NewTurn turn) => turn.Id is null ? turn with { Id = $"t-{Guid.NewGuid():N}" } : turn;
 
     private static string DocumentPath(string collection, string documentId) =>

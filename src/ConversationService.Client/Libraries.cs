@@ -33,5 +33,28 @@ public sealed record UsageTotals(long Calls, long InputTokens, long CachedInputT
 public sealed record UsageGroup(
     string Key, long Calls, long InputTokens, long CachedInputTokens, long OutputTokens, decimal CostUsd);
 
+/// <summary>GET /dashboard/data: the dashboard's figures for the caller's tenant, one entry per UTC day.</summary>
+public sealed record DashboardData(
+    DateTimeOffset From, DateTimeOffset To, DashboardBudget Budget, IReadOnlyList<DashboardDay> Days,
+    IReadOnlyList<DashboardConversation> TopConversations, TenantOperations Operations);
+
+/// <summary>Today's (UTC) spend against the daily budget; state is within, warning (80%) or exhausted.</summary>
+public sealed record DashboardBudget(decimal DailyBudgetUsd, decimal SpentTodayUsd, string State);
+
+public sealed record DashboardDay(
+    DateOnly Date, long ContextRequests, long TokensServed, long FullHistoryTokens, decimal CostSavedUsd,
+    SectionTokens Sections, decimal SpentUsd, string BudgetState);
+
+public sealed record SectionTokens(long System, long Summary, long Recent, long Recalled, long Knowledge, long Examples);
+
+public sealed record DashboardConversation(string ConversationId, long ContextRequests, long TokensServed, long FullHistoryTokens);
+
+/// <summary>Background work not done yet: summary lag, each subscription's events behind, parked events.</summary>
+public sealed record TenantOperations(
+    long UncoveredTurns, long ConversationsWithUncoveredTurns, long SummariesPending,
+    IReadOnlyList<SubscriptionLag> Subscriptions, long ParkedEvents);
+
+public sealed record SubscriptionLag(string Name, long EventsBehind, long ParkedEvents);
+
 public sealed record UsageSavings(
     long ContextRequests, long TokensServed, long FullHistoryTokens, long TokensSaved, decimal CostSavedUsd);

@@ -76,12 +76,16 @@ public sealed class ClientTests(ServiceFixture fixture) : IDisposable
         var example = await Client.PutExampleAsync("ex-" + task, new("Translate: good evening", "Boa noite", task));
         var examples = await Client.ListExamplesAsync(task);
         var usage = await Client.GetUsageAsync(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow, "model");
+        var today = DateTimeOffset.UtcNow.Date;
+        var dashboard = await Client.GetDashboardDataAsync(today.AddDays(-2), today.AddDays(1));
 
         Assert.Equal(("lisbon#1", "en"), (Assert.Single(document.Chunks).Id, (await Client.GetDocumentAsync(collection, "lisbon")).Metadata?["lang"]?.GetValue<string>()));
         Assert.Equal(["lisbon"], documents.Documents.Select(d => d.Id));
         Assert.Equal("Boa noite", (await Client.GetExampleAsync(example.Id)).Output);
         Assert.Equal([example.Id], examples.Examples.Select(e => e.Id));
         Assert.Equal("model", usage.GroupBy);
+        Assert.Equal([.. Enumerable.Range(-2, 3).Select(d => DateOnly.FromDateTime(today.AddDays(d)))], dashboard.Days.Select(d => d.Date));
+        Assert.Contains(dashboard.Operations.Subscriptions, s => s.Name.StartsWith("integration_events", StringComparison.Ordinal));
 
         await Client.DeleteDocumentAsync(collection, "lisbon");
         await Client.DeleteExampleAsync(example.Id);

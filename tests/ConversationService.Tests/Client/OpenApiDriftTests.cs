@@ -35,6 +35,7 @@ public sealed class OpenApiDriftTests(ServiceFixture fixture)
         ["delete /examples/{exampleId}"] = new(nameof(ConversationServiceClient.DeleteExampleAsync), [], null),
         ["get /examples"] = new(nameof(ConversationServiceClient.ListExamplesAsync), [], typeof(ExamplePage)),
         ["get /usage"] = new(nameof(ConversationServiceClient.GetUsageAsync), [], typeof(UsageReport)),
+        ["get /dashboard/data"] = new(nameof(ConversationServiceClient.GetDashboardDataAsync), [], typeof(DashboardData)),
     };
 
     [Fact]
