@@ -22,7 +22,8 @@ public enum BudgetState
 public sealed record DailyBudgetReached(DateOnly Day, decimal Share, decimal SpentUsd, decimal BudgetUsd, DateTimeOffset At);
 
 public sealed class DailyBudget(
-    IOptions<LlmOptions> options, LlmCallLog log, GroupCommit commits, TimeProvider time, ILogger<DailyBudget> logger)
+    IOptions<LlmOptions> options, LlmCallLog log, GroupCommit commits, UsageMetrics metrics, TimeProvider time,
+    ILogger<DailyBudget> logger)
 {
 
     public const decimal WarningShare = 0.8m;
@@ -42,6 +43,7 @@ public sealed class DailyBudget(
         }
         var now = time.GetUtcNow();
         var spent = await log.SpentSinceAsync(tenant, new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero), ct);
+        metrics.BudgetUsed(tenant, spent, budget);
         var state = Decide(spent, budget);
         if (state != BudgetState.Within)
         {
