@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Contracts = ConversationService.Contracts;
 using Stored = ConversationService.Conversations;
 using StoredSummaries = ConversationService.Summaries;
+using DailyBudgetReached = ConversationService.Usage.DailyBudgetReached;
 
 namespace ConversationService.Messaging;
 
@@ -125,7 +126,7 @@ public sealed class IntegrationEventPublisher : SubscriptionBase
 /// <summary>Stored event -> contract message. Pure; null for events that are not part of the public contract.</summary>
 public static class IntegrationEvents
 {
-    public static Contracts.IConversationEvent? From(IEvent e) => e.Data switch
+    public static object? From(IEvent e) => e.Data switch
     {
         Stored.ConversationStarted s => new Contracts.ConversationStarted(
             e.TenantId, e.StreamKey!, e.Version, e.Sequence, e.Timestamp, s.SystemPrompt, s.Model, s.Metadata),
@@ -142,6 +143,7 @@ public static class IntegrationEvents
         Stored.ConversationDeleted when e.StreamKey == StoredSummaries.SummaryStream.ConversationIdOf(e.StreamKey!) =>
             new Contracts.ConversationDeleted(
             e.TenantId, e.StreamKey!, e.Version, e.Sequence, e.Timestamp),
+        DailyBudgetReached b => new Contracts.DailyBudgetReached(e.TenantId, b.Day, b.Share, b.SpentUsd, b.BudgetUsd, e.Sequence, e.Timestamp),
         _ => null,
     };
 }
