@@ -24,7 +24,7 @@ public sealed class UsageMetrics
             "conversation_service.llm.tokens", "{token}",
             "Tokens of those calls by tenant, model, call type and token type (input, which includes cached_input, and output).");
         _cost = m.CreateCounter<double>(
-            "conversation_service.llm.cost", "USD", "Price of those calls at Llm:Prices, by tenant, model and call type.");
+            "conversation_service.llm.cost_usd", "{USD}", "Price of those calls at Llm:Prices, by tenant, model and call type.");
         _budgetUsed = m.CreateGauge<double>(
             "conversation_service.llm.daily_budget_used", "1",
             "Share of the tenant's daily budget (Llm:DailyBudgetUsd) spent this UTC day, as last checked before a paid call.");

@@ -106,7 +106,7 @@ public sealed class TelemetryTests(TelemetryFixture fixture)
         var id = ApiClient.NewId();
         using var calls = fixture.Measure<long>("conversation_service.llm.calls");
         using var tokens = fixture.Measure<long>("conversation_service.llm.tokens");
-        using var cost = fixture.Measure<double>("conversation_service.llm.cost");
+        using var cost = fixture.Measure<double>("conversation_service.llm.cost_usd");
 
         await SummaryProbe.PostTurnsAsync(_api, id, 10);
 
