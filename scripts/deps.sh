@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs (when absent) and starts PostgreSQL and RabbitMQ from Debian packages on loopback, and creates (when
-# absent) the project's PostgreSQL role (scripts/lib/postgres.sh: conversation_service, LOGIN CREATEDB, password
-# CS_PG_PASSWORD). An existing cluster's superuser is never changed. Idempotent: safe to run again while they are
-# already up. Needs root (apt-get, service users).
+# Installs (when absent) and starts PostgreSQL and RabbitMQ from Debian packages on loopback, installs Debian's chromium
+# when absent (the dashboard's browser test drives it headless), and creates (when absent) the project's PostgreSQL
+# role (scripts/lib/postgres.sh: conversation_service, LOGIN CREATEDB, password CS_PG_PASSWORD). An existing
+# cluster's superuser is never changed. Idempotent: safe to run again while they are already up. Needs root (apt-get,
+# service users).
 set -euo pipefail
 
 need=()
 command -v pg_lsclusters >/dev/null 2>&1 || need+=(postgresql)
 command -v rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]}"
   apt-get update -qq

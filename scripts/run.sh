@@ -47,6 +47,7 @@ cat <<BANNER
     curl -s "$base/conversations/demo-1/context?budget=8000" -H "Authorization: Bearer \$CS_KEY"
 
   Swagger UI: $base/swagger   OpenAPI: $base/openapi/v1.json
+  Dashboard:  $base/dashboard (enter the key in the page)
 ==========================================================================
 
 BANNER

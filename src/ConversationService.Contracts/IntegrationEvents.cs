@@ -41,11 +41,13 @@ public sealed record TurnAppended(
 /// The turns (<see cref="FromIndex"/>..<see cref="ThroughIndex"/>) folded into a new rolling summary that replaces
 /// the previous one. Summaries are written in the background to a stream of their own, so that they never move the
 /// conversation's version (clients use it for If-Match): <see cref="Version"/> counts summaries (1, 2, ...).
+/// <see cref="Provisional"/>: an extractive stand-in written while every LLM tier failed; a real summary of the same
+/// turns follows. <see cref="Truncated"/>: the model stopped at the output cap.
 /// </summary>
 public sealed record ConversationSummarized(
     string Tenant, string ConversationId, long Version, long Sequence, DateTimeOffset StoredAt,
     int FromIndex, int ThroughIndex, string Summary, int SummaryTokens, string Model,
-    LlmUsage Usage, decimal CostUsd) : IConversationEvent;
+    LlmUsage Usage, decimal CostUsd, bool Provisional = false, bool Truncated = false) : IConversationEvent;
 
 /// <summary>Tokens of one LLM call as the provider reported them (counted locally when it sent none).</summary>
 public sealed record LlmUsage(int InputTokens, int CachedInputTokens, int OutputTokens);

@@ -5,6 +5,7 @@ using ConversationService.Examples;
 using ConversationService.Hosting;
 using ConversationService.Knowledge;
 using ConversationService.Messaging;
+using ConversationService.Operations;
 using ConversationService.Storage;
 using ConversationService.Summaries;
 using ConversationService.Usage;
@@ -20,7 +21,8 @@ builder.AddServiceDefaults()
     .AddUsage()
     .AddEmbeddings()
     .AddKnowledge()
-    .AddExamples();
+    .AddExamples()
+    .AddOperations();
 
 var app = builder.Build();
 app.UseServiceDefaults();

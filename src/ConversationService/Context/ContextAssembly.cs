@@ -221,9 +221,11 @@ public static class ContextAssembly
         }
         var examples = input.Examples;
         var vectors = examples.Select(e => e.Vector).ToArray();
-        var scores = input.QueryVector is { } queryVector
-            ? vectors.Select(v => v is null ? 0f : Vectors.Cosine(queryVector, v)).ToArray()
-            : Ranking.Items(new Bm25Index([.. examples.Select(e => TermBag.Of(e.Input))]), new VectorRows(vectors), query, null, input.Index, input.Weights);
+        // Scored like knowledge chunks: a model's cosine counts only above what unrelated texts reach (Arctic's sit
+        // near 0.5, so a raw cosine would pass every example), fused with BM25 so the threshold means the same for
+        // every embedder.
+        var scores = Ranking.Items(new Bm25Index([.. examples.Select(e => TermBag.Of(e.Input))]), new VectorRows(vectors),
+            query, input.QueryVector, input.Index, input.Weights);
         var candidates = Enumerable.Range(0, examples.Count).Where(i => scores[i] >= Ranking.ExampleThreshold).ToArray();
         var ordered = Diversity.Mmr(candidates, scores, vectors, 0.8f, Ranking.DuplicateSimilarity, input.ExampleCount);
         var costs = new Dictionary<int, int>();

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using ConversationService.Conversations;
 using ConversationService.Hosting;
+using ConversationService.Usage;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Marten;
@@ -17,13 +18,15 @@ namespace ConversationService.Context;
 public readonly record struct ContextStamp(long Version, int SummaryThroughIndex);
 
 /// <summary>A serialized context answer and what a replay needs besides the bytes (the usage record, the ETag).</summary>
-public sealed record ContextAnswer(byte[] Body, string ETag, string Model, int Tokens, long FullHistoryTokens)
+public sealed record ContextAnswer(byte[] Body, string ETag, string Model, int Tokens, long FullHistoryTokens, SectionTokens Sections)
 {
     public static ContextAnswer Of(GetContext.Response response, long fullHistoryTokens, JsonSerializerOptions json)
     {
         var body = JsonSerializer.SerializeToUtf8Bytes(response, json);
         var etag = "\"" + Convert.ToHexStringLower(SHA256.HashData(body).AsSpan(0, 16)) + "\"";
-        return new ContextAnswer(body, etag, response.Model, response.Tokens, fullHistoryTokens);
+        return new ContextAnswer(
+            body, etag, response.Model, response.Tokens, fullHistoryTokens,
+            SectionTokens.Of(response.Sections.Select(s => (s.Kind, s.Tokens))));
     }
 }
 

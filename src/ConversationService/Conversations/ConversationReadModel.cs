@@ -160,7 +160,8 @@ public sealed class ConversationProjection : ProjectionBase, IProjection
                 case ConversationSummarized summarized:
                     // The summary stream's events: a conversation deleted meanwhile has no document to patch.
                     operations.Patch<ConversationView>(SummaryStream.ConversationIdOf(streamKey)).Set(v => v.Summary,
-                        new CurrentSummary(summarized.ThroughIndex, summarized.Summary, summarized.SummaryTokens, summarized.Encoding));
+                        new CurrentSummary(summarized.ThroughIndex, summarized.Summary, summarized.SummaryTokens, summarized.Encoding,
+                            summarized.Provisional, summarized.Base));
                     break;
                 case ConversationDeleted when streamKey == SummaryStream.ConversationIdOf(streamKey):
                     operations.Delete<ConversationView>(streamKey);

@@ -35,4 +35,17 @@ public sealed class TurnRules : AbstractValidator<ITurn>
             .Must(name => name is null || Identifiers.IsValidName(name)).WithMessage($"A name is {Identifiers.NameRule}.");
         RuleFor(t => t.Metadata).Metadata(limits);
     }
+
+    /// <summary>The turns of a batch whose (valid) id an earlier turn of it already has, with that turn's index.</summary>
+    public static IEnumerable<(int Index, string Id, int First)> RepeatedIds(IReadOnlyList<string?> ids)
+    {
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (ids[i] is { } id && Identifiers.IsValid(id) && !seen.TryAdd(id, i))
+            {
+                yield return (i, id, seen[id]);
+            }
+        }
+    }
 }

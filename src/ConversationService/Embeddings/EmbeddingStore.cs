@@ -213,7 +213,7 @@ public sealed class EmbeddingStore : IDisposable
     internal async Task<float[][]> EmbedAsync(
         string tenant, string? conversationId, IReadOnlyList<string> texts, CancellationToken ct, EmbeddingGenerationOptions? options = null)
     {
-        if (_model.Remote && !await _budget.Value.AllowsAsync(tenant, ct))
+        if (_model.Remote && await _budget.Value.CheckAsync(tenant, ct) == BudgetState.Exhausted)
         {
             throw new DailyBudgetExhaustedException(tenant);
         }

@@ -1,6 +1,5 @@
 using ConversationService.Contracts;
 using ConversationService.Conversations;
-using ConversationService.Hosting;
 using MassTransit;
 
 namespace ConversationService.Messaging;
@@ -9,42 +8,40 @@ namespace ConversationService.Messaging;
 public sealed class AppendTurnRejectedException(string message) : Exception(message);
 
 /// <summary>
-/// AppendTurn over RabbitMQ: the same validation, limits, idempotency by turn id and decision as
-/// POST /conversations/{id}/turns. The broker is a trusted internal boundary, so the message names its tenant.
-/// A rejected command goes to the _error queue with the reason and stores nothing.
+/// AppendTurn over RabbitMQ: the same validation, limits, idempotency by turn id, batches, expected version and
+/// decision as POST /conversations/{id}/turns. The broker is a trusted internal boundary, so the message names its
+/// tenant. A rejected command goes to the _error queue with the reason and stores nothing.
 /// </summary>
-public sealed class AppendTurnConsumer(TurnAppender appender, TurnRules rules) : IConsumer<AppendTurn>
+public sealed class AppendTurnConsumer(TurnAppender appender, AppendTurnRules rules) : IConsumer<AppendTurn>
 {
     public async Task Consume(ConsumeContext<AppendTurn> context)
     {
         var message = context.Message;
-        var ct = context.CancellationToken;
-        if (string.IsNullOrWhiteSpace(message.Tenant) || message.Tenant.Length > 128)
-        {
-            throw new AppendTurnRejectedException("tenant: required, at most 128 characters.");
-        }
-        if (message.ConversationId is null || !Identifiers.IsValid(message.ConversationId))
-        {
-            throw new AppendTurnRejectedException("conversationId: 1-128 characters of A-Z a-z 0-9 . _ : -");
-        }
-        var input = new TurnInput(message.TurnId, message.Role, message.Content, message.Name, message.OccurredAt, message.Metadata);
-        var errors = rules.Validate(input).Errors;
+        var errors = rules.Validate(message).Errors;
         if (errors.Count > 0)
         {
             throw new AppendTurnRejectedException(string.Join(" ", errors.Select(e => $"{e.PropertyName}: {e.ErrorMessage}")));
         }
-        // A redelivered command must find its own turn: ids are generated from the message id, never at random.
-        var turn = new NewTurn(
-            message.TurnId ?? $"msg-{context.MessageId ?? NewId.NextGuid():N}", message.Role, message.Content, message.Name,
-            message.OccurredAt, message.Metadata);
+        // A redelivered command must find its own turns: ids are derived from the message id, never drawn at random,
+        // and always given, so that a redelivery is recognized as the same turns (an append that looks them up).
+        var isBatch = message.Turns is not null;
+        var messageId = (context.MessageId ?? NewId.NextGuid()).ToString("N");
+        var turns = AppendTurnRules.Inputs(message)
+            .Select((t, i) => new NewTurn(t.Id ?? (isBatch ? $"msg-{messageId}-{i}" : $"msg-{messageId}"),
+                t.Role!, t.Content!, t.Name, t.OccurredAt, t.Metadata))
+            .ToArray();
 
-        // The turn id is always given, so a redelivery is recognized as the same turn (an append that looks it up).
-        switch (await appender.AppendAsync(message.Tenant, message.ConversationId, [turn], [turn.Id], null, false, ct))
+        switch (await appender.AppendAsync(
+                    message.Tenant, message.ConversationId, turns, [.. turns.Select(t => t.Id)], message.ExpectedVersion, isBatch,
+                    context.CancellationToken))
         {
             case AppendResult.Appended:
                 break; // stored, or already stored by an earlier delivery
             case AppendResult.NotFound:
                 throw new AppendTurnRejectedException($"Conversation '{message.ConversationId}' was deleted.");
+            case AppendResult.VersionConflict conflict:
+                throw new AppendTurnRejectedException(
+                    $"expectedVersion: the conversation is at version {conflict.Actual}, not {conflict.Expected}.");
             case AppendResult.TurnIdConflict conflict:
                 throw new AppendTurnRejectedException(
                     $"Turn id '{conflict.TurnId}' is stored with a different role, content or name.");

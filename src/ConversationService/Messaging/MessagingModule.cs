@@ -22,6 +22,8 @@ public static class MessagingModule
         services.AddSingleton<IEndpointNameFormatter>(provider => new KebabCaseEndpointNameFormatter(
             provider.GetRequiredService<IOptions<MessagingOptions>>().Value.EndpointPrefix, false));
         services.AddSingleton<IntegrationEventPublisher>();
+        services.AddSingleton(provider => new AppendTurnRules(
+            provider.GetRequiredService<Conversations.TurnRules>(), () => provider.GetRequiredService<IOptions<LimitsOptions>>().Value));
         services.ConfigureMarten((provider, options) =>
             options.Events.Subscribe(provider.GetRequiredService<IntegrationEventPublisher>()));
 

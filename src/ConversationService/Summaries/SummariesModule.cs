@@ -30,6 +30,8 @@ public static class SummariesModule
         services.AddSingleton<IChatClient>(ChatClient);
         services.AddSingleton<LlmSummarizer>();
         services.AddSingleton<ISummarizer, SummarizerRouter>();
+        services.AddSingleton<ProvisionalSummaries>();
+        services.AddHostedService(provider => provider.GetRequiredService<ProvisionalSummaries>());
         return builder;
     }
 

@@ -18,6 +18,12 @@ public sealed class SummariesOptions
     /// </summary>
     public int MaxInputTokens { get; set; } = 8_000;
 
+    /// <summary>
+    /// How often provisional summaries (extractive stand-ins written while every LLM tier failed) are retried; zero
+    /// turns the retry off.
+    /// </summary>
+    public TimeSpan ProvisionalRetryInterval { get; set; } = TimeSpan.FromMinutes(5);
+
     public IEnumerable<string> Problems()
     {
         if (RecentWindowTokens is < 0 or > 1_000_000)
@@ -31,6 +37,10 @@ public sealed class SummariesOptions
         if (MaxInputTokens is < 64 or > 1_000_000)
         {
             yield return "Summaries:MaxInputTokens must be between 64 and 1000000.";
+        }
+        if (ProvisionalRetryInterval < TimeSpan.Zero || ProvisionalRetryInterval > TimeSpan.FromDays(1))
+        {
+            yield return "Summaries:ProvisionalRetryInterval must be between 00:00:00 and 1.00:00:00.";
         }
         if (MaxSummaryTokens is < 16 or > 16_000)
         {

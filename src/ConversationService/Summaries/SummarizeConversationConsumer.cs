@@ -11,10 +11,12 @@ namespace ConversationService.Summaries;
 
 /// <summary>
 /// Folds the turns after the current summary, up to the command's index, into a new summary and appends
-/// <see cref="StoredConversationSummarized"/> to the conversation's summary stream. The summarizer runs first (it may
-/// call an LLM for seconds); the append is then optimistic: it stores only if the summary stream is still at the version
-/// read with the conversation, so redelivered, duplicated, out-of-order or concurrent commands never store two
-/// summaries of a range, and a deletion (which appends to the summary stream too) is never followed by a summary.
+/// <see cref="StoredConversationSummarized"/> to the conversation's summary stream. A provisional summary (the
+/// extractive stand-in while the LLM failed) is not folded into: the turns after the real summary under it are
+/// summarized again, so a real summary replaces it. The summarizer runs first (it may call an LLM for seconds); the
+/// append is then optimistic: it stores only if the summary stream is still at the version read before the
+/// conversation, so redelivered, duplicated, out-of-order or concurrent commands never store two summaries of a range,
+/// and a deletion (which appends to the summary stream too) is never followed by a summary.
 /// </summary>
 public sealed class SummarizeConversationConsumer(
     IDocumentStore store, GroupCommit commits, ConversationQueries conversations, ISummarizer summarizer,
@@ -24,12 +26,15 @@ public sealed class SummarizeConversationConsumer(
     {
         var (tenant, id, requestedThrough, _) = context.Message;
         var ct = context.CancellationToken;
+        // Read first: a summary stored after it makes the append below fail, whatever the conversation read shows.
+        var summaryVersion = await SummaryVersionAsync(tenant, id, ct);
         var conversation = await conversations.GetConversationAsync(tenant, id, ct);
         if (conversation is null || !tokenizers.TryResolve(conversation.Model, out var tokenizer))
         {
             return; // deleted (or never existed in this tenant): nothing to summarize
         }
-        var basedOn = conversation.Summary?.ThroughIndex ?? 0;
+        var foldBase = conversation.Summary?.FoldBase ?? SummaryBase.None;
+        var basedOn = foldBase.ThroughIndex;
         var through = Math.Min(requestedThrough, conversation.TurnCount);
         if (through <= basedOn)
         {
@@ -43,16 +48,17 @@ public sealed class SummarizeConversationConsumer(
         var turns = loaded.Take(SummaryDecisions.TakeWithin([.. loaded.Select(t => t.Tokens)], options.Value.MaxInputTokens)).ToArray();
 
         var result = await summarizer.SummarizeAsync(
-            new SummaryRequest(tenant, id, conversation.Summary?.Text,
+            new SummaryRequest(tenant, id, foldBase.Text,
                 turns.Select(t => new SummaryTurn(t.Index, t.Role, t.Name, t.Content)).ToArray(),
                 options.Value.MaxSummaryTokens, tokenizer.Tokenizer),
             ct);
         var summarized = new StoredConversationSummarized(
             basedOn + 1, turns[^1].Index, result.Text, tokenizer.Tokenizer.CountTokens(result.Text), tokenizer.Encoding,
-            result.Model, result.Usage, result.CostUsd, time.GetUtcNow());
-        if (!await StoreAsync(tenant, id, basedOn, summarized, ct))
+            result.Model, result.Usage, result.CostUsd, time.GetUtcNow(), result.Provisional, result.Truncated,
+            result.Provisional ? foldBase : null);
+        if (!await commits.AppendAsync(new StreamAppend(tenant, SummaryStream.Id(id), summaryVersion, [summarized]), ct))
         {
-            return;
+            return; // deleted, or another instance stored a summary: a later command continues from it
         }
         if (summarized.ThroughIndex < through)
         {
@@ -62,24 +68,10 @@ public sealed class SummarizeConversationConsumer(
         }
     }
 
-    /// <summary>False when the conversation is gone or another summary was stored meanwhile (nothing stored).</summary>
-    private async Task<bool> StoreAsync(
-        string tenant, string id, int basedOn, StoredConversationSummarized summarized, CancellationToken ct)
+    private async Task<long> SummaryVersionAsync(string tenant, string id, CancellationToken ct)
     {
-        while (true)
-        {
-            await using var session = store.QuerySession(tenant);
-            var stream = await session.Events.FetchStreamStateAsync(SummaryStream.Id(id), ct);
-            var latest = await session.LoadAsync<ConversationView>(id, ct);
-            if (latest is null || !SummaryDecisions.MayStore(basedOn, latest.Summary?.ThroughIndex ?? 0))
-            {
-                return false; // deleted, or another instance stored a summary: a later command continues from it
-            }
-            if (await commits.AppendAsync(new StreamAppend(tenant, SummaryStream.Id(id), stream?.Version ?? 0, [summarized]), ct))
-            {
-                return true;
-            }
-        }
+        await using var session = store.QuerySession(tenant);
+        return (await session.Events.FetchStreamStateAsync(SummaryStream.Id(id), ct))?.Version ?? 0;
     }
 }
 

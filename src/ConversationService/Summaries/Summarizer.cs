@@ -11,7 +11,12 @@ public sealed record SummaryRequest(
     string Tenant, string ConversationId, string? PreviousSummary, IReadOnlyList<SummaryTurn> Turns, int MaxTokens,
     Tokenizer Tokenizer);
 
-public sealed record SummaryResult(string Text, string Model, LlmUsage Usage, decimal CostUsd);
+/// <summary>
+/// A summary and what it cost. <see cref="Provisional"/>: the extractive stand-in while every tier failed, to be
+/// replaced by a real one; <see cref="Truncated"/>: the model stopped at the output cap even when asked for less.
+/// </summary>
+public sealed record SummaryResult(
+    string Text, string Model, LlmUsage Usage, decimal CostUsd, bool Provisional = false, bool Truncated = false);
 
 public interface ISummarizer
 {

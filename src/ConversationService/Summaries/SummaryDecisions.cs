@@ -26,13 +26,6 @@ public static class SummaryDecisions
         return firstRecent > 0 && older > thresholdTokens ? uncovered[firstRecent - 1].Index : null;
     }
 
-    /// <summary>
-    /// Whether a summary produced from <paramref name="basedOn"/> (the summary's through-index it folded into) may
-    /// still be stored now that the latest is <paramref name="latest"/>: only if nothing was stored meanwhile,
-    /// so two replicas never store two summaries of the same range.
-    /// </summary>
-    public static bool MayStore(int basedOn, int latest) => latest == basedOn;
-
     /// <summary>How many of the oldest <paramref name="tokens"/> one call reads: as many as fit, at least one.</summary>
     public static int TakeWithin(IReadOnlyList<int> tokens, int maxInputTokens)
     {

@@ -21,9 +21,10 @@ public sealed record DailyBudgetReached(DateOnly Day, decimal Share, decimal Spe
 
 /// <summary>
 /// The per-tenant daily LLM budget (<c>Llm:DailyBudgetUsd</c>, UTC days) over every paid call: summaries and a
-/// provider's embeddings. At 80% a warning, at 100% no paid calls for the tenant until the next UTC day (summaries are
-/// extractive, texts stay without a provider vector). Each level reached is stored once per tenant and day, whichever
-/// replica saw it first: the stream of the fact can be created only once, across restarts and replicas.
+/// provider's embeddings. From 80% summaries use the cheapest tier only; at 100% no paid calls for the tenant until the
+/// next UTC day (summaries are extractive, texts stay without a provider vector). Each level reached is stored once per
+/// tenant and day, whichever replica saw it first: the stream of the fact can be created only once, across restarts
+/// and replicas.
 /// </summary>
 public sealed class DailyBudget(
     IOptions<LlmOptions> options, LlmCallLog log, GroupCommit commits, UsageMetrics metrics, TimeProvider time,
@@ -46,13 +47,16 @@ public sealed class DailyBudget(
     public static IEnumerable<decimal> Reached(decimal spentToday, decimal dailyBudget) =>
         dailyBudget <= 0 ? [] : Shares.Where(share => spentToday >= dailyBudget * share);
 
-    /// <summary>Whether the tenant may make a paid call now; stores the levels its spending reached today.</summary>
-    public async Task<bool> AllowsAsync(string tenant, CancellationToken ct)
+    /// <summary>
+    /// Where the tenant's spending of today stands (no paid call once it is <see cref="BudgetState.Exhausted"/>); the
+    /// levels it reached are stored.
+    /// </summary>
+    public async Task<BudgetState> CheckAsync(string tenant, CancellationToken ct)
     {
         var budget = options.Value.DailyBudgetUsd;
         if (budget <= 0)
         {
-            return true;
+            return BudgetState.Within;
         }
         var now = time.GetUtcNow();
         var spent = await log.SpentSinceAsync(tenant, new DateTimeOffset(now.UtcDateTime.Date, TimeSpan.Zero), ct);
@@ -63,7 +67,7 @@ public sealed class DailyBudget(
         {
             await StoreReachedAsync(tenant, day, share, spent, budget, ct);
         }
-        return Decide(spent, budget) != BudgetState.Exhausted;
+        return Decide(spent, budget);
     }
 
     /// <summary>The first time a level is reached on a day: store the fact (which the publisher carries) and log it.</summary>
@@ -96,7 +100,9 @@ public sealed class DailyBudget(
         }
         else
         {
-            logger.LogWarning("Tenant {Tenant} used {Spent:0.####} of its daily LLM budget of {Budget} USD", tenant, spent, budget);
+            logger.LogWarning(
+                "Tenant {Tenant} used {Spent:0.####} of its daily LLM budget of {Budget} USD; summaries use the cheapest tier only",
+                tenant, spent, budget);
         }
     }
 }

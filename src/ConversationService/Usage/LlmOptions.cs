@@ -23,7 +23,7 @@ public sealed class LlmOptions
     /// <summary>Never logged. Empty means offline.</summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>Cheapest first; a failed, empty or refused answer escalates once to the next tier.</summary>
+    /// <summary>Cheapest first, any number; a failed, empty or refused answer goes on to the next tier.</summary>
     public string[] Models { get; set; } = [];
 
     public int MaxRetries { get; set; } = 4;
@@ -37,7 +37,7 @@ public sealed class LlmOptions
     /// <summary>How long the circuit stays open after the provider kept failing.</summary>
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Per tenant and UTC day; 0 = no budget. At 80% a warning, at 100% summaries go offline until midnight.</summary>
+    /// <summary>Per tenant and UTC day; 0 = no budget. At 80% a warning and the cheapest tier only, at 100% summaries go offline until midnight.</summary>
     public decimal DailyBudgetUsd { get; set; }
 
     /// <summary>USD per 1M tokens by model; configuration adds models or overrides these defaults.</summary>
@@ -99,4 +99,8 @@ public static class Pricing
         return (uncached * price.Input + usage.CachedInputTokens * price.CachedInput + usage.OutputTokens * price.Output)
             / 1_000_000m;
     }
+
+    /// <summary>What context assembly saved: the tokens left out of the full history, at the model's input rate.</summary>
+    public static decimal Saved(IReadOnlyDictionary<string, ModelPrice> prices, string model, long fullHistoryTokens, long tokensServed) =>
+        Cost(prices, model, new LlmUsage((int)Math.Min(int.MaxValue, fullHistoryTokens - tokensServed), 0, 0));
 }

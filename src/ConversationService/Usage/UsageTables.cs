@@ -27,4 +27,12 @@ internal static class UsageTables
         }
         await transaction.CommitAsync(ct);
     }
+
+    /// <summary>$1 the tenant, $2 and $3 the range [from, to): the parameters of every query of these tables.</summary>
+    public static void AddTenantRange(NpgsqlCommand command, string tenant, DateTimeOffset from, DateTimeOffset to)
+    {
+        command.Parameters.Add(new() { Value = tenant });
+        command.Parameters.Add(new() { Value = from.UtcDateTime });
+        command.Parameters.Add(new() { Value = to.UtcDateTime });
+    }
 }

@@ -88,6 +88,34 @@ public sealed class LocalModelServiceTests(ServiceFixture fixture)
     }
 
     [Fact]
+    public async Task Given_the_model_When_examples_are_asked_Then_only_those_that_mean_the_same_are_served()
+    {
+        // Arctic's cosines of unrelated texts sit near 0.5: a raw cosine against the example threshold served them all.
+        await using var factory = fixture.CreateFactory(new Dictionary<string, string?> { ["Embeddings:Provider"] = "model" });
+        using var api = Client(factory);
+        var task = "support-" + Guid.NewGuid().ToString("N")[..8];
+        var examples = new[]
+        {
+            ("password", "I forgot my password and cannot sign in to my account.", "Use the reset link on the sign-in page."),
+            ("invoice", "Where can I download last month's invoice as a PDF?", "Billing, then Invoices."),
+            ("weather", "Will it rain in Lisbon tomorrow afternoon?", "Check a forecast service."),
+        };
+        foreach (var (exampleId, input, output) in examples)
+        {
+            (await api.SendAsync(HttpMethod.Put, $"/examples/{task}-{exampleId}", new { input, output, task })).Expect(HttpStatusCode.Created);
+        }
+        await EmbeddingProbe.WaitForVectorsAsync(factory.Store(), "tenant-a", [.. examples.Select(e => e.Item2)]);
+        var id = ApiClient.NewId();
+        (await api.AppendTurnAsync(id, "user", "Hello")).Expect(HttpStatusCode.Created);
+
+        var reply = (await api.GetContextAsync(id, $"budget=2000&examples=3&task={task}&query="
+            + Uri.EscapeDataString("Help, the login keeps rejecting my credentials, how do I get back in?"))).Expect(HttpStatusCode.OK).Body;
+
+        var served = reply["sections"]!.AsArray().Single(s => s!["kind"]!.GetValue<string>() == "examples")!;
+        Assert.Equal([$"{task}-password"], served["items"]!.AsArray().Select(i => i!["id"]!.GetValue<string>()));
+    }
+
+    [Fact]
     public async Task Given_a_model_that_cannot_load_When_the_service_starts_Then_it_warns_without_content_and_runs_on_the_lexical_hash()
     {
         var sink = new LogSink();

@@ -14,10 +14,11 @@ public abstract record FakeReply
 {
     /// <summary>
     /// A completion or embeddings; null token counts are counted with o200k like a real provider would.
-    /// <paramref name="OmitUsage"/> leaves the usage field out of an embeddings answer, as some providers do.
+    /// <paramref name="OmitUsage"/> leaves the usage field out of an embeddings answer, as some providers do;
+    /// <paramref name="FinishReason"/> "length" says the answer was cut at the output cap.
     /// </summary>
     public sealed record Answer(string? Content = null, int? PromptTokens = null, int CachedTokens = 0, int? CompletionTokens = null,
-        string? Refusal = null, bool OmitUsage = false) : FakeReply;
+        string? Refusal = null, bool OmitUsage = false, string FinishReason = "stop") : FakeReply;
 
     public sealed record Status(int Code, string? RetryAfter = null) : FakeReply;
 
@@ -111,7 +112,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
                 {
                     index = 0,
                     message = new { role = "assistant", content, refusal = answer.Refusal },
-                    finish_reason = "stop",
+                    finish_reason = answer.FinishReason,
                 },
             },
             usage = new

@@ -51,6 +51,64 @@ public sealed class AppendTurnTests(MessagingFixture fixture)
     }
 
     [Fact]
+    public async Task Given_a_batch_with_an_expected_version_When_consumed_twice_Then_its_turns_are_stored_once_in_order()
+    {
+        var id = ApiClient.NewId();
+        using var api = fixture.Client();
+        (await api.AppendTurnAsync(id, "user", "First, over HTTP")).Expect(HttpStatusCode.Created); // version 2
+        var batch = new AppendTurn("tenant-a", id, null, null, null, Turns:
+        [
+            new TurnToAppend("b-1", "assistant", "Second, in a batch"),
+            new TurnToAppend(null, "user", "Third, without an id", "Caroline"),
+        ], ExpectedVersion: 2);
+        var messageId = NewId.NextGuid();
+
+        await SendAsync(batch, messageId: messageId);
+        await WaitForTurnsAsync(api, id, 3);
+        await SendAsync(batch, messageId: messageId); // a redelivery: the same message, now behind the expected version
+        await SendAsync(new AppendTurn("tenant-a", id, "t-4", "assistant", "Fourth"));
+        await WaitForTurnsAsync(api, id, 4);
+        await Task.Delay(300);
+
+        var turns = (await api.GetTurnsAsync(id)).Expect(HttpStatusCode.OK).Body["turns"]!.AsArray()
+            .Select(t => (t!["id"]!.GetValue<string>(), t["index"]!.GetValue<int>(), t["content"]!.GetValue<string>())).ToList();
+        Assert.Equal(["Second, in a batch", "Third, without an id", "Fourth"], turns.Skip(1).Select(t => t.Item3));
+        Assert.Equal([2, 3, 4], turns.Skip(1).Select(t => t.Item2));
+        Assert.Equal(["b-1", $"msg-{messageId:N}-1", "t-4"], turns.Skip(1).Select(t => t.Item1));
+    }
+
+    [Theory]
+    [InlineData("conflict", "expectedVersion: the conversation is at version 2, not 7")]
+    [InlineData("repeated", "turns[1].turnId: Turn id 'x' repeats turns[0].turnId")]
+    [InlineData("invalid", "turns[1].")]
+    [InlineData("both", "Send either the fields of one turn or turns, not both")]
+    public async Task Given_a_batch_that_cannot_be_stored_When_consumed_Then_the_error_queue_says_why_and_nothing_is_stored(
+        string kind, string reason)
+    {
+        await using var replica = fixture.CreateFactory(ExpectedLogs.With(
+            new Dictionary<string, string?> { ["Messaging:EndpointPrefix"] = fixture.EndpointPrefix + "batch-" + kind + "-" },
+            "MassTransit.ReceiveTransport"));
+        var id = ApiClient.NewId();
+        using var api = fixture.Client(replica);
+        (await api.AppendTurnAsync(id, "user", "Already here")).Expect(HttpStatusCode.Created);
+        TurnToAppend[] turns = kind switch
+        {
+            "repeated" => [new("x", "user", "one"), new("x", "assistant", "two")],
+            "invalid" => [new("y", "user", "one"), new("z", "wizard", "two")],
+            _ => [new("y", "user", "one"), new("z", "assistant", "two")],
+        };
+        var command = new AppendTurn("tenant-a", id, kind == "both" ? "w" : null, null, null, Turns: turns,
+            ExpectedVersion: kind == "conflict" ? 7 : null);
+
+        await SendAsync(command, replica);
+
+        var fault = await ErrorQueue.WaitForFaultAsync(QueueOf(replica) + "_error", id);
+        Assert.NotNull(fault);
+        Assert.Contains(reason, fault, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(1, (await api.GetConversationAsync(id)).Get<int>("turnCount"));
+    }
+
+    [Fact]
     public async Task Given_an_AppendTurn_for_another_tenant_When_consumed_Then_it_is_not_visible_to_this_tenant()
     {
         var id = ApiClient.NewId();
@@ -66,11 +124,11 @@ public sealed class AppendTurnTests(MessagingFixture fixture)
     private static string QueueOf(WebApplicationFactory<Program> host) =>
         host.Services.GetRequiredService<IEndpointNameFormatter>().Consumer<AppendTurnConsumer>();
 
-    private async Task SendAsync(AppendTurn command, WebApplicationFactory<Program>? host = null)
+    private async Task SendAsync(AppendTurn command, WebApplicationFactory<Program>? host = null, Guid? messageId = null)
     {
         host ??= fixture.Factory;
         var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{QueueOf(host)}"));
-        await endpoint.Send(command);
+        await endpoint.Send(command, context => context.MessageId = messageId ?? context.MessageId);
     }
 
     private static async Task<List<(string, int, string)>> WaitForTurnsAsync(ApiClient api, string id, int count)

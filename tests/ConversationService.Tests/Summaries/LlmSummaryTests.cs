@@ -3,7 +3,9 @@ using System.Net;
 using ConversationService.Tests.Fakes;
 using ConversationService.Tests.Infrastructure;
 using ConversationService.Tests.Messaging;
+using ConversationService.Summaries;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace ConversationService.Tests.Summaries;
 
@@ -162,24 +164,119 @@ public sealed class LlmSummaryTests : IDisposable
     }
 
     [Fact]
-    public async Task Given_a_provider_that_always_fails_When_summarizing_Then_the_command_lands_in_the_error_queue_and_context_is_served()
+    public async Task Given_three_tiers_When_the_first_two_fail_Then_the_third_writes_the_summary()
+    {
+        await using var tiered = _fixture.CreateFactory(new Dictionary<string, string?>
+        {
+            ["Messaging:EndpointPrefix"] = $"{_fixture.EndpointPrefix}{Guid.NewGuid():N}"[..24] + "-",
+            ["Llm:Models:0"] = "gpt-4.1-nano", ["Llm:Models:1"] = "gpt-4o-mini", ["Llm:Models:2"] = "gpt-4.1",
+        });
+        var id = ApiClient.NewId();
+        await SummaryProbe.PostTurnsAsync(_api, id, 10);
+        _fixture.Llm.Enqueue(new FakeReply.Status(400), new FakeReply.Answer(Content: ""), new FakeReply.Answer("Room 104 it is."));
+
+        await SummaryProbe.SendAsync(tiered, id, 6);
+
+        var summary = Assert.Single(await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1));
+        Assert.Equal(("gpt-4.1", "Room 104 it is.", false), (summary.Model, summary.Text, summary.Provisional));
+        Assert.Equal(["gpt-4.1-nano", "gpt-4o-mini", "gpt-4.1"], _fixture.Llm.ChatRequests.Select(r => r.Model));
+    }
+
+    [Fact]
+    public async Task Given_a_provider_that_always_fails_When_summarizing_Then_an_extractive_summary_stands_in_until_a_real_one_replaces_it()
     {
         var id = ApiClient.NewId();
         await SummaryProbe.PostTurnsAsync(_api, id, 10);
         _fixture.Llm.Default = new FakeReply.Status(500);
-        var errorQueue = SummaryProbe.QueueOf(_summarizer) + "_error";
-        var watch = Stopwatch.StartNew();
 
         await SummaryProbe.SendAsync(_summarizer, id, 6);
 
-        var fault = await ErrorQueue.WaitForFaultAsync(errorQueue, id);
-        Assert.NotNull(fault);
-        Assert.True(fault.Contains("MT-Fault-Message=HTTP 500", StringComparison.Ordinal), fault); // the reason travels with it
-        Assert.Empty(await SummaryProbe.SummariesAsync(_fixture.ConnectionString, id));
+        var standIn = Assert.Single(await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1));
+        Assert.Equal((1, 6, "extractive", true), (standIn.From, standIn.Through, standIn.Model, standIn.Provisional));
         // Two tiers with their retries at most; fewer once the breaker has seen enough failures (it samples across calls).
         Assert.InRange(_fixture.Llm.ChatRequests.Count, 1, 6);
-        (await _api.GetContextAsync(id, "budget=100")).Expect(HttpStatusCode.OK);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20));
+        Assert.Equal((standIn.Text, true), await CurrentSummaryAsync(id));
+        (await _api.GetContextAsync(id, "budget=300")).Expect(HttpStatusCode.OK);
+
+        // The provider is back: the next round of retries replaces the stand-in with a real summary of the same turns,
+        // folded from the real summary under it (none), not from the stand-in. (The sweep finds the stand-ins of other
+        // tests too, so every answer is the same.)
+        _fixture.Llm.Reset();
+        _fixture.Llm.Default = new FakeReply.Answer("Alice moved the review to room 104.");
+        await Task.Delay(600); // the breaker opened by the failures closes again
+        Assert.True(await _summarizer.Services.GetRequiredService<ProvisionalSummaries>().SweepAsync(default) >= 1);
+
+        var summaries = await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 2);
+        Assert.Equal((1, 6, "gpt-4.1-nano", "Alice moved the review to room 104.", false),
+            (summaries[1].From, summaries[1].Through, summaries[1].Model, summaries[1].Text, summaries[1].Provisional));
+        Assert.Contains(_fixture.Llm.ChatRequests.Select(r => r.Body.ToJsonString().Replace("\\u0027", "'", StringComparison.Ordinal)),
+            r => r.Contains("Previous summary:\\n(none)", StringComparison.Ordinal) && r.Contains(SummaryProbe.Sentence(6), StringComparison.Ordinal));
+        Assert.Equal(("Alice moved the review to room 104.", false), await CurrentSummaryAsync(id));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Given_an_answer_cut_at_the_output_cap_When_summarizing_Then_a_shorter_one_is_asked_for_and_a_second_cut_is_marked(
+        bool cutTwice)
+    {
+        var id = ApiClient.NewId();
+        await SummaryProbe.PostTurnsAsync(_api, id, 10);
+        _fixture.Llm.Enqueue(
+            new FakeReply.Answer("Alice moved the review to room", FinishReason: "length"),
+            new FakeReply.Answer(cutTwice ? "Alice moved the" : "Review in room 104.", FinishReason: cutTwice ? "length" : "stop"));
+
+        await SummaryProbe.SendAsync(_summarizer, id, 6);
+
+        var summary = Assert.Single(await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1));
+        Assert.Equal((cutTwice ? "Alice moved the" : "Review in room 104.", cutTwice), (summary.Text, summary.Truncated));
+        var requests = _fixture.Llm.ChatRequests;
+        Assert.Equal(["gpt-4.1-nano", "gpt-4.1-nano"], requests.Select(r => r.Model));
+        Assert.Contains("at most 200 tokens", requests[0].Body.ToJsonString());
+        Assert.Contains("at most 133 tokens", requests[1].Body.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Given_a_daily_budget_past_its_warning_level_When_the_cheap_tier_fails_Then_no_dearer_tier_is_called()
+    {
+        // A tenant of its own, so what other tests spent today does not count.
+        var (tenant, key) = ("tenant-" + Guid.NewGuid().ToString("N")[..8], "test-key-" + Guid.NewGuid().ToString("N"));
+        await using var budgeted = _fixture.CreateFactory(new Dictionary<string, string?>
+        {
+            ["Messaging:EndpointPrefix"] = $"{_fixture.EndpointPrefix}{Guid.NewGuid():N}"[..24] + "-",
+            ["Llm:DailyBudgetUsd"] = "0.00016",
+            ["Auth:ApiKeys:2:Key"] = key,
+            ["Auth:ApiKeys:2:Tenant"] = tenant,
+        });
+        using var http = budgeted.CreateClient();
+        http.DefaultRequestHeaders.Authorization = new("Bearer", key);
+        using var api = new ApiClient(http);
+        var id = ApiClient.NewId();
+        await SummaryProbe.PostTurnsAsync(api, id, 10);
+        // 1,000 in and 100 out on the cheap tier: 0.00014 USD, 87.5% of the budget.
+        _fixture.Llm.Enqueue(new FakeReply.Answer("First summary.", PromptTokens: 1_000, CompletionTokens: 100), new FakeReply.Status(400));
+
+        await SummaryProbe.SendAsync(budgeted, id, 4, tenant);
+        await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 1);
+        await SummaryProbe.SendAsync(budgeted, id, 8, tenant);
+        var summaries = await SummaryProbe.WaitForSummariesAsync(_fixture.ConnectionString, id, 2);
+
+        Assert.Equal([("gpt-4.1-nano", false), ("extractive", true)], summaries.Select(s => (s.Model, s.Provisional)));
+        Assert.Equal(["gpt-4.1-nano", "gpt-4.1-nano"], _fixture.Llm.ChatRequests.Select(r => r.Model));
+    }
+
+    /// <summary>The conversation's current summary as its read model holds it: text, and whether it is provisional.</summary>
+    private async Task<(string, bool)> CurrentSummaryAsync(string id)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            "SELECT data->'summary'->>'text', coalesce((data->'summary'->>'provisional')::boolean, false) "
+            + "FROM conversations.mt_doc_conversationview WHERE id = $1", connection);
+        command.Parameters.Add(new() { Value = id });
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync());
+        return (reader.GetString(0), reader.GetBoolean(1));
     }
 
     [Fact]

@@ -33,10 +33,14 @@ public sealed class SummaryDecisionsTests
     }
 
     [Fact]
-    public void Given_a_summary_stored_meanwhile_When_storing_Then_only_the_one_based_on_the_latest_may()
+    public void Given_a_provisional_summary_When_the_next_one_is_folded_Then_it_folds_into_the_real_summary_under_it()
     {
-        Assert.True(SummaryDecisions.MayStore(basedOn: 7, latest: 7));
-        Assert.False(SummaryDecisions.MayStore(basedOn: 0, latest: 7));
+        var real = new CurrentSummary(7, "Alice booked room 104.", 6, "o200k_base");
+        var provisional = new CurrentSummary(12, "Bob: room 105?", 5, "o200k_base", Provisional: true, Base: real.FoldBase);
+
+        Assert.Equal(new SummaryBase(7, "Alice booked room 104."), real.FoldBase);
+        Assert.Equal(real.FoldBase, provisional.FoldBase);
+        Assert.Equal(SummaryBase.None, new CurrentSummary(3, "x", 1, "o200k_base", Provisional: true).FoldBase);
     }
 
     [Fact]

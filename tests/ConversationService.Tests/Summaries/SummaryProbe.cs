@@ -72,13 +72,15 @@ public static class SummaryProbe
             var data = JsonNode.Parse(reader.GetString(0))!;
             summaries.Add(new StoredSummary(
                 data["fromIndex"]!.GetValue<int>(), data["throughIndex"]!.GetValue<int>(), data["model"]!.GetValue<string>(),
-                data["summary"]!.GetValue<string>(), data["costUsd"]!.GetValue<decimal>()));
+                data["summary"]!.GetValue<string>(), data["costUsd"]!.GetValue<decimal>(),
+                data["provisional"]?.GetValue<bool>() ?? false, data["truncated"]?.GetValue<bool>() ?? false));
         }
         return summaries;
     }
 }
 
-public sealed record StoredSummary(int From, int Through, string Model, string Text, decimal CostUsd)
+public sealed record StoredSummary(
+    int From, int Through, string Model, string Text, decimal CostUsd, bool Provisional = false, bool Truncated = false)
 {
     public (int, int) Range => (From, Through);
 }

@@ -12,9 +12,11 @@ public sealed class ContextUsageSchemaTests
         await fixture.InitializeAsync();
         try
         {
-            // The table as the first version created it: integer tokens, one row per request and no count.
+            // The table as the first version created it: integer tokens, one row per request, no count and no sections.
             await ExecuteAsync(fixture, """
-                ALTER TABLE conversations.context_usage DROP COLUMN requests;
+                ALTER TABLE conversations.context_usage DROP COLUMN requests, DROP COLUMN system_tokens,
+                    DROP COLUMN summary_tokens, DROP COLUMN recent_tokens, DROP COLUMN recalled_tokens,
+                    DROP COLUMN knowledge_tokens, DROP COLUMN examples_tokens;
                 ALTER TABLE conversations.context_usage ALTER COLUMN tokens_served TYPE integer;
                 INSERT INTO conversations.context_usage (tenant_id, conversation_id, model, tokens_served, full_history_tokens, at)
                 VALUES ('tenant-a', 'old', 'gpt-4o', 120, 900, now());
@@ -31,6 +33,8 @@ public sealed class ContextUsageSchemaTests
                 """));
             Assert.Equal(1, await ScalarAsync<int>(fixture,
                 "SELECT requests FROM conversations.context_usage WHERE conversation_id = 'old' AND tokens_served = 120"));
+            Assert.Equal(0L, await ScalarAsync<long>(fixture,
+                "SELECT system_tokens + examples_tokens FROM conversations.context_usage WHERE conversation_id = 'old'"));
 
             // Once upgraded, a start-up alters nothing, so it does not wait behind a long read of the table (an ALTER
             // TABLE, even one that changes nothing, would queue for its exclusive lock until the read ends).

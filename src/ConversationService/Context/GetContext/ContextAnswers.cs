@@ -34,7 +34,8 @@ public sealed class ContextAnswers(
         var key = ContextResponseCache.IsCacheable(request, candidates) ? new ContextResponseCache.Key(tenant, request.Parameters()) : null;
         if (key is not null && await responses.GetAsync(key, ct) is { } replay)
         {
-            Served(new ContextServed(tenant, id, replay.Model, replay.Tokens, replay.FullHistoryTokens, time.GetUtcNow()));
+            Served(new ContextServed(
+                tenant, id, replay.Model, replay.Tokens, replay.FullHistoryTokens, replay.Sections, time.GetUtcNow()));
             return new ContextReply(replay);
         }
         // Reading the sources and the material (the query's vector, knowledge, examples), then packing the window.
@@ -75,11 +76,11 @@ public sealed class ContextAnswers(
                     + $"budget - reserve is {tooSmall.AvailableTokens}.",
                 extensions: new Dictionary<string, object?> { ["requiredTokens"] = tooSmall.RequiredTokens });
         }
-        Served(new ContextServed(tenant, id, targetModel, window.Tokens, fullHistory, time.GetUtcNow()));
         var answer = ContextAnswer.Of(
             new Response(id, conversation.Version, targetModel, tokenizer.Encoding, budget, reserve, window.Tokens,
                 fullHistory, window.Messages, window.Sections),
             fullHistory, responses.Json);
+        Served(new ContextServed(tenant, id, targetModel, window.Tokens, fullHistory, answer.Sections, time.GetUtcNow()));
         // An answer ranked without some vectors (the indexer is behind, or the query could not be embedded) would
         // change once they arrive, with the same stamp: it is served but not kept.
         if (key is not null && index.HasAllVectors && (queryVector is not null || string.IsNullOrWhiteSpace(queryText)))

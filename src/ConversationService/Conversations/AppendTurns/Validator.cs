@@ -30,13 +30,9 @@ public sealed class Validator : RequestValidator<Request>
 
     private static void RejectRepeatedIds(List<TurnInput>? turns, ValidationContext<Request> context)
     {
-        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i < turns!.Count; i++)
+        foreach (var (index, id, first) in TurnRules.RepeatedIds([.. turns!.Select(t => t?.Id)]))
         {
-            if (turns[i]?.Id is { } id && Identifiers.IsValid(id) && !seen.TryAdd(id, i))
-            {
-                context.AddFailure($"turns[{i}].id", $"Turn id '{id}' repeats turns[{seen[id]}].id.");
-            }
+            context.AddFailure($"turns[{index}].id", $"Turn id '{id}' repeats turns[{first}].id.");
         }
     }
 }

@@ -1,5 +1,4 @@
 using ConversationService.Storage;
-using ConversationService.Contracts;
 using ConversationService.Hosting;
 using FastEndpoints;
 using Microsoft.Extensions.Options;
@@ -53,7 +52,7 @@ public sealed class Endpoint(NpgsqlDataSource dataSource, DatabaseSchema schema,
             FROM {schema.Name}.llm_calls WHERE tenant_id = $1 AND at >= $2 AND at < $3
             GROUP BY 1 ORDER BY 6 DESC, 1
             """, connection);
-        AddRange(command, tenant, from, to);
+        UsageTables.AddTenantRange(command, tenant, from, to);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var groups = new List<Group>();
         while (await reader.ReadAsync(ct))
@@ -74,7 +73,7 @@ public sealed class Endpoint(NpgsqlDataSource dataSource, DatabaseSchema schema,
             FROM {schema.Name}.context_usage WHERE tenant_id = $1 AND at >= $2 AND at < $3
             GROUP BY model
             """, connection);
-        AddRange(command, tenant, from, to);
+        UsageTables.AddTenantRange(command, tenant, from, to);
         await using var reader = await command.ExecuteReaderAsync(ct);
         long requests = 0, served = 0, full = 0;
         decimal saved = 0;
@@ -84,15 +83,8 @@ public sealed class Endpoint(NpgsqlDataSource dataSource, DatabaseSchema schema,
             requests += count;
             served += modelServed;
             full += modelFull;
-            saved += Pricing.Cost(prices, model, new LlmUsage((int)Math.Min(int.MaxValue, modelFull - modelServed), 0, 0));
+            saved += Pricing.Saved(prices, model, modelFull, modelServed);
         }
         return new Savings(requests, served, full, full - served, saved);
-    }
-
-    private static void AddRange(NpgsqlCommand command, string tenant, DateTimeOffset from, DateTimeOffset to)
-    {
-        command.Parameters.Add(new() { Value = tenant });
-        command.Parameters.Add(new() { Value = from.UtcDateTime });
-        command.Parameters.Add(new() { Value = to.UtcDateTime });
     }
 }

@@ -9,13 +9,6 @@ public sealed class Validator : RequestValidator<Request>
     {
         RuleFor(r => r.GroupBy)
             .Must(Endpoint.GroupColumns.ContainsKey).WithMessage("groupBy is one of model, callType, conversation.");
-        RuleFor(r => r).Custom((request, context) =>
-        {
-            var (start, end) = request.Range(Resolve<TimeProvider>().GetUtcNow());
-            if (start >= end || end - start > Request.MaxRange)
-            {
-                context.AddFailure(request.From is null ? "to" : "from", "from must be before to, at most 366 days apart.");
-            }
-        });
+        RuleFor(r => r).WithinRange(() => Resolve<TimeProvider>().GetUtcNow(), Request.MaxRange);
     }
 }
