@@ -42,8 +42,9 @@ public sealed class TelemetryFixture : LlmFixture
         ["Summaries:ThresholdTokens"] = "300",
     };
 
-    protected override void Configure(IWebHostBuilder web) =>
-        web.ConfigureServices(services => services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddInMemoryExporter(Spans)));
+    // Without an OTLP endpoint the service records no spans; this exporter wants them all.
+    protected override void Configure(IWebHostBuilder web) => web.ConfigureServices(services =>
+        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.SetSampler(new AlwaysOnSampler()).AddInMemoryExporter(Spans)));
 
     /// <summary>What the service's instrument <paramref name="name"/> records on the fixture's host from now on.</summary>
     public Measured<T> Measure<T>(string name) where T : struct =>
