@@ -2,7 +2,8 @@ using System.Text.Json;
 
 namespace ConversationService.Contracts;
 
-// Every stored event of a conversation stream, published by the service after it is committed. MassTransit names
+// Every stored event of a conversation stream, and a tenant's budget alerts, published by the service after it is
+// committed. MassTransit names
 // the exchange after the full type name, e.g. "ConversationService.Contracts:TurnAppended". Fields are only ever
 // added, never renamed, so subscribers built against an older copy keep working.
 
@@ -54,3 +55,12 @@ public sealed record LlmUsage(int InputTokens, int CachedInputTokens, int Output
 /// <summary>The conversation's content is no longer readable through the service; subscribers should forget it too.</summary>
 public sealed record ConversationDeleted(
     string Tenant, string ConversationId, long Version, long Sequence, DateTimeOffset StoredAt) : IConversationEvent;
+
+/// <summary>
+/// A tenant's LLM spending on <see cref="Day"/> (UTC; summaries and a paid embedding provider, at the service's
+/// prices) reached <see cref="Share"/> of its daily budget: 0.8, a warning, and 1.0, from when summaries are extractive
+/// and the provider is not called for the tenant until the next UTC day. Published once per tenant, day and share;
+/// <see cref="Sequence"/> orders it in the service's log like the conversation events.
+/// </summary>
+public sealed record DailyBudgetReached(
+    string Tenant, DateOnly Day, decimal Share, decimal SpentUsd, decimal BudgetUsd, long Sequence, DateTimeOffset StoredAt);

@@ -19,6 +19,7 @@ public static class ContextModule
         services.AddReplicaSubscription<ExampleEviction>();
         services.AddSingleton<ContextResponseCache>();
         services.AddSingleton<ContextMaterial>();
+        services.AddSingleton<ContextMetrics>();
         services.AddSingleton<ContextAnswers>();
         return builder;
     }

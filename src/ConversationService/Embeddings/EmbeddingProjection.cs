@@ -1,5 +1,6 @@
 using System.ClientModel;
 using ConversationService.Conversations;
+using ConversationService.Usage;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
 using JasperFx.Events.Projections;
@@ -160,7 +161,9 @@ public sealed class EmbeddingProjection : SubscriptionBase
     /// <summary>
     /// A provider that rejects the input itself (400, 413, 422) would reject it on every retry and stall the index
     /// for everyone, so a rejected batch is retried text by text and a text rejected alone stays without a vector
-    /// (ranked lexically). Other failures (outage, 429, bad key) throw: the daemon retries the page later.
+    /// (ranked lexically). So does a text of a tenant whose daily LLM budget is spent: the provider is paid, and one
+    /// tenant's budget must not hold up the others' index. Other failures (outage, 429, bad key) throw: the daemon
+    /// retries the page later.
     /// </summary>
     private async Task EmbedAndStoreAsync(
         IDocumentOperations operations, string tenant, string? conversationId, WantedText[] batch, CancellationToken ct)
@@ -169,6 +172,10 @@ public sealed class EmbeddingProjection : SubscriptionBase
         try
         {
             vectors = await _store.EmbedAsync(tenant, conversationId, [.. batch.Select(b => b.Text)], ct);
+        }
+        catch (DailyBudgetExhaustedException)
+        {
+            return;
         }
         catch (ClientResultException e) when (e.Status is 400 or 413 or 422)
         {

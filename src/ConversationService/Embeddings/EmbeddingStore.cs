@@ -26,6 +26,8 @@ public sealed class EmbeddingStore : IDisposable
     private readonly EmbeddingOptions _options;
     private readonly LlmOptions _llm;
     private readonly LlmCallLog _calls;
+    // Lazily, as the store: the budget stores its alerts through the document store.
+    private readonly Lazy<DailyBudget> _budget;
     // Lazily: the embedding projection, which Marten builds with the store, depends on this class.
     private readonly Lazy<IDocumentStore> _store;
     private readonly TimeProvider _time;
@@ -42,6 +44,7 @@ public sealed class EmbeddingStore : IDisposable
         _llm = llm.Value;
         _calls = calls;
         _store = new Lazy<IDocumentStore>(services.GetRequiredService<IDocumentStore>);
+        _budget = new Lazy<DailyBudget>(services.GetRequiredService<DailyBudget>);
         _time = time;
         _logger = logger;
         _cache = new MemoryCache(new MemoryCacheOptions { SizeLimit = _options.CacheMegabytes * 1_048_576L });
@@ -188,6 +191,10 @@ public sealed class EmbeddingStore : IDisposable
             Remember(key.Tenant, key.Hash, vector, query: true);
             return vector;
         }
+        catch (DailyBudgetExhaustedException)
+        {
+            return null; // the budget's alert was logged once; the context ranks lexically until the next UTC day
+        }
         catch (Exception e)
         {
             _logger.LogWarning("Query embedding with {Model} failed, ranking lexically: {Error}", ModelId, e.Message);
@@ -199,10 +206,17 @@ public sealed class EmbeddingStore : IDisposable
         }
     }
 
-    /// <summary>Calls the generator, records a provider call's tokens and cost, and returns unit-length vectors.</summary>
+    /// <summary>
+    /// Calls the generator, records a provider call's tokens and cost, and returns unit-length vectors. A provider is
+    /// paid: it is called only while the tenant's daily budget allows (<see cref="DailyBudgetExhaustedException"/>).
+    /// </summary>
     internal async Task<float[][]> EmbedAsync(
         string tenant, string? conversationId, IReadOnlyList<string> texts, CancellationToken ct, EmbeddingGenerationOptions? options = null)
     {
+        if (_model.Remote && await _budget.Value.CheckAsync(tenant, ct) == BudgetState.Exhausted)
+        {
+            throw new DailyBudgetExhaustedException(tenant);
+        }
         var started = _time.GetTimestamp();
         var generated = await _model.Generator.GenerateAsync(texts, options, ct);
         var latency = _time.GetElapsedTime(started);

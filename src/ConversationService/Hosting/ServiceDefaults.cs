@@ -3,8 +3,8 @@ using FastEndpoints;
 namespace ConversationService.Hosting;
 
 /// <summary>
-/// What every request goes through, in one place (as dotnet/eShop's ServiceDefaults): options, problem details, overload
-/// protection, API-key authentication, health checks, the FastEndpoints endpoints and the OpenAPI document. Features
+/// What every request goes through, in one place (as dotnet/eShop's ServiceDefaults): options, telemetry, problem
+/// details, overload protection, API-key authentication, health checks, the FastEndpoints endpoints and the OpenAPI document. Features
 /// register only their own services.
 /// </summary>
 public static class ServiceDefaults
@@ -12,6 +12,7 @@ public static class ServiceDefaults
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
         builder.AddServiceOptions()
+            .AddTelemetry()
             .AddProblemHandling()
             .AddOverloadProtection()
             .AddApiKeyAuthentication()
@@ -28,6 +29,7 @@ public static class ServiceDefaults
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
         app.UseProblemHandling();
+        app.UseTelemetry();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseOverloadProtection();

@@ -4,11 +4,13 @@ using JasperFx.Events.Projections;
 using Marten;
 using Marten.Subscriptions;
 using MassTransit;
+using ConversationService.Hosting;
 using ConversationService.Storage;
 using Microsoft.Extensions.Options;
 using Contracts = ConversationService.Contracts;
 using Stored = ConversationService.Conversations;
 using StoredSummaries = ConversationService.Summaries;
+using DailyBudgetReached = ConversationService.Usage.DailyBudgetReached;
 
 namespace ConversationService.Messaging;
 
@@ -34,11 +36,13 @@ public sealed class IntegrationEventPublisher : SubscriptionBase
     private readonly IBusControl _control;
     private readonly IOptions<MessagingOptions> _options;
     private readonly ILogger<IntegrationEventPublisher> _logger;
+    private readonly ParkedEventCounter _parked;
 
     public IntegrationEventPublisher(
-        IBus bus, IBusControl control, IOptions<MessagingOptions> options, ILogger<IntegrationEventPublisher> logger)
+        IBus bus, IBusControl control, IOptions<MessagingOptions> options, ILogger<IntegrationEventPublisher> logger,
+        ParkedEventCounter parked)
     {
-        (_bus, _control, _options, _logger) = (bus, control, options, logger);
+        (_bus, _control, _options, _logger, _parked) = (bus, control, options, logger, parked);
         Name = "integration_events";
     }
 
@@ -92,30 +96,37 @@ public sealed class IntegrationEventPublisher : SubscriptionBase
             {
                 if (attempt == AttemptsAlone)
                 {
-                    await ParkedEvents.ParkAsync(controller, stored, e, _logger);
+                    await ParkedEvents.ParkAsync(controller, stored, e, _logger, _parked);
                     return;
                 }
             }
         }
     }
 
-    private Task PublishOneAsync(IEvent stored, CancellationToken ct) =>
-        IntegrationEvents.From(stored) is { } message
-            // WaitAsync: a publish caught in a dropped connection must not hold the daemon past the timeout.
-            ? _bus.Publish(message, message.GetType(),
-                Pipe.Execute<PublishContext>(context =>
-                {
-                    // The stored event id: subscribers can deduplicate redeliveries on MessageId.
-                    context.MessageId = stored.Id;
-                    context.Durable = true;
-                }), ct).WaitAsync(ct)
-            : Task.CompletedTask;
+    private async Task PublishOneAsync(IEvent stored, CancellationToken ct)
+    {
+        if (IntegrationEvents.From(stored) is not { } message)
+        {
+            return;
+        }
+        // In the trace of the request or consumer that appended the event; MassTransit's publish span and the
+        // traceparent header it sends continue it.
+        using var span = Telemetry.StartFrom("integration_events.publish", stored.CorrelationId);
+        // WaitAsync: a publish caught in a dropped connection must not hold the daemon past the timeout.
+        await _bus.Publish(message, message.GetType(),
+            Pipe.Execute<PublishContext>(context =>
+            {
+                // The stored event id: subscribers can deduplicate redeliveries on MessageId.
+                context.MessageId = stored.Id;
+                context.Durable = true;
+            }), ct).WaitAsync(ct);
+    }
 }
 
 /// <summary>Stored event -> contract message. Pure; null for events that are not part of the public contract.</summary>
 public static class IntegrationEvents
 {
-    public static Contracts.IConversationEvent? From(IEvent e) => e.Data switch
+    public static object? From(IEvent e) => e.Data switch
     {
         Stored.ConversationStarted s => new Contracts.ConversationStarted(
             e.TenantId, e.StreamKey!, e.Version, e.Sequence, e.Timestamp, s.SystemPrompt, s.Model, s.Metadata),
@@ -131,6 +142,7 @@ public static class IntegrationEvents
         Stored.ConversationDeleted when e.StreamKey == StoredSummaries.SummaryStream.ConversationIdOf(e.StreamKey!) =>
             new Contracts.ConversationDeleted(
             e.TenantId, e.StreamKey!, e.Version, e.Sequence, e.Timestamp),
+        DailyBudgetReached b => new Contracts.DailyBudgetReached(e.TenantId, b.Day, b.Share, b.SpentUsd, b.BudgetUsd, e.Sequence, e.Timestamp),
         _ => null,
     };
 }

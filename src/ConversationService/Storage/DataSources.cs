@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Npgsql;
 
 namespace ConversationService.Storage;
@@ -12,7 +13,14 @@ public static class DataSources
             throw new InvalidOperationException(
                 "No PostgreSQL connection: set ConnectionStrings:Postgres (environment ConnectionStrings__Postgres).");
         }
-        return new NpgsqlDataSourceBuilder(Tune(connectionString, pool)).Build();
+        var builder = new NpgsqlDataSourceBuilder(Tune(connectionString, pool));
+        // Commands make spans only inside a traced operation (a request, a consumer, a span of the service): the
+        // daemon's polling would otherwise start a trace of its own every few milliseconds.
+        builder.ConfigureTracing(tracing => tracing
+            .ConfigureCommandFilter(_ => Activity.Current is not null)
+            .ConfigureBatchFilter(_ => Activity.Current is not null)
+            .EnableFirstResponseEvent(false));
+        return builder.Build();
     }
 
     /// <summary>

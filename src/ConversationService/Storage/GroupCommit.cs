@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using ConversationService.Hosting;
 using JasperFx.Events;
 using Marten;
 using Microsoft.Extensions.Options;
@@ -24,6 +26,11 @@ public sealed record StreamAppend(string Tenant, string StreamKey, long Version,
 /// built) commits each append alone, so only its own caller gets the error; only a lost connection, whose commit may or
 /// may not have happened, fails the whole group.
 /// </para>
+/// <para>
+/// Each append's events keep the trace of the operation that appended them (its W3C traceparent as Marten's correlation
+/// id), so the daemon's subscriptions continue that trace when they publish them (<see cref="Telemetry.StartFrom"/>).
+/// A commit is a span of the first append's trace, linked to the others'.
+/// </para>
 /// </summary>
 public sealed class GroupCommit(IDocumentStore store, IOptions<EventStoreOptions> options)
 {
@@ -32,6 +39,7 @@ public sealed class GroupCommit(IDocumentStore store, IOptions<EventStoreOptions
         public StreamAppend Append { get; } = append;
         public CancellationToken CancellationToken { get; } = cancellationToken;
         public TaskCompletionSource<bool> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Activity? Caller { get; } = Activity.Current;
     }
 
     private readonly ConcurrentQueue<Waiting> _queue = new();
@@ -60,7 +68,12 @@ public sealed class GroupCommit(IDocumentStore store, IOptions<EventStoreOptions
             }
             if (Interlocked.CompareExchange(ref _writers, writers + 1, writers) == writers)
             {
-                _ = Task.Run(WriteAsync);
+                // The writer commits every caller's appends: it does not run in the context (the trace) of the one that
+                // happened to start it.
+                using (ExecutionContext.SuppressFlow())
+                {
+                    _ = Task.Run(WriteAsync);
+                }
                 return;
             }
         }
@@ -123,13 +136,21 @@ public sealed class GroupCommit(IDocumentStore store, IOptions<EventStoreOptions
         {
             try
             {
+                using var span = Telemetry.Source.StartActivity(
+                    "eventstore.commit", ActivityKind.Internal, group[0].Caller?.Context ?? default,
+                    links: group.Skip(1).Where(w => w.Caller is not null).Select(w => new ActivityLink(w.Caller!.Context)));
+                span?.SetTag("eventstore.appends", group.Count);
                 await using var session = store.LightweightSession();
                 foreach (var waiting in group)
                 {
                     var append = waiting.Append;
                     // Marten's expected version is the stream's version after the append.
-                    session.ForTenant(append.Tenant).Events.Append(
+                    var stream = session.ForTenant(append.Tenant).Events.Append(
                         append.StreamKey, append.Version + append.Events.Count, append.Events);
+                    foreach (var stored in stream.Events)
+                    {
+                        stored.CorrelationId = waiting.Caller?.Id;
+                    }
                 }
                 await session.SaveChangesAsync(CancellationToken.None);
                 foreach (var waiting in group)

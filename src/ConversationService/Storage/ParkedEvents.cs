@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Diagnostics.Metrics;
+using ConversationService.Hosting;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
 
@@ -14,8 +16,10 @@ public static class ParkedEvents
 {
     private const int MaxDescriptionLength = 1_000;
 
-    public static async Task ParkAsync(ISubscriptionController controller, IEvent stored, Exception error, ILogger logger)
+    public static async Task ParkAsync(
+        ISubscriptionController controller, IEvent stored, Exception error, ILogger logger, ParkedEventCounter counter)
     {
+        counter.Parked(controller.Name.Name);
         var description = Describe(error);
         logger.LogError(
             "{Subscription}: parked event {Sequence} ({Type}, version {Version} of stream {Stream}, tenant {Tenant}): {Error}",
@@ -80,4 +84,13 @@ public static class ParkedEvents
             }
         }
     }
+}
+
+/// <summary><c>conversation_service.events.parked</c>: the events a subscription parked, by subscription.</summary>
+public sealed class ParkedEventCounter(ServiceMeter meter)
+{
+    private readonly Counter<long> _parked = meter.Meter.CreateCounter<long>(
+        "conversation_service.events.parked", "{event}", "Events a subscription could not process and parked as dead letters, by subscription.");
+
+    public void Parked(string subscription) => _parked.Add(1, new KeyValuePair<string, object?>("subscription", subscription));
 }

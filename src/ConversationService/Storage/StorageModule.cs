@@ -61,6 +61,7 @@ public static class StorageModule
         });
         UseStoreLogger(services);
         services.AddSingleton<GroupCommit>();
+        services.AddSingleton<ParkedEventCounter>();
         return builder;
     }
 

@@ -1,4 +1,5 @@
 using ConversationService.Contracts;
+using ConversationService.Hosting;
 using ConversationService.Conversations;
 using ConversationService.Messaging;
 using JasperFx.Events;
@@ -111,10 +112,18 @@ public sealed class SummaryTrigger : SubscriptionBase
         // subscription's progress once every send was confirmed (a failed page is retried whole, and a repeated
         // command is harmless). A broker that does not confirm in time fails the page like one that is down.
         var now = _time.GetUtcNow();
+        // Each command continues the trace of the conversation's latest append in the page.
+        var traces = events.Where(e => e.Data is StoredTurnAppended)
+            .GroupBy(e => (e.TenantId, e.StreamKey!))
+            .ToDictionary(g => g.Key, g => g.Last().CorrelationId);
         await BrokerTimeout.RunAsync(async bounded =>
         {
             var queue = await _bus.GetSendEndpoint(new Uri($"queue:{_endpoints.Consumer<SummarizeConversationConsumer>()}"));
-            await Task.WhenAll(due.Select(d => queue.Send(new SummarizeConversation(d.TenantId, d.ConversationId, d.Through, now), bounded)));
+            await Task.WhenAll(due.Select(async d =>
+            {
+                using var span = Telemetry.StartFrom("summary_trigger.send", traces.GetValueOrDefault((d.TenantId, d.ConversationId)));
+                await queue.Send(new SummarizeConversation(d.TenantId, d.ConversationId, d.Through, now), bounded);
+            }));
         }, _messaging.Value.PublishTimeout, cancellationToken);
         foreach (var (tenantId, conversationId, through) in due)
         {

@@ -17,7 +17,7 @@ public static class CallTypes
 }
 
 /// <summary>Append-only log of LLM calls (the usage endpoint aggregates it); its table is created at start-up.</summary>
-public sealed class LlmCallLog(NpgsqlDataSource dataSource, DatabaseSchema schema) : IHostedService
+public sealed class LlmCallLog(NpgsqlDataSource dataSource, DatabaseSchema schema, UsageMetrics metrics) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => UsageTables.CreateAsync(dataSource, schema, $"""
             CREATE SCHEMA IF NOT EXISTS {schema.Name};
@@ -57,6 +57,7 @@ public sealed class LlmCallLog(NpgsqlDataSource dataSource, DatabaseSchema schem
         command.Parameters.Add(new() { Value = call.CostUsd });
         command.Parameters.Add(new() { Value = call.At.UtcDateTime });
         await command.ExecuteNonQueryAsync(ct);
+        metrics.Called(call);
     }
 
     /// <summary>What the tenant spent since <paramref name="since"/> (the daily budget reads today's).</summary>

@@ -12,6 +12,7 @@ public static class UsageModule
     {
         var services = builder.Services;
         services.AddCheckedOptions<LlmOptions>(builder.Configuration.GetSection("Llm"), o => o.Problems());
+        services.AddSingleton<UsageMetrics>();
         services.AddSingleton<LlmCallLog>();
         services.AddHostedService(provider => provider.GetRequiredService<LlmCallLog>());
         services.AddSingleton<DailyBudget>();

@@ -1,3 +1,4 @@
+using ConversationService.Knowledge;
 using ConversationService.Messaging;
 using JasperFx.Events;
 using ConversationService.Summaries;
@@ -35,11 +36,21 @@ public sealed class IntegrationEventMappingTests
     }
 
     [Fact]
-    public void Given_an_internal_event_When_mapped_Then_it_is_not_published()
+    public void Given_a_budget_alert_When_mapped_Then_it_names_the_tenant_day_and_share()
     {
         var budget = new DailyBudgetReached(new DateOnly(2026, 1, 2), 0.8m, 8, 10, At);
 
-        Assert.Null(IntegrationEvents.From(Stored(1, "acme", "budget/2026-01-02/80", 1, budget)));
+        var message = IntegrationEvents.From(Stored(5, "acme", "budget/2026-01-02/80", 1, budget));
+
+        Assert.Equal(new Contracts.DailyBudgetReached("acme", new DateOnly(2026, 1, 2), 0.8m, 8, 10, 5, At), message);
+    }
+
+    [Fact]
+    public void Given_an_internal_event_When_mapped_Then_it_is_not_published()
+    {
+        var indexed = new DocumentIndexed("guides", "d1", "text", null, 1, [], At);
+
+        Assert.Null(IntegrationEvents.From(Stored(1, "acme", DocumentStream.Id("guides", "d1"), 1, indexed)));
     }
 
     /// <summary>An event as Marten hands it to the publisher: the data with its stream, position and tenant.</summary>

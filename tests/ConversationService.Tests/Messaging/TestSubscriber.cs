@@ -7,12 +7,14 @@ namespace ConversationService.Tests.Messaging;
 
 /// <summary>
 /// A subscriber as another team would write one: its own bus, its own queue bound to the contract exchanges
-/// (auto-deleted unless durable). It keeps only the events of the conversations a test is interested in.
+/// (auto-deleted unless durable). It keeps only the events of the conversations a test is interested in, and every
+/// budget alert.
 /// </summary>
 public sealed class TestSubscriber : IAsyncDisposable
 {
     private readonly IBusControl _bus;
     private readonly ConcurrentQueue<IConversationEvent> _received = new();
+    private readonly ConcurrentQueue<DailyBudgetReached> _alerts = new();
 
     private TestSubscriber(Func<string, bool> wanted, string rabbitMq, bool durable)
     {
@@ -29,6 +31,11 @@ public sealed class TestSubscriber : IAsyncDisposable
                 endpoint.Handler<TurnAppended>(context => Keep(context.Message));
                 endpoint.Handler<ConversationSummarized>(context => Keep(context.Message));
                 endpoint.Handler<ConversationDeleted>(context => Keep(context.Message));
+                endpoint.Handler<DailyBudgetReached>(context =>
+                {
+                    _alerts.Enqueue(context.Message);
+                    return Task.CompletedTask;
+                });
             });
         });
 
@@ -43,6 +50,8 @@ public sealed class TestSubscriber : IAsyncDisposable
     }
 
     public IReadOnlyList<IConversationEvent> Received => [.. _received];
+
+    public IReadOnlyList<DailyBudgetReached> Alerts => [.. _alerts];
 
     public static async Task<TestSubscriber> StartAsync(
         Func<string, bool> wanted, string? rabbitMq = null, bool durable = false)

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Text.Json;
+using System.Diagnostics.Metrics;
 using ConversationService.Conversations;
 using ConversationService.Storage;
 using ConversationService.Tests.Infrastructure;
@@ -49,7 +50,20 @@ public sealed class ParkedEventsTests
         };
         var error = new InvalidOperationException($$"""Cannot serialize {"content":"she said \"{{Content}}\""}""");
 
-        await ParkedEvents.ParkAsync(agent, stored, error, logs.CreateLogger("test"));
+        var meter = TestMeters.Create();
+        var parked = new List<(long Count, object? Subscription)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter == meter.Meter && instrument.Name == "conversation_service.events.parked")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, count, tags, _) => parked.Add((count, tags[0].Value)));
+        listener.Start();
+
+        await ParkedEvents.ParkAsync(agent, stored, error, logs.CreateLogger("test"), new ParkedEventCounter(meter));
 
         var letter = Assert.Single(((RecordingAgent)(object)agent).Letters);
         var line = Assert.Single(logs.Messages);
@@ -58,6 +72,7 @@ public sealed class ParkedEventsTests
         Assert.Equal((42L, "tenant-a", "System.InvalidOperationException"), (letter.EventSequence, letter.TenantId, letter.ExceptionType));
         Assert.Equal("System.InvalidOperationException", letter.ExceptionMessage);
         Assert.Contains("parked event 42 (turn_appended, version 1 of stream chat-1, tenant tenant-a)", line, StringComparison.Ordinal);
+        Assert.Equal([(1L, (object?)"integration_events")], parked);
     }
 
     [Fact]

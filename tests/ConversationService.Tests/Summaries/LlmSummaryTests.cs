@@ -300,8 +300,9 @@ public sealed class LlmSummaryTests : IDisposable
 
         Assert.Equal(["gpt-4.1-nano", "extractive"], summaries.Select(s => s.Model));
         Assert.Single(_fixture.Llm.ChatRequests);
-        Assert.Equal(["budget/" + DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) + "/100"],
-            await BudgetStreamsAsync("tenant-b"));
+        // One call spent past both levels: each is stored.
+        var day = "budget/" + DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal([day + "/80", day + "/100"], await BudgetStreamsAsync("tenant-b"));
     }
 
     private async Task<List<string>> BudgetStreamsAsync(string tenant)

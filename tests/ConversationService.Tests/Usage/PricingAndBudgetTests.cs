@@ -1,3 +1,4 @@
+using System.Globalization;
 using ConversationService.Contracts;
 using ConversationService.Usage;
 
@@ -32,6 +33,17 @@ public sealed class PricingAndBudgetTests
         double spent, double budget, BudgetState expected)
     {
         Assert.Equal(expected, DailyBudget.Decide((decimal)spent, (decimal)budget));
+    }
+
+    [Theory]
+    [InlineData(7.99, 10, "")]
+    [InlineData(8, 10, "0.8")]
+    [InlineData(25, 10, "0.8 1")] // one call past both levels: both are alerts
+    [InlineData(1_000, 0, "")]
+    public void Given_spending_When_asking_which_levels_it_reached_Then_each_share_at_or_below_it_counts(
+        double spent, double budget, string expected)
+    {
+        Assert.Equal(expected, string.Join(' ', DailyBudget.Reached((decimal)spent, (decimal)budget).Select(s => s.ToString("0.#", CultureInfo.InvariantCulture))));
     }
 
     [Fact]

@@ -32,7 +32,7 @@ public sealed class UsageTablesTests
                 var starts = Enumerable.Range(0, Replicas).Select(async _ =>
                 {
                     await go.Task;
-                    await new LlmCallLog(dataSource, schema).StartAsync(CancellationToken.None);
+                    await new LlmCallLog(dataSource, schema, new UsageMetrics(TestMeters.Create())).StartAsync(CancellationToken.None);
                     var usage = new ContextUsageLog(dataSource, schema, NullLogger<ContextUsageLog>.Instance);
                     await usage.StartAsync(CancellationToken.None);
                     await usage.StopAsync(CancellationToken.None);

@@ -11,9 +11,18 @@ namespace ConversationService.Context.GetContext;
 /// </summary>
 public sealed class ContextAnswers(
     ConversationQueries queries, ConversationIndexCache indexes, ModelTokenizers tokenizers, ContextMaterial material,
-    ContextUsageLog usage, ContextResponseCache responses, TimeProvider time)
+    ContextUsageLog usage, ContextResponseCache responses, ContextMetrics metrics, TimeProvider time)
 {
     public async Task<IResult> AnswerAsync(
+        string tenant, Request request, IReadOnlyList<KnowledgeItem> candidates, CancellationToken ct)
+    {
+        var started = time.GetTimestamp();
+        var result = await AnswerUnmeasuredAsync(tenant, request, candidates, ct);
+        metrics.Answered(tenant, result is ContextReply, time.GetElapsedTime(started));
+        return result;
+    }
+
+    private async Task<IResult> AnswerUnmeasuredAsync(
         string tenant, Request request, IReadOnlyList<KnowledgeItem> candidates, CancellationToken ct)
     {
         var id = request.ConversationId;
@@ -25,10 +34,12 @@ public sealed class ContextAnswers(
         var key = ContextResponseCache.IsCacheable(request, candidates) ? new ContextResponseCache.Key(tenant, request.Parameters()) : null;
         if (key is not null && await responses.GetAsync(key, ct) is { } replay)
         {
-            usage.Record(new ContextServed(
+            Served(new ContextServed(
                 tenant, id, replay.Model, replay.Tokens, replay.FullHistoryTokens, replay.Sections, time.GetUtcNow()));
             return new ContextReply(replay);
         }
+        // Reading the sources and the material (the query's vector, knowledge, examples), then packing the window.
+        using var retrieve = Telemetry.Source.StartActivity("context.retrieve");
         if (await queries.GetContextSourcesAsync(tenant, id, ct) is not var (conversation, headers, storedSummary))
         {
             return Problems.NotFound(id);
@@ -55,7 +66,8 @@ public sealed class ContextAnswers(
         var input = new ContextInput(
             available, conversation.SystemPrompt, summary is null ? null : new SummaryInput(summary.Text, summary.ThroughIndex),
             index, costs, queryText, queryVector, knowledge, examples, request.Examples ?? 0, request.Shares(), fusion);
-        var (window, tooSmall) = ContextAssembly.Assemble(input, tokenizer.Tokenizer);
+        retrieve?.Stop();
+        var (window, tooSmall) = Pack(input, tokenizer);
         if (window is null)
         {
             return Results.Problem(
@@ -68,7 +80,7 @@ public sealed class ContextAnswers(
             new Response(id, conversation.Version, targetModel, tokenizer.Encoding, budget, reserve, window.Tokens,
                 fullHistory, window.Messages, window.Sections),
             fullHistory, responses.Json);
-        usage.Record(new ContextServed(tenant, id, targetModel, window.Tokens, fullHistory, answer.Sections, time.GetUtcNow()));
+        Served(new ContextServed(tenant, id, targetModel, window.Tokens, fullHistory, answer.Sections, time.GetUtcNow()));
         // An answer ranked without some vectors (the indexer is behind, or the query could not be embedded) would
         // change once they arrive, with the same stamp: it is served but not kept.
         if (key is not null && index.HasAllVectors && (queryVector is not null || string.IsNullOrWhiteSpace(queryText)))
@@ -76,6 +88,18 @@ public sealed class ContextAnswers(
             responses.Put(key, new ContextStamp(conversation.Version, storedSummary?.ThroughIndex ?? 0), answer);
         }
         return new ContextReply(answer);
+    }
+
+    private static (ContextWindow? Window, ContextTooSmall? TooSmall) Pack(ContextInput input, ModelTokenizer tokenizer)
+    {
+        using var pack = Telemetry.Source.StartActivity("context.pack");
+        return ContextAssembly.Assemble(input, tokenizer.Tokenizer);
+    }
+
+    private void Served(ContextServed served)
+    {
+        usage.Record(served);
+        metrics.Served(served);
     }
 
     /// <summary>
