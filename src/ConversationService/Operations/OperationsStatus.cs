@@ -61,23 +61,33 @@ public sealed class OperationsStatus(IDocumentStore store, NpgsqlDataSource data
             parked.Values.Sum());
     }
 
+    /// <summary>Turns no summary covers yet and summaries requested but not written, over every tenant.</summary>
+    public async Task<(long UncoveredTurns, long SummariesPending)> SummaryLagAsync(CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        var (uncovered, _, pending) = await SummaryLagAsync(connection, null, ct);
+        return (uncovered, pending);
+    }
+
+    /// <summary>The summary lag of <paramref name="tenant"/>, or of every tenant when it is null.</summary>
     private async Task<(long Uncovered, long Conversations, long Pending)> SummaryLagAsync(
-        NpgsqlConnection connection, string tenant, CancellationToken ct)
+        NpgsqlConnection connection, string? tenant, CancellationToken ct)
     {
         var conversations = $"{schema.Name}.mt_doc_{nameof(ConversationView).ToLowerInvariant()}";
         var requested = $"{schema.Name}.mt_doc_{nameof(PendingSummary).ToLowerInvariant()}";
         await using var command = new NpgsqlCommand(
             $"""
             WITH c AS (
-                SELECT id, (data->>'turnCount')::int - COALESCE((data->'summary'->>'throughIndex')::int, 0) AS uncovered,
+                SELECT tenant_id, id,
+                       (data->>'turnCount')::int - COALESCE((data->'summary'->>'throughIndex')::int, 0) AS uncovered,
                        COALESCE((data->'summary'->>'throughIndex')::int, 0) AS through
-                FROM {conversations} WHERE tenant_id = $1)
+                FROM {conversations} WHERE $1::text IS NULL OR tenant_id = $1)
             SELECT COALESCE(sum(uncovered), 0)::bigint, count(*) FILTER (WHERE uncovered > 0),
-                   (SELECT count(*) FROM {requested} p JOIN c ON c.id = p.id
-                    WHERE p.tenant_id = $1 AND (p.data->>'throughIndex')::int > c.through)
+                   (SELECT count(*) FROM {requested} p JOIN c ON c.id = p.id AND c.tenant_id = p.tenant_id
+                    WHERE (p.data->>'throughIndex')::int > c.through)
             FROM c
             """, connection);
-        command.Parameters.Add(new() { Value = tenant });
+        command.Parameters.Add(new() { Value = (object?)tenant ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));

@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using ConversationService.Hosting;
+using ConversationService.Operations;
 using ConversationService.Summaries;
 using ConversationService.Tests.Fakes;
 using ConversationService.Tests.Infrastructure;
@@ -160,6 +161,37 @@ public sealed class TelemetryTests(TelemetryFixture fixture)
         var spans = fixture.Spans.Snapshot().Where(s => s.TraceId == request.TraceId).Select(s => s.DisplayName).ToList();
         Assert.Contains("context.retrieve", spans);
         Assert.Contains("context.pack", spans);
+    }
+
+    [Fact]
+    public async Task Given_turns_and_the_daemon_When_the_lag_gauges_are_collected_Then_they_report_every_shard_and_the_uncovered_turns()
+    {
+        await SummaryProbe.PostTurnsAsync(_api, ApiClient.NewId(), 4); // too few for a summary: all four stay uncovered
+        var meters = fixture.Factory.Services.GetRequiredService<IMeterFactory>();
+        using var behind = new MetricCollector<long>(meters, Telemetry.Name, "conversation_service.daemon.events_behind");
+        using var uncovered = new MetricCollector<long>(meters, Telemetry.Name, "conversation_service.summaries.uncovered_turns");
+        using var pending = new MetricCollector<long>(meters, Telemetry.Name, "conversation_service.summaries.pending");
+
+        // A collection reports the last read (nothing before the first) and starts a new read when it is older than
+        // OperationsMetrics.MaxAge: another test's collection may have read before these turns were posted.
+        MetricCollector<long>[] collectors = [behind, uncovered, pending];
+        var deadline = DateTime.UtcNow + OperationsMetrics.MaxAge + TimeSpan.FromSeconds(15);
+        while ((collectors.Any(c => c.GetMeasurementSnapshot().Count == 0) || uncovered.LastMeasurement!.Value < 4)
+               && DateTime.UtcNow < deadline)
+        {
+            foreach (var collector in collectors)
+            {
+                collector.RecordObservableInstruments();
+            }
+            await Task.Delay(100);
+        }
+
+        var shards = behind.GetMeasurementSnapshot().Select(m => (string)m.Tags["shard"]!).ToHashSet(StringComparer.Ordinal);
+        Assert.Contains("integration_events:All", shards);
+        Assert.Contains("summary_trigger:All", shards);
+        Assert.All(behind.GetMeasurementSnapshot(), m => Assert.True(m.Value >= 0));
+        Assert.True(uncovered.LastMeasurement!.Value >= 4, $"{uncovered.LastMeasurement.Value} uncovered turns");
+        Assert.True(pending.LastMeasurement!.Value >= 0);
     }
 
     [Fact]
