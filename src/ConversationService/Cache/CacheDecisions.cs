@@ -12,12 +12,11 @@ public sealed record CacheMessage(string? Role, string? Content);
 /// A question as the cache compares it: the normalized text (what is embedded and keyed), and what an embedding cannot
 /// tell apart: its <see cref="Specifics"/> (numbers, amounts, currencies, days, months, times of day, comparisons; sorted,
 /// with repeats), whether it is <see cref="Negated"/> (an odd number of negations) and its <see cref="Names"/> (words
-/// written with a capital inside a sentence or inside the word: product and entity names).
+/// written with a capital inside a sentence or inside the word: product and entity names, in order), and its <see cref="Content"/>
+/// words in order (neither function words nor specifics; crudely stemmed, a few synonyms folded).
 /// </summary>
-public sealed record CacheQuestion(string Text, IReadOnlyList<string> Specifics, bool Negated, IReadOnlyList<string> Names)
-{
-    public IReadOnlySet<string> Words { get; } = CacheDecisions.Words(Text).ToHashSet(StringComparer.Ordinal);
-}
+public sealed record CacheQuestion(
+    string Text, IReadOnlyList<string> Specifics, bool Negated, IReadOnlyList<string> Names, IReadOnlyList<string> Content);
 
 /// <summary>The pure decisions of the semantic response cache: normalization, fingerprint, key and hit.</summary>
 public static partial class CacheDecisions
@@ -43,6 +42,7 @@ public static partial class CacheDecisions
     {
         var text = Normalize(finalUserMessage);
         var specifics = new List<string>();
+        var content = new List<string>();
         var negations = 0;
         foreach (Match token in Token().Matches(text))
         {
@@ -52,6 +52,7 @@ public static partial class CacheDecisions
                 specifics.Add(Currencies[word[..1]]);
                 word = word[1..];
             }
+            word = Synonyms.GetValueOrDefault(word, word);
             if (char.IsAsciiDigit(word[0]))
             {
                 specifics.Add(Number(word));
@@ -68,21 +69,42 @@ public static partial class CacheDecisions
             {
                 specifics.Add(currency ?? word);
             }
+            else if (!FunctionWords.Contains(word))
+            {
+                content.Add(ContentWord(word));
+            }
         }
         specifics.Sort(StringComparer.Ordinal);
-        return new(text, specifics, negations % 2 == 1, Names(finalUserMessage));
+        return new(text, specifics, negations % 2 == 1, Names(finalUserMessage), content);
     }
 
     /// <summary>
     /// A hit: the cosine reaches the threshold and nothing an embedding blurs differs: the same specifics, the same
-    /// polarity, and each one's names among the other's words. A false hit is worse than a miss.
+    /// polarity, the same names in the same order ("from Standard to Premium"), and no content word swapped for
+    /// another ("log in" and "log out", "import" and "export"; one side may only add words, such as "in the price"). A false hit is worse than a miss.
     /// </summary>
     public static bool IsHit(double similarity, double threshold, CacheQuestion asked, CacheQuestion stored) =>
         similarity >= threshold && SameGuards(asked, stored);
 
     public static bool SameGuards(CacheQuestion a, CacheQuestion b) =>
         a.Negated == b.Negated && a.Specifics.SequenceEqual(b.Specifics)
-        && a.Names.All(b.Words.Contains) && b.Names.All(a.Words.Contains);
+        && a.Names.Distinct().SequenceEqual(b.Names.Distinct())
+        && !(a.Content.Except(b.Content).Any() && b.Content.Except(a.Content).Any());
+
+    // A crude stem: "charged" and "charge", "accepted" and "accept", "company's" and "company" are one word.
+    private static string ContentWord(string word)
+    {
+        var stem = word.EndsWith("'s", StringComparison.Ordinal) ? word[..^2] : word;
+        stem = Synonyms.GetValueOrDefault(stem, stem);
+        foreach (var suffix in (string[])["ing", "ed", "es", "s", "e"])
+        {
+            if (stem.Length > suffix.Length + 2 && stem.EndsWith(suffix, StringComparison.Ordinal) && !stem.EndsWith("ss", StringComparison.Ordinal))
+            {
+                return stem[..^suffix.Length];
+            }
+        }
+        return stem;
+    }
 
     /// <summary>
     /// What else makes answers differ: the system messages and, with <paramref name="wholeConversation"/>, every
@@ -104,9 +126,6 @@ public static partial class CacheDecisions
         Hash($"{model}\0{fingerprint}\0{normalizedText}");
 
     public static bool IsKey(string? key) => key is { Length: 32 } && key.All(char.IsAsciiHexDigitLower);
-
-    internal static IEnumerable<string> Words(string normalizedText) =>
-        Token().Matches(normalizedText).Select(m => m.Value.TrimStart('$', '€', '£', '¥'));
 
     private static int LastUserIndex(IReadOnlyList<CacheMessage> messages)
     {
@@ -134,6 +153,10 @@ public static partial class CacheDecisions
     private static List<string> Names(string raw)
     {
         var names = new List<string>();
+        if (!raw.Any(char.IsLower))
+        {
+            return names; // all capitals: no word stands out
+        }
         foreach (Match token in NameToken().Matches(raw))
         {
             var word = token.Value;
@@ -167,6 +190,25 @@ public static partial class CacheDecisions
         ["eleven"] = "11", ["twelve"] = "12", ["dozen"] = "12", ["fifteen"] = "15", ["twenty"] = "20", ["thirty"] = "30",
         ["forty"] = "40", ["fifty"] = "50", ["hundred"] = "100", ["thousand"] = "1000", ["million"] = "1000000",
         ["first"] = "1st", ["second"] = "2nd", ["third"] = "3rd", ["half"] = "0.5", ["twice"] = "2x", ["once"] = "1x",
+    };
+
+    // Words that do not change what is asked.
+    private static readonly HashSet<string> FunctionWords = new(StringComparer.Ordinal)
+    {
+        "a", "an", "the", "i", "me", "my", "mine", "you", "your", "we", "our", "us", "it", "its", "it's", "is", "are", "am",
+        "was", "were", "be", "been", "do", "does", "did", "can", "could", "would", "will", "should", "shall", "may", "might",
+        "must", "how", "what", "what's", "which", "where", "where's", "when", "why", "who", "there", "this", "that",
+        "these", "those", "to", "of", "for", "with", "at", "by", "from", "and", "or", "about", "please", "want", "like",
+        "way", "possible", "i'm", "i've", "get", "got", "have", "has", "had", "any", "some", "usually", "also", "just",
+        "then", "so", "if", "able", "know", "tell", "explain", "help", "need", "there's", "here", "hi", "hello", "thanks",
+    };
+
+    // Words of one meaning in support questions, folded to one (after the plural).
+    private static readonly Dictionary<string, string> Synonyms = new(StringComparer.Ordinal)
+    {
+        ["delivery"] = "shipping", ["deliver"] = "ship", ["reserve"] = "book", ["reservation"] = "booking",
+        ["recover"] = "restore", ["reach"] = "contact", ["business"] = "opening", ["yearly"] = "annually",
+        ["receive"] = "get", ["purchase"] = "buy", ["modify"] = "change", ["update"] = "change", ["allowed"] = "allow",
     };
 
     // Words whose difference changes the answer while the sentence stays alike.
