@@ -111,6 +111,29 @@ public sealed class CacheTests(ServiceFixture fixture) : IDisposable
     }
 
     [Fact]
+    public async Task Given_a_tenant_at_its_entry_limit_When_another_entry_is_put_Then_the_oldest_goes()
+    {
+        await using var factory = fixture.CreateFactory(new Dictionary<string, string?> { ["Cache:MaxEntriesPerTenant"] = "2" });
+        using var http = factory.CreateClient();
+        http.DefaultRequestHeaders.Authorization = new("Bearer", ServiceFixture.TenantAKey);
+        var api = new ApiClient(http);
+        string[] questions = ["Do you ship to Canada?", "Do you ship to Mexico?", "Do you ship to Brazil?"];
+        foreach (var question in questions)
+        {
+            (await PutAsync(new { model = _model, prompt = question, response = question + " Yes." }, api)).Expect(HttpStatusCode.OK);
+        }
+
+        var hits = new List<bool>();
+        foreach (var question in questions)
+        {
+            hits.Add((await LookupAsync(new { model = _model, prompt = question }, api)).Expect(HttpStatusCode.OK).Get<bool>("hit"));
+        }
+
+        Assert.Equal([false, true, true], hits);
+        Assert.Equal(2, await CountRowsAsync("tenant-a", null));
+    }
+
+    [Fact]
     public async Task Given_an_entry_with_a_ttl_When_it_has_passed_Then_it_no_longer_hits()
     {
         var time = new MovableTime();
