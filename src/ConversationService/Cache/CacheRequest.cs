@@ -1,6 +1,7 @@
 using ConversationService.Embeddings;
 using ConversationService.Hosting;
 using FluentValidation;
+using Microsoft.Extensions.Options;
 
 namespace ConversationService.Cache;
 
@@ -53,7 +54,8 @@ public sealed class CacheRequestValidator : RequestValidator<CacheRequest>
 }
 
 /// <summary>Turns a valid request into its <see cref="CacheQuery"/>: the one place the cache embeds.</summary>
-public sealed class CacheQueries(EmbeddingStore embeddings, ModelTokenizers tokenizers)
+public sealed class CacheQueries(
+    EmbeddingStore embeddings, ModelTokenizers tokenizers, IOptions<EmbeddingOptions> options, ILogger<CacheQueries> logger)
 {
     /// <summary>Tokens of <paramref name="text"/> with the model's tokenizer; o200k_base for a model it does not know.</summary>
     public int CountTokens(string model, string text) =>
@@ -65,16 +67,27 @@ public sealed class CacheQueries(EmbeddingStore embeddings, ModelTokenizers toke
 
     /// <summary>
     /// The question embedded as a document, as stored questions are (question against question is symmetric), and not
-    /// kept in any memory cache, so a deleted entry leaves no vector of its question behind.
+    /// kept in any memory cache, so a deleted entry leaves no vector of its question behind. Null, with a warning, when
+    /// the embedder fails or takes longer than <see cref="EmbeddingOptions.QueryTimeout"/>.
     /// </summary>
-    public async Task<CacheQuery> QueryAsync(string tenant, CacheRequest request, CancellationToken ct)
+    public async Task<CacheQuery?> QueryAsync(string tenant, CacheRequest request, CancellationToken ct)
     {
         var messages = request.Messages?.Select(m => m!).ToList();
         var final = CacheDecisions.FinalUserMessage(messages, request.Prompt)!;
         var question = CacheDecisions.Parse(final);
         var fingerprint = CacheDecisions.Fingerprint(messages, request.IncludeConversation);
         var model = request.Model!;
-        var vector = (await embeddings.EmbedAsync(tenant, null, [question.Text], ct))[0];
-        return new(model, fingerprint, CacheDecisions.Key(model, fingerprint, question.Text), question, final, vector);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(options.Value.QueryTimeout);
+        try
+        {
+            var vector = (await embeddings.EmbedAsync(tenant, null, [question.Text], timeout.Token))[0];
+            return new(model, fingerprint, CacheDecisions.Key(model, fingerprint, question.Text), question, final, vector);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            logger.LogWarning("Embedding a cache question with {Model} failed: {Error}", embeddings.ModelId, e.Message);
+            return null;
+        }
     }
 }
