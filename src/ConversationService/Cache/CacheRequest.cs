@@ -36,8 +36,8 @@ public sealed class CacheRequestValidator : RequestValidator<CacheRequest>
         RuleFor(r => r.Messages).Cascade(CascadeMode.Stop)
             .Must(messages => messages is null || messages.Count is > 0 && messages.Count <= Limits.MaxTurnsPerBatch)
             .WithMessage(_ => $"messages holds 1-{Limits.MaxTurnsPerBatch} messages (Limits:MaxTurnsPerBatch).")
-            .Must(messages => messages is null || messages.Any(m => m?.Role == "user" && !string.IsNullOrWhiteSpace(m.Content)))
-            .WithMessage("messages needs a user message with content: the question.");
+            .Must(messages => messages is null || !string.IsNullOrWhiteSpace(messages.LastOrDefault(m => m?.Role == "user")?.Content))
+            .WithMessage("messages needs a last user message with content: the question.");
         RuleForEach(r => r.Messages)
             .NotNull().WithMessage("A message is an object with role and content.")
             .ChildRules(message =>

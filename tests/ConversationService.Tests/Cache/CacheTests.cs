@@ -182,6 +182,7 @@ public sealed class CacheTests(ServiceFixture fixture) : IDisposable
     [InlineData("""{"model":"m","messages":[],"response":"x"}""", "messages")]
     [InlineData("""{"model":"m","messages":[{"role":"system","content":"s"}],"response":"x"}""", "messages")]
     [InlineData("""{"model":"m","messages":[{"content":"hi"}],"response":"x"}""", "messages[0].role")]
+    [InlineData("""{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"user","content":" "}],"response":"x"}""", "messages")]
     [InlineData("""{"model":"m","prompt":"hi"}""", "response")]
     [InlineData("""{"model":"m","prompt":"hi","response":"x","ttlSeconds":59}""", "ttlSeconds")]
     [InlineData("""{"model":"m","prompt":"hi","response":"x","ttlSeconds":2592001}""", "ttlSeconds")]
