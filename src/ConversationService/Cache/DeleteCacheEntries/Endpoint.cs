@@ -16,5 +16,3 @@ public sealed class Endpoint(CacheTable table) : EndpointWithoutRequest<Response
     public override async Task HandleAsync(CancellationToken ct) =>
         await Send.OkAsync(new Response(await table.DeleteAsync(User.Tenant(), null, ct)), ct);
 }
-
-public sealed record Response(int Deleted);
