@@ -1,3 +1,4 @@
+using ConversationService.Cache;
 using ConversationService.Context;
 using ConversationService.Conversations;
 using ConversationService.Embeddings;
@@ -22,6 +23,7 @@ builder.AddServiceDefaults()
     .AddEmbeddings()
     .AddKnowledge()
     .AddExamples()
+    .AddCache()
     .AddOperations();
 
 var app = builder.Build();

@@ -1,3 +1,4 @@
+using ConversationService.Contracts;
 using ConversationService.Storage;
 using ConversationService.Hosting;
 using FastEndpoints;
@@ -39,7 +40,8 @@ public sealed class Endpoint(NpgsqlDataSource dataSource, DatabaseSchema schema,
             groups.Sum(g => g.Calls), groups.Sum(g => g.InputTokens), groups.Sum(g => g.CachedInputTokens),
             groups.Sum(g => g.OutputTokens), groups.Sum(g => g.CostUsd));
         var savings = await SavingsAsync(connection, schema, tenant, start, end, llm.Value.Prices, ct);
-        await Send.OkAsync(new Response(start, end, request.GroupBy, totals, groups, savings), ct);
+        var cache = await CacheAsync(connection, schema, tenant, start, end, llm.Value.Prices, ct);
+        await Send.OkAsync(new Response(start, end, request.GroupBy, totals, groups, savings, cache), ct);
     }
 
     private static async Task<List<Group>> GroupsAsync(
@@ -86,5 +88,32 @@ public sealed class Endpoint(NpgsqlDataSource dataSource, DatabaseSchema schema,
             saved += Pricing.Saved(prices, model, modelFull, modelServed);
         }
         return new Savings(requests, served, full, full - served, saved);
+    }
+
+    private static async Task<CacheUsage> CacheAsync(
+        NpgsqlConnection connection, DatabaseSchema schema, string tenant, DateTimeOffset from, DateTimeOffset to,
+        IReadOnlyDictionary<string, ModelPrice> prices, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(
+            $"""
+            SELECT model, count(*), count(*) FILTER (WHERE hit), sum(input_tokens), sum(output_tokens)
+            FROM {schema.Name}.cache_usage WHERE tenant_id = $1 AND at >= $2 AND at < $3
+            GROUP BY model
+            """, connection);
+        UsageTables.AddTenantRange(command, tenant, from, to);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        long lookups = 0, hits = 0, input = 0, output = 0;
+        decimal saved = 0;
+        while (await reader.ReadAsync(ct))
+        {
+            var (modelInput, modelOutput) = (reader.GetInt64(3), reader.GetInt64(4));
+            lookups += reader.GetInt64(1);
+            hits += reader.GetInt64(2);
+            input += modelInput;
+            output += modelOutput;
+            saved += Pricing.Cost(prices, reader.GetString(0),
+                new LlmUsage((int)Math.Min(int.MaxValue, modelInput), 0, (int)Math.Min(int.MaxValue, modelOutput)));
+        }
+        return new CacheUsage(lookups, hits, lookups - hits, input, output, saved);
     }
 }
