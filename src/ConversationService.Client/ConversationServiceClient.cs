@@ -117,6 +117,21 @@ public sealed class ConversationServiceClient(HttpClient http)
         DateTimeOffset? from = null, DateTimeOffset? to = null, CancellationToken ct = default) =>
         SendAsync<DashboardData>(HttpMethod.Get, $"dashboard/data{Query(("from", Format(from)), ("to", Format(to)))}", null, null, ct);
 
+    /// <summary>A stored answer to the same question (by meaning, with the same specifics), or a miss.</summary>
+    public Task<CacheLookupResult> LookupCacheAsync(CacheLookup lookup, CancellationToken ct = default) =>
+        SendAsync<CacheLookupResult>(HttpMethod.Post, "cache/lookup", lookup, null, ct, idempotent: true);
+
+    /// <summary>Stores an answer; the same question stores under the same key, so a repeat replaces it.</summary>
+    public Task<StoredCacheEntry> PutCacheEntryAsync(CacheEntry entry, CancellationToken ct = default) =>
+        SendAsync<StoredCacheEntry>(HttpMethod.Put, "cache/entries", entry, null, ct);
+
+    public Task DeleteCacheEntryAsync(string key, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"cache/entries/{Escape(key)}", null, null, ct);
+
+    /// <summary>Deletes every cache entry of the caller's tenant; returns how many.</summary>
+    public Task<DeletedCacheEntries> DeleteCacheEntriesAsync(CancellationToken ct = default) =>
+        SendAsync<DeletedCacheEntries>(HttpMethod.Delete, "cache/entries", null, null, ct);
+
     private static NewTurn WithId(NewTurn turn) => turn.Id is null ? turn with { Id = $"t-{Guid.NewGuid():N}" } : turn;
 
     private static string DocumentPath(string collection, string documentId) =>

@@ -26,7 +26,10 @@ public sealed record ExamplePage(IReadOnlyList<Example> Examples, string? NextAf
 /// <summary>GET /usage: LLM calls, tokens and cost by <see cref="GroupBy"/>, and the savings of the context endpoint.</summary>
 public sealed record UsageReport(
     DateTimeOffset From, DateTimeOffset To, string GroupBy, UsageTotals Totals, IReadOnlyList<UsageGroup> Groups,
-    UsageSavings Savings);
+    UsageSavings Savings, UsageCache Cache);
+
+/// <summary>Lookups of the semantic response cache and what its hits saved.</summary>
+public sealed record UsageCache(long Lookups, long Hits, long Misses, long InputTokensSaved, long OutputTokensSaved, decimal CostSavedUsd);
 
 public sealed record UsageTotals(long Calls, long InputTokens, long CachedInputTokens, long OutputTokens, decimal CostUsd);
 

@@ -12,6 +12,7 @@ public static class CacheModule
         services.AddSingleton<CacheTable>();
         services.AddHostedService(provider => provider.GetRequiredService<CacheTable>());
         services.AddSingleton<CacheQueries>();
+        services.AddSingleton<CacheMetrics>();
         return builder;
     }
 }

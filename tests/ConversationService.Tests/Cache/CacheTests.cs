@@ -1,9 +1,12 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using ConversationService.Cache;
+using ConversationService.Hosting;
 using ConversationService.Storage;
 using ConversationService.Tests.Infrastructure;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Npgsql;
 
 namespace ConversationService.Tests.Cache;
@@ -27,6 +30,9 @@ public sealed class CacheTests(ServiceFixture fixture) : IDisposable
     public async Task Given_a_stored_response_When_the_question_is_asked_again_or_paraphrased_Then_it_hits_and_near_misses_do_not()
     {
         const string question = "Can I get a refund of $40 for my last order?";
+        var meters = fixture.Factory.Services.GetRequiredService<IMeterFactory>();
+        using var lookups = new MetricCollector<long>(meters, Telemetry.Name, "conversation_service.cache.lookups");
+        using var saved = new MetricCollector<long>(meters, Telemetry.Name, "conversation_service.cache.tokens_saved");
         var miss = (await LookupAsync(new { model = _model, messages = Messages(question) })).Expect(HttpStatusCode.OK).Body;
         Assert.False(miss["hit"]!.GetValue<bool>());
 
@@ -58,6 +64,19 @@ public sealed class CacheTests(ServiceFixture fixture) : IDisposable
             var reply = (await LookupAsync(new { model = _model, messages = Messages(nearMiss), minSimilarity = 0 })).Expect(HttpStatusCode.OK).Body;
             Assert.False(reply["hit"]!.GetValue<bool>(), nearMiss);
         }
+        // On the meter: two hits and four misses of this model so far, and the hits' tokens (the first answer's, then
+        // the one that replaced it under the same key).
+        long Sum(MetricCollector<long> collector, string key, string value) => collector.GetMeasurementSnapshot()
+            .Where(m => Equals(m.Tags["model"], _model) && Equals(m.Tags[key], value)).Sum(m => m.Value);
+        Assert.Equal((2L, 4L), (Sum(lookups, "outcome", "hit"), Sum(lookups, "outcome", "miss")));
+        var answerTokens = 0L;
+        foreach (var answer in (string[])["Yes: refunds under $50 are automatic.", "x"])
+        {
+            answerTokens += (await _api.SendAsync(HttpMethod.Post, "/tokenize", new { model = "gpt-4o", text = answer }))
+                .Expect(HttpStatusCode.OK).Get<int>("tokens");
+        }
+        Assert.Equal(answerTokens, Sum(saved, "token_type", "output"));
+        Assert.True(Sum(saved, "token_type", "input") > 0);
         // Another system prompt, another model, another tenant: never.
         Assert.False((await LookupAsync(new { model = _model, messages = Messages(question, "You are a pirate."), minSimilarity = 0 }))
             .Expect(HttpStatusCode.OK).Get<bool>("hit"));

@@ -84,6 +84,7 @@ public sealed class ClientTests(ServiceFixture fixture) : IDisposable
         Assert.Equal("Boa noite", (await Client.GetExampleAsync(example.Id)).Output);
         Assert.Equal([example.Id], examples.Examples.Select(e => e.Id));
         Assert.Equal("model", usage.GroupBy);
+        Assert.NotNull(usage.Cache);
         Assert.Equal([.. Enumerable.Range(-2, 3).Select(d => DateOnly.FromDateTime(today.AddDays(d)))], dashboard.Days.Select(d => d.Date));
         Assert.Contains(dashboard.Operations.Subscriptions, s => s.Name.StartsWith("integration_events", StringComparison.Ordinal));
 
@@ -92,6 +93,23 @@ public sealed class ClientTests(ServiceFixture fixture) : IDisposable
 
         await Assert.ThrowsAsync<ConversationServiceNotFoundException>(() => Client.GetDocumentAsync(collection, "lisbon"));
         await Assert.ThrowsAsync<ConversationServiceNotFoundException>(() => Client.GetExampleAsync(example.Id));
+    }
+
+    [Fact]
+    public async Task Given_the_response_cache_When_an_answer_is_stored_looked_up_and_deleted_through_the_client_Then_it_hits_then_misses()
+    {
+        var model = ApiClient.NewId("model");
+        CacheMessage[] messages = [new("system", "You answer billing questions."), new("user", "How do I download the March 2026 invoice as a PDF?")];
+
+        var stored = await Client.PutCacheEntryAsync(new(model, "Billing, then Invoices.", messages, TtlSeconds: 600));
+        var hit = await Client.LookupCacheAsync(new(model, messages));
+        await Client.DeleteCacheEntryAsync(stored.Key);
+        var miss = await Client.LookupCacheAsync(new(model, messages));
+
+        Assert.Equal((true, stored.Key, "Billing, then Invoices."), (hit.Hit, hit.Key, hit.Response));
+        Assert.True(hit.Similarity >= 0.99 && stored.ExpiresAt > DateTimeOffset.UtcNow.AddMinutes(9));
+        Assert.False(miss.Hit);
+        await Assert.ThrowsAsync<ConversationServiceNotFoundException>(() => Client.DeleteCacheEntryAsync(stored.Key));
     }
 
     [Fact]

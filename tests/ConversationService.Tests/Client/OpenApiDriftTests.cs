@@ -35,6 +35,10 @@ public sealed class OpenApiDriftTests(ServiceFixture fixture)
         ["delete /examples/{exampleId}"] = new(nameof(ConversationServiceClient.DeleteExampleAsync), [], null),
         ["get /examples"] = new(nameof(ConversationServiceClient.ListExamplesAsync), [], typeof(ExamplePage)),
         ["get /usage"] = new(nameof(ConversationServiceClient.GetUsageAsync), [], typeof(UsageReport)),
+        ["post /cache/lookup"] = new(nameof(ConversationServiceClient.LookupCacheAsync), [typeof(CacheLookup)], typeof(CacheLookupResult)),
+        ["put /cache/entries"] = new(nameof(ConversationServiceClient.PutCacheEntryAsync), [typeof(CacheEntry)], typeof(StoredCacheEntry)),
+        ["delete /cache/entries/{key}"] = new(nameof(ConversationServiceClient.DeleteCacheEntryAsync), [], null),
+        ["delete /cache/entries"] = new(nameof(ConversationServiceClient.DeleteCacheEntriesAsync), [], typeof(DeletedCacheEntries)),
         ["get /dashboard/data"] = new(nameof(ConversationServiceClient.GetDashboardDataAsync), [], typeof(DashboardData)),
     };
 

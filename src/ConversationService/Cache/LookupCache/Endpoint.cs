@@ -7,9 +7,10 @@ namespace ConversationService.Cache.LookupCache;
 /// <summary>
 /// POST /cache/lookup: the stored response to the most similar earlier question of the same model and fingerprint that
 /// passes the hit decision (<see cref="CacheDecisions.IsHit"/>), or a miss (also when the embedder fails). Every
-/// lookup counts for GET /usage.
+/// lookup counts for GET /usage and on the meter.
 /// </summary>
-public sealed class Endpoint(CacheQueries queries, CacheTable table, IOptions<CacheOptions> options, TimeProvider time)
+public sealed class Endpoint(
+    CacheQueries queries, CacheTable table, CacheMetrics metrics, IOptions<CacheOptions> options, TimeProvider time)
     : Endpoint<Request, Response>
 {
     public override void Configure()
@@ -29,6 +30,7 @@ public sealed class Endpoint(CacheQueries queries, CacheTable table, IOptions<Ca
             : null;
         var input = hit is null ? 0 : queries.InputTokens(request);
         await table.RecordLookupAsync(tenant, request.Model!, hit is not null, input, hit?.OutputTokens ?? 0, ct);
+        metrics.LookedUp(tenant, request.Model!, hit is not null, input, hit?.OutputTokens ?? 0);
         await Send.OkAsync(hit is null ? new Response(false) : new Response(
             true, hit.Key, hit.Response, hit.Similarity, Math.Max(0, (time.GetUtcNow() - hit.CreatedAt).TotalSeconds), hit.Metadata), ct);
     }
