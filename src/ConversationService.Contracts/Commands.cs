@@ -4,9 +4,11 @@ namespace ConversationService.Contracts;
 
 /// <summary>
 /// Asks the service to fold the turns up to <see cref="ThroughIndex"/> into the conversation's rolling summary.
-/// Sent by the service itself; repeating it, or receiving it after a newer one, changes nothing.
+/// Sent by the service itself; repeating it, or receiving it after a newer one, changes nothing. <see cref="Direct"/>:
+/// call the LLM now even in batch mode (the deadline passed, or the Batch API could not answer).
 /// </summary>
-public sealed record SummarizeConversation(string Tenant, string ConversationId, int ThroughIndex, DateTimeOffset RequestedAt);
+public sealed record SummarizeConversation(
+    string Tenant, string ConversationId, int ThroughIndex, DateTimeOffset RequestedAt, bool Direct = false);
 
 /// <summary>
 /// Appends turns like POST /conversations/{id}/turns, with the same validation, limits and idempotency by turn id:

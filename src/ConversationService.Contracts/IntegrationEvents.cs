@@ -42,12 +42,13 @@ public sealed record TurnAppended(
 /// the previous one. Summaries are written in the background to a stream of their own, so that they never move the
 /// conversation's version (clients use it for If-Match): <see cref="Version"/> counts summaries (1, 2, ...).
 /// <see cref="Provisional"/>: an extractive stand-in written while every LLM tier failed; a real summary of the same
-/// turns follows. <see cref="Truncated"/>: the model stopped at the output cap.
+/// turns follows. <see cref="Truncated"/>: the model stopped at the output cap. <see cref="Batched"/>: written through
+/// the Batch API (at its price).
 /// </summary>
 public sealed record ConversationSummarized(
     string Tenant, string ConversationId, long Version, long Sequence, DateTimeOffset StoredAt,
     int FromIndex, int ThroughIndex, string Summary, int SummaryTokens, string Model,
-    LlmUsage Usage, decimal CostUsd, bool Provisional = false, bool Truncated = false) : IConversationEvent;
+    LlmUsage Usage, decimal CostUsd, bool Provisional = false, bool Truncated = false, bool Batched = false) : IConversationEvent;
 
 /// <summary>Tokens of one LLM call as the provider reported them (counted locally when it sent none).</summary>
 public sealed record LlmUsage(int InputTokens, int CachedInputTokens, int OutputTokens);

@@ -137,7 +137,7 @@ public static class IntegrationEvents
             t.OccurredAt, t.Tokens, t.Encoding, t.Metadata),
         StoredSummaries.ConversationSummarized s => new Contracts.ConversationSummarized(
             e.TenantId, StoredSummaries.SummaryStream.ConversationIdOf(e.StreamKey!), e.Version, e.Sequence, e.Timestamp, s.FromIndex, s.ThroughIndex, s.Summary,
-            s.SummaryTokens, s.Model, s.Usage, s.CostUsd, s.Provisional, s.Truncated),
+            s.SummaryTokens, s.Model, s.Usage, s.CostUsd, s.Provisional, s.Truncated, s.Batched),
         // A deletion is also appended to the conversation's summary stream; subscribers hear of it once.
         Stored.ConversationDeleted when e.StreamKey == StoredSummaries.SummaryStream.ConversationIdOf(e.StreamKey!) =>
             new Contracts.ConversationDeleted(

@@ -25,12 +25,13 @@ public sealed record SummaryBase(int ThroughIndex, string? Text)
 /// which replaces the previous one. <see cref="SummaryTokens"/> is the summary text counted in <see cref="Encoding"/>.
 /// <see cref="Provisional"/>: the extractive stand-in written while every LLM tier failed; it keeps <see cref="Base"/>
 /// (the real summary it folded into) so that a real summary of the same turns replaces it later.
-/// <see cref="Truncated"/>: the model hit the output cap twice, and this is what it wrote.
+/// <see cref="Truncated"/>: the model hit the output cap twice, and this is what it wrote. <see cref="Batched"/>: written
+/// through the Batch API, <see cref="CostUsd"/> at its price.
 /// </summary>
 public sealed record ConversationSummarized(
     int FromIndex, int ThroughIndex, string Summary, int SummaryTokens, string Encoding, string Model,
     LlmUsage Usage, decimal CostUsd, DateTimeOffset SummarizedAt, bool Provisional = false, bool Truncated = false,
-    SummaryBase? Base = null) : IErasable
+    SummaryBase? Base = null, bool Batched = false) : IErasable
 {
     /// <summary>The texts go; model, usage and cost stay, as the usage report counts them.</summary>
     public object Erased() => this with { Summary = "", Base = Base is null ? null : Base with { Text = null } };

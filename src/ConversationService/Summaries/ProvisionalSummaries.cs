@@ -63,7 +63,7 @@ public sealed class ProvisionalSummaries(
         }
         if (due.Count > 0)
         {
-            var queue = await bus.GetSendEndpoint(new Uri($"queue:{endpoints.Consumer<SummarizeConversationConsumer>()}"));
+            var queue = await bus.SummaryQueueAsync(endpoints);
             await Task.WhenAll(due.Select(d => queue.Send(d, ct)));
         }
         return due.Count;

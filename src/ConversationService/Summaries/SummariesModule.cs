@@ -32,6 +32,12 @@ public static class SummariesModule
         services.AddSingleton<ISummarizer, SummarizerRouter>();
         services.AddSingleton<ProvisionalSummaries>();
         services.AddHostedService(provider => provider.GetRequiredService<ProvisionalSummaries>());
+        services.AddSingleton<SummaryJobs>();
+        services.AddSingleton<SummaryBatchTable>();
+        services.AddHostedService(provider => provider.GetRequiredService<SummaryBatchTable>());
+        services.AddSingleton<BatchApi>();
+        services.AddSingleton<SummaryBatches>();
+        services.AddHostedService(provider => provider.GetRequiredService<SummaryBatches>());
         return builder;
     }
 

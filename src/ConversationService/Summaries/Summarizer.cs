@@ -13,10 +13,12 @@ public sealed record SummaryRequest(
 
 /// <summary>
 /// A summary and what it cost. <see cref="Provisional"/>: the extractive stand-in while every tier failed, to be
-/// replaced by a real one; <see cref="Truncated"/>: the model stopped at the output cap even when asked for less.
+/// replaced by a real one; <see cref="Truncated"/>: the model stopped at the output cap even when asked for less;
+/// <see cref="Batched"/>: answered by a Batch API job.
 /// </summary>
 public sealed record SummaryResult(
-    string Text, string Model, LlmUsage Usage, decimal CostUsd, bool Provisional = false, bool Truncated = false);
+    string Text, string Model, LlmUsage Usage, decimal CostUsd, bool Provisional = false, bool Truncated = false,
+    bool Batched = false);
 
 public interface ISummarizer
 {

@@ -1,5 +1,18 @@
 namespace ConversationService.Summaries;
 
+/// <summary>What becomes of one line of a finished Batch API job.</summary>
+public enum BatchAnswer
+{
+    /// <summary>A usable summary: stored.</summary>
+    Store,
+
+    /// <summary>Cut at the output cap: the direct path asks again for a shorter one.</summary>
+    Direct,
+
+    /// <summary>No usable answer (failed, expired, empty, refused): the next job tries again.</summary>
+    Retry,
+}
+
 /// <summary>Pure decisions about summaries; I/O lives in the trigger, the consumer and the context endpoint.</summary>
 public static class SummaryDecisions
 {
@@ -38,4 +51,18 @@ public static class SummaryDecisions
         }
         return count;
     }
+
+    /// <summary>
+    /// Whether a due summary waits for a Batch API job: in batch mode with an LLM configured, unless the command asks
+    /// for a direct call or the conversation's unsummarized backlog outgrew <see cref="BatchSummariesOptions.MaxBacklogTokens"/>.
+    /// </summary>
+    public static bool Batch(SummariesOptions options, bool llmEnabled, bool direct, int backlogTokens) =>
+        options.Mode == SummaryMode.Batch && llmEnabled && !direct && backlogTokens <= options.Batch.MaxBacklogTokens;
+
+    public static BatchAnswer OnBatchAnswer(LineResult result) => result switch
+    {
+        LineResult.Answered { Refused: false, Text.Length: > 0, FinishReason: "length" } => BatchAnswer.Direct,
+        LineResult.Answered { Refused: false, Text.Length: > 0 } => BatchAnswer.Store,
+        _ => BatchAnswer.Retry,
+    };
 }

@@ -118,7 +118,7 @@ public sealed class SummaryTrigger : SubscriptionBase
             .ToDictionary(g => g.Key, g => g.Last().CorrelationId);
         await BrokerTimeout.RunAsync(async bounded =>
         {
-            var queue = await _bus.GetSendEndpoint(new Uri($"queue:{_endpoints.Consumer<SummarizeConversationConsumer>()}"));
+            var queue = await _bus.SummaryQueueAsync(_endpoints);
             await Task.WhenAll(due.Select(async d =>
             {
                 using var span = Telemetry.StartFrom("summary_trigger.send", traces.GetValueOrDefault((d.TenantId, d.ConversationId)));

@@ -13,6 +13,9 @@ public sealed record LlmCall(
 public static class CallTypes
 {
     public const string Summary = "summary";
+
+    /// <summary>A summary answered by a Batch API job, at the batch price.</summary>
+    public const string BatchSummary = "summary_batch";
     public const string Embedding = "embedding";
 }
 
