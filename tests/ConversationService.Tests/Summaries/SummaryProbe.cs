@@ -73,14 +73,16 @@ public static class SummaryProbe
             summaries.Add(new StoredSummary(
                 data["fromIndex"]!.GetValue<int>(), data["throughIndex"]!.GetValue<int>(), data["model"]!.GetValue<string>(),
                 data["summary"]!.GetValue<string>(), data["costUsd"]!.GetValue<decimal>(),
-                data["provisional"]?.GetValue<bool>() ?? false, data["truncated"]?.GetValue<bool>() ?? false));
+                data["provisional"]?.GetValue<bool>() ?? false, data["truncated"]?.GetValue<bool>() ?? false,
+                data["batched"]?.GetValue<bool>() ?? false));
         }
         return summaries;
     }
 }
 
 public sealed record StoredSummary(
-    int From, int Through, string Model, string Text, decimal CostUsd, bool Provisional = false, bool Truncated = false)
+    int From, int Through, string Model, string Text, decimal CostUsd, bool Provisional = false, bool Truncated = false,
+    bool Batched = false)
 {
     public (int, int) Range => (From, Through);
 }

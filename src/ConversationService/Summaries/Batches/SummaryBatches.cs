@@ -60,11 +60,8 @@ public sealed class SummaryBatches(
         var api = services.GetRequiredService<BatchApi>();
         foreach (var batch in await table.BatchesAsync(ct))
         {
-            if (batch.ProviderId is null)
-            {
-                await RecoverAsync(api, batch, ct);
-            }
-            else if (await api.StatusAsync(batch.ProviderId, ct) is { Done: true } status)
+            if ((batch.ProviderId ?? await RecoverAsync(api, batch, ct)) is { } providerId
+                && await api.StatusAsync(providerId, ct) is { Done: true } status)
             {
                 await ApplyAsync(api, batch, status, ct);
             }
@@ -74,16 +71,18 @@ public sealed class SummaryBatches(
         return true;
     }
 
-    private async Task RecoverAsync(BatchApi api, SummaryBatch batch, CancellationToken ct)
+    /// <summary>The provider's id of a job whose confirmation was not recorded; null (and the job dropped) if it has none.</summary>
+    private async Task<string?> RecoverAsync(BatchApi api, SummaryBatch batch, CancellationToken ct)
     {
         if (await api.FindAsync(batch.Id, ct) is { } providerId)
         {
             await table.SubmittedAsync(batch.Id, providerId, ct);
-            return;
+            return providerId;
         }
         logger.LogWarning("Batch job {Batch} never reached the provider; its summaries wait for the next job", batch.Id);
         await api.DeleteFilesAsync([batch.InputFileId], ct);
         await table.DeleteBatchAsync(batch.Id, ct);
+        return null;
     }
 
     private async Task ApplyAsync(BatchApi api, SummaryBatch batch, BatchStatus status, CancellationToken ct)
