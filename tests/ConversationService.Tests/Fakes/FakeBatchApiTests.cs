@@ -142,7 +142,8 @@ public sealed class FakeBatchApiTests : IAsyncLifetime
         var (id, _) = await CreateAsync("sub-5", "a");
         var input = Assert.Single(_server.Files);
 
-        var cancel = await _batches.CancelBatchAsync(id, null);
+        var operation = await CreateBatchOperation.RehydrateAsync(_batches, id);
+        var cancel = await operation.CancelAsync(null);
         var deleted = await _files.DeleteFileAsync(input.Id);
 
         Assert.Equal("cancelling", Status(Parse(cancel)));
@@ -151,6 +152,19 @@ public sealed class FakeBatchApiTests : IAsyncLifetime
         Assert.Empty(_server.Files);
         var missing = await Assert.ThrowsAsync<ClientResultException>(() => _files.DownloadFileAsync(input.Id));
         Assert.Equal(404, missing.Status);
+    }
+
+    [Fact]
+    public async Task Given_a_batch_polled_concurrently_When_it_ends_Then_its_lines_are_answered_once()
+    {
+        var (id, _) = await CreateAsync("sub-7", "a", "b");
+
+        var ends = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => WaitAsync(id)));
+
+        Assert.All(ends, batch => Assert.Equal("completed", Status(batch)));
+        Assert.Single(ends.Select(batch => batch.GetProperty("output_file_id").GetString()).Distinct());
+        Assert.Equal(2, _server.BatchLines.Count);
+        Assert.Equal(2, (await DownloadAsync(ends[0].GetProperty("output_file_id").GetString()!)).Length);
     }
 
     [Fact]

@@ -106,7 +106,7 @@ public sealed partial class FakeOpenAiServer
             return Results.Json(new { id, @object = "file", deleted = true });
         }));
         app.MapPost("/v1/batches", (Delegate)CreateBatchAsync);
-        app.MapGet("/v1/batches/{id}", (string id) => WithBatch(id, batch => Results.Json(BatchJson(batch))));
+        app.MapGet("/v1/batches/{id}", (string id) => WithBatch(id, batch => Results.Json(Current(batch))));
         app.MapGet("/v1/batches", ListBatches);
         app.MapPost("/v1/batches/{id}/cancel", (string id) => WithBatch(id, batch =>
         {
@@ -187,7 +187,7 @@ public sealed partial class FakeOpenAiServer
             return Results.Json(new
             {
                 @object = "list",
-                data = page.Select(BatchJson).ToArray(),
+                data = page.Select(Current).ToArray(),
                 first_id = page.FirstOrDefault()?.Id,
                 last_id = page.LastOrDefault()?.Id,
                 has_more = start + page.Count < newestFirst.Count,
@@ -212,9 +212,14 @@ public sealed partial class FakeOpenAiServer
     }
 
     /// <summary>The batch as JSON, first ending it if its time has come (under <see cref="_gate"/>).</summary>
-    private JsonObject BatchJson(BatchState batch)
+    private JsonObject Current(BatchState batch)
     {
         Advance(batch);
+        return BatchJson(batch);
+    }
+
+    private static JsonObject BatchJson(BatchState batch)
+    {
         static long? Unix(DateTimeOffset? at) => at?.ToUnixTimeSeconds();
         return JsonSerializer.SerializeToNode(new
         {
