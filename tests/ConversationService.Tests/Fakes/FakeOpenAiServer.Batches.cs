@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
@@ -326,7 +327,7 @@ public sealed partial class FakeOpenAiServer
         lines.Count == 0
             ? null
             : AddFile($"{batch.Id}_{kind}.jsonl", "batch_output",
-                System.Text.Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => JsonSerializer.Serialize(l, JsonSerializerOptions.Web) + "\n")))).Id;
+                Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => JsonSerializer.Serialize(l, JsonSerializerOptions.Web) + "\n")))).Id;
 
     private FakeFile AddFile(string filename, string purpose, byte[] content)
     {
