@@ -31,10 +31,10 @@ public abstract record FakeReply
 public sealed record FakeRequest(string Path, string Model, JsonNode Body, DateTimeOffset At);
 
 /// <summary>
-/// A local OpenAI-compatible server (/v1/chat/completions, streamed or not, /v1/embeddings) with usage fields, scriptable per
-/// request: queued replies are used first, then <see cref="Default"/>.
+/// A local OpenAI-compatible server (/v1/chat/completions, streamed or not, /v1/embeddings, and the Files and Batch APIs) with
+/// usage fields, scriptable per request: queued replies are used first, then <see cref="Default"/>.
 /// </summary>
-public sealed class FakeOpenAiServer : IAsyncDisposable
+public sealed partial class FakeOpenAiServer : IAsyncDisposable
 {
     private static readonly ExactTiktokenTokenizer Tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4o");
     private readonly WebApplication _app;
@@ -69,6 +69,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         _script.Clear();
         _requests.Clear();
         Default = new FakeReply.Answer();
+        ResetBatches();
     }
 
     public static async Task<FakeOpenAiServer> StartAsync()
@@ -80,6 +81,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         var server = new FakeOpenAiServer(app);
         app.MapPost("/v1/chat/completions", (Delegate)server.ChatAsync);
         app.MapPost("/v1/embeddings", (Delegate)server.EmbeddingsAsync);
+        server.MapBatchApi(app);
         await app.StartAsync();
         return server;
     }
@@ -93,7 +95,18 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         {
             return Fail(http, status);
         }
-        var answer = (FakeReply.Answer)reply;
+        var completion = Complete(body, model, (FakeReply.Answer)reply);
+        if (body["stream"]?.GetValue<bool>() == true)
+        {
+            await StreamAsync(http, model, completion.Content, completion.Usage);
+            return Results.Empty;
+        }
+        return Results.Json(completion.Body);
+    }
+
+    /// <summary>The chat.completion a non-streamed request is answered with (directly or as a line of a batch).</summary>
+    private static Completion Complete(JsonNode body, string model, FakeReply.Answer answer)
+    {
         var messages = body["messages"]!.AsArray()
             .Select(m => new ChatMessage(m!["role"]!.GetValue<string>(), m["content"]!.GetValue<string>()))
             .ToArray();
@@ -107,12 +120,7 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             total_tokens = prompt + completion,
             prompt_tokens_details = new { cached_tokens = answer.CachedTokens },
         };
-        if (body["stream"]?.GetValue<bool>() == true)
-        {
-            await StreamAsync(http, model, content, usage);
-            return Results.Empty;
-        }
-        return Results.Json(new
+        return new Completion(content, usage, new
         {
             id = "chatcmpl-fake",
             @object = "chat.completion",
@@ -130,6 +138,8 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
             usage,
         });
     }
+
+    private sealed record Completion(string Content, object Usage, object Body);
 
     /// <summary>The answer as server-sent chunks of a few words each, then the finish reason and the usage, as OpenAI streams.</summary>
     private static async Task StreamAsync(HttpContext http, string model, string content, object usage)
@@ -181,8 +191,10 @@ public sealed class FakeOpenAiServer : IAsyncDisposable
         {
             http.Response.Headers.RetryAfter = status.RetryAfter;
         }
-        return Results.Json(new { error = new { message = $"scripted {status.Code}", type = "fake" } }, statusCode: status.Code);
+        return Results.Json(ErrorBody(status), statusCode: status.Code);
     }
+
+    private static object ErrorBody(FakeReply.Status status) => new { error = new { message = $"scripted {status.Code}", type = "fake" } };
 
     private static string[] Inputs(JsonNode body) =>
         body["input"] is JsonArray array ? [.. array.Select(i => i!.GetValue<string>())] : [body["input"]!.GetValue<string>()];
