@@ -31,8 +31,8 @@ public sealed record FakeBatch(string Id, string InputFileId, IReadOnlyList<stri
     string Status, DateTimeOffset CreatedAt, string? OutputFileId, string? ErrorFileId);
 
 /// <summary>
-/// The Files (/v1/files) and Batch (/v1/batches) APIs for /v1/chat/completions. A batch is in_progress for
-/// <see cref="BatchDelay"/> after its creation; the first request that reads it after that ends it as its outcome says
+/// The Files (/v1/files) and Batch (/v1/batches) APIs for /v1/chat/completions. A batch is in_progress until
+/// <see cref="BatchDelay"/> (as set when it is read, so a test can release a slow batch) has passed since its creation; the first request that reads it after that ends it as its outcome says
 /// (<see cref="EnqueueBatchOutcome"/>, else complete), answering its lines once, in order, like direct chat requests.
 /// </summary>
 public sealed partial class FakeOpenAiServer
@@ -167,7 +167,7 @@ public sealed partial class FakeOpenAiServer
                 .ToArray();
             var now = DateTimeOffset.UtcNow;
             var outcome = _outcomes.TryDequeue(out var next) ? next : new FakeBatchOutcome.Complete();
-            var batch = new BatchState("batch_" + Guid.NewGuid().ToString("N"), inputFileId, lines, metadata, outcome, now, now + BatchDelay);
+            var batch = new BatchState("batch_" + Guid.NewGuid().ToString("N"), inputFileId, lines, metadata, outcome, now);
             _batches.Add(batch);
             // OpenAI answers the creation before validating the input file.
             var created = BatchJson(batch);
@@ -255,7 +255,7 @@ public sealed partial class FakeOpenAiServer
             (batch.Status, batch.CancelledAt) = ("cancelled", now);
             return;
         }
-        if (batch.Status != "in_progress" || now < batch.ReadyAt)
+        if (batch.Status != "in_progress" || now < batch.CreatedAt + BatchDelay)
         {
             return;
         }
@@ -357,7 +357,7 @@ public sealed partial class FakeOpenAiServer
         Results.Json(new { error = new { message, type = "invalid_request_error", param = (string?)null, code = (string?)null } }, statusCode: statusCode);
 
     private sealed class BatchState(string id, string inputFileId, IReadOnlyList<JsonNode> lines, Dictionary<string, string> metadata,
-        FakeBatchOutcome outcome, DateTimeOffset createdAt, DateTimeOffset readyAt)
+        FakeBatchOutcome outcome, DateTimeOffset createdAt)
     {
         public string Id { get; } = id;
         public string InputFileId { get; } = inputFileId;
@@ -365,7 +365,6 @@ public sealed partial class FakeOpenAiServer
         public Dictionary<string, string> Metadata { get; } = metadata;
         public FakeBatchOutcome Outcome { get; } = outcome;
         public DateTimeOffset CreatedAt { get; } = createdAt;
-        public DateTimeOffset ReadyAt { get; } = readyAt;
         public string Status { get; set; } = "in_progress";
         public object? Errors { get; set; }
         public string? OutputFileId { get; set; }

@@ -62,11 +62,11 @@ public sealed class BatchFormatTests
         var submission = Guid.NewGuid();
         var status = BatchFormat.Status(BinaryData.FromString(
             """{"id":"batch_1","status":"expired","output_file_id":"file-2","error_file_id":null}"""));
-        var list = BinaryData.FromString($$"""
+        var list = BinaryData.FromString($$$"""
             {"object":"list","data":[
-              {"id":"batch_9","metadata":{"conversation_service_submission":"{{Guid.NewGuid()}}"}},
+              {"id":"batch_9","metadata":{"conversation_service_submission":"{{{Guid.NewGuid()}}}"}},
               {"id":"batch_7","metadata":null},
-              {"id":"batch_8","metadata":{"conversation_service_submission":"{{submission}}"}}]}
+              {"id":"batch_8","metadata":{"conversation_service_submission":"{{{submission}}}"}}]}
             """);
 
         Assert.Equal(("expired", "file-2", (string?)null, true), (status.Status, status.OutputFileId, status.ErrorFileId, status.Done));

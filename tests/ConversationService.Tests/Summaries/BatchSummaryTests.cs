@@ -170,7 +170,7 @@ public sealed class BatchSummaryTests : IAsyncLifetime
         await WaitForQueueAsync(instance, 1);
         await SummaryProbe.SendAsync(instance, ids[1], 6);
         await WaitForQueueAsync(instance, 2);
-        _fixture.Llm.EnqueueBatchOutcome(FakeBatchOutcome.Expire(processFirst: 1));
+        _fixture.Llm.EnqueueBatchOutcome(new FakeBatchOutcome.Expire(ProcessFirst: 1));
         await RoundAsync(instance);
 
         await RoundAsync(instance); // applies the expired job, submits the unanswered line again
@@ -190,7 +190,7 @@ public sealed class BatchSummaryTests : IAsyncLifetime
         var id = (await ConversationsAsync(1))[0];
         await SummaryProbe.SendAsync(instance, id, 6);
         await WaitForQueueAsync(instance, 1);
-        _fixture.Llm.EnqueueBatchOutcome(FakeBatchOutcome.Fail());
+        _fixture.Llm.EnqueueBatchOutcome(new FakeBatchOutcome.Fail());
         await RoundAsync(instance);
 
         await RoundAsync(instance);

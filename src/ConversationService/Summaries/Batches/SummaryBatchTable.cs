@@ -105,11 +105,11 @@ public sealed class SummaryBatchTable(NpgsqlDataSource dataSource, DatabaseSchem
 
     /// <summary>Waiting conversations, longest waiting first.</summary>
     public Task<List<QueuedSummary>> WaitingAsync(int limit, CancellationToken ct) => QueuedAsync(
-        $"WHERE batch_id IS NULL ORDER BY queued_at LIMIT {limit}", ct);
+        $"SELECT {QueuedColumns} FROM {Queue} WHERE batch_id IS NULL ORDER BY queued_at LIMIT {limit}", ct);
 
     /// <summary>Conversations queued before <paramref name="before"/>, waiting or in a job.</summary>
     public Task<List<QueuedSummary>> OverdueAsync(DateTimeOffset before, CancellationToken ct) => QueuedAsync(
-        "WHERE queued_at < $1 ORDER BY queued_at LIMIT 1000", ct, before.UtcDateTime);
+        $"SELECT {QueuedColumns} FROM {Queue} WHERE queued_at < $1 ORDER BY queued_at LIMIT 1000", ct, before.UtcDateTime);
 
     /// <summary>Records a job and its lines and moves their conversations into it, in one transaction.</summary>
     public async Task CreateBatchAsync(Guid id, IReadOnlyList<BatchLine> lines, CancellationToken ct)
@@ -185,17 +185,15 @@ public sealed class SummaryBatchTable(NpgsqlDataSource dataSource, DatabaseSchem
         WHERE tenant_id = $2 AND conversation_id = $3 AND batch_id = $1 AND requested_through > $4
         """, ct, id, line.Tenant, line.ConversationId, line.ThroughIndex, time.GetUtcNow().UtcDateTime);
 
-    /// <summary>The line got no usable answer: its conversation waits again, one attempt more; returns the attempts, 0 when it left the job already.</summary>
-    public async Task<int> FailedAsync(Guid id, BatchLine line, CancellationToken ct)
-    {
-        await using var command = dataSource.CreateCommand(
-            $"""
-            UPDATE {Queue} SET batch_id = NULL, attempts = attempts + 1
-            WHERE tenant_id = $2 AND conversation_id = $3 AND batch_id = $1 RETURNING attempts
-            """);
-        Add(command, id, line.Tenant, line.ConversationId);
-        return await command.ExecuteScalarAsync(ct) is int attempts ? attempts : 0;
-    }
+    /// <summary>
+    /// The line got no usable answer: its conversation waits again, one attempt more. Returns it; null when it left the
+    /// job already (its deadline passed).
+    /// </summary>
+    public async Task<QueuedSummary?> FailedAsync(Guid id, BatchLine line, CancellationToken ct) => (await QueuedAsync(
+        $"""
+        UPDATE {Queue} SET batch_id = NULL, attempts = attempts + 1
+        WHERE tenant_id = $2 AND conversation_id = $3 AND batch_id = $1 RETURNING {QueuedColumns}
+        """, ct, id, line.Tenant, line.ConversationId)).SingleOrDefault();
 
     public Task RemoveAsync(string tenant, string conversationId, CancellationToken ct) =>
         ExecuteAsync($"DELETE FROM {Queue} WHERE tenant_id = $1 AND conversation_id = $2", ct, tenant, conversationId);
@@ -220,10 +218,11 @@ public sealed class SummaryBatchTable(NpgsqlDataSource dataSource, DatabaseSchem
         return (reader.GetInt64(0), reader.GetInt64(1));
     }
 
-    private async Task<List<QueuedSummary>> QueuedAsync(string where, CancellationToken ct, params object[] values)
+    private const string QueuedColumns = "tenant_id, conversation_id, requested_through, queued_at, attempts";
+
+    private async Task<List<QueuedSummary>> QueuedAsync(string sql, CancellationToken ct, params object[] values)
     {
-        await using var command = dataSource.CreateCommand(
-            $"SELECT tenant_id, conversation_id, requested_through, queued_at, attempts FROM {Queue} {where}");
+        await using var command = dataSource.CreateCommand(sql);
         Add(command, values);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var queued = new List<QueuedSummary>();

@@ -99,15 +99,9 @@ public sealed class SummaryBatches(
                 case BatchAnswer.Store:
                     stored += await StoreAsync(batch, line, (LineResult.Answered)result, cost, ct) ? 1 : 0;
                     break;
-                case BatchAnswer.Direct:
-                    await DirectAsync([new QueuedSummary(line.Tenant, line.ConversationId, line.ThroughIndex, line.QueuedAt, 0)], ct);
-                    break;
-                default:
-                    var attempts = await table.FailedAsync(batch.Id, line, ct);
-                    if (attempts >= Batch.MaxAttempts)
-                    {
-                        await DirectAsync([new QueuedSummary(line.Tenant, line.ConversationId, line.ThroughIndex, line.QueuedAt, attempts)], ct);
-                    }
+                case var answer when await table.FailedAsync(batch.Id, line, ct) is { } queued
+                    && (answer == BatchAnswer.Direct || queued.Attempts >= Batch.MaxAttempts):
+                    await DirectAsync([queued], ct);
                     break;
             }
         }
