@@ -1,9 +1,12 @@
+using System.Diagnostics.Metrics;
 using System.Net;
+using ConversationService.Hosting;
 using ConversationService.Summaries;
 using ConversationService.Tests.Fakes;
 using ConversationService.Tests.Infrastructure;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Npgsql;
 
 namespace ConversationService.Tests.Summaries;
@@ -109,11 +112,15 @@ public sealed class BatchSummaryTests : IAsyncLifetime
         }
         Assert.Equal((3, 0), await WaitForQueueAsync(instance, 3));
         Assert.Empty(_fixture.Llm.ChatRequests);
+        using var gauge = new MetricCollector<long>(
+            instance.Services.GetRequiredService<IMeterFactory>(), Telemetry.Name, "conversation_service.summaries.batch_queue");
 
         Assert.True(await RoundAsync(instance));
         var job = Assert.Single(_fixture.Llm.Batches);
         Assert.Equal(3, job.CustomIds.Count);
         Assert.Equal((0, 3), await WaitForQueueAsync(instance, 0));
+        gauge.RecordObservableInstruments();
+        Assert.Equal(["in_job=3", "waiting=0"], gauge.GetMeasurementSnapshot().Select(m => $"{m.Tags["state"]}={m.Value}").Order());
         _fixture.Llm.Enqueue(Enumerable.Repeat<FakeReply>(new FakeReply.Answer("Alice moved the review to room 104.",
             PromptTokens: 1_000, CachedTokens: 200, CompletionTokens: 50), 3).ToArray());
 
@@ -128,6 +135,8 @@ public sealed class BatchSummaryTests : IAsyncLifetime
         }
         Assert.Empty(_fixture.Llm.ChatRequests);
         Assert.Equal((0, 0), await WaitForQueueAsync(instance, 0));
+        gauge.RecordObservableInstruments();
+        Assert.Equal(0, gauge.LastMeasurement!.Value);
         var usage = (await _api.GetAsync("/usage?groupBy=callType")).Expect(HttpStatusCode.OK).Body;
         var batch = usage["groups"]!.AsArray().Single(g => g!["key"]!.GetValue<string>() == "summary_batch")!;
         Assert.True(batch["calls"]!.GetValue<int>() >= 3);

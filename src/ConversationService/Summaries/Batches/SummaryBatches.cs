@@ -1,5 +1,7 @@
 using System.ClientModel;
+using System.Diagnostics.Metrics;
 using ConversationService.Contracts;
+using ConversationService.Hosting;
 using ConversationService.Usage;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -20,13 +22,19 @@ namespace ConversationService.Summaries;
 /// <item>conversations queued longer than <see cref="BatchSummariesOptions.MaxWait"/> run directly (the deadline);</item>
 /// <item>the waiting conversations are written as one JSONL file, uploaded, and submitted as a job.</item>
 /// </list>
-/// Which job holds which conversation lives in the store, so a restart picks up where the last round stopped.
+/// Which job holds which conversation lives in the store, so a restart picks up where the last round stopped. The
+/// gauge <c>conversation_service.summaries.batch_queue</c> reports, from the replica that led the latest round, the
+/// conversations waiting for a job and those in one (<c>state</c> = <c>waiting</c> | <c>in_job</c>).
 /// </summary>
 public sealed class SummaryBatches(
     SummaryBatchTable table, SummaryJobs jobs, DailyBudget budget, LlmCallLog log, IBus bus, IEndpointNameFormatter endpoints,
-    IServiceProvider services, IOptions<SummariesOptions> options, IOptions<LlmOptions> llm, TimeProvider time,
-    ILogger<SummaryBatches> logger) : BackgroundService
+    IServiceProvider services, ServiceMeter meter, IOptions<SummariesOptions> options, IOptions<LlmOptions> llm,
+    TimeProvider time, ILogger<SummaryBatches> logger) : BackgroundService
 {
+    private sealed record QueueCounts(long Waiting, long InJobs, long CountedAt);
+
+    private QueueCounts? _counts;
+
     private BatchSummariesOptions Batch => options.Value.Batch;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -35,6 +43,8 @@ public sealed class SummaryBatches(
         {
             return;
         }
+        meter.Meter.CreateObservableGauge("conversation_service.summaries.batch_queue", ObserveQueue, "{conversation}",
+            "Conversations whose summary waits for a Batch API job, or is in one, as the replica leading the rounds counted last.");
         using var timer = new PeriodicTimer(Batch.Interval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
@@ -68,8 +78,17 @@ public sealed class SummaryBatches(
         }
         await DirectAsync(await table.OverdueAsync(time.GetUtcNow() - Batch.MaxWait, ct), ct);
         await SubmitAsync(api, ct);
+        var (waiting, inJobs) = await table.CountsAsync(ct);
+        _counts = new QueueCounts(waiting, inJobs, time.GetTimestamp());
         return true;
     }
+
+    /// <summary>The last round's counts, while this replica leads (it led a round within two intervals).</summary>
+    private IEnumerable<Measurement<long>> ObserveQueue() =>
+        _counts is { } counts && time.GetElapsedTime(counts.CountedAt) <= 2 * Batch.Interval
+            ? [new(counts.Waiting, new KeyValuePair<string, object?>("state", "waiting")),
+               new(counts.InJobs, new KeyValuePair<string, object?>("state", "in_job"))]
+            : [];
 
     /// <summary>The provider's id of a job whose confirmation was not recorded; null (and the job dropped) if it has none.</summary>
     private async Task<string?> RecoverAsync(BatchApi api, SummaryBatch batch, CancellationToken ct)
