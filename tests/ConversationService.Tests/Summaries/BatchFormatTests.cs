@@ -76,6 +76,21 @@ public sealed class BatchFormatTests
     }
 
     [Theory]
+    [InlineData(true, 1_000, 1_000, true)]
+    [InlineData(true, 1_000, 999, false)]
+    [InlineData(false, 1_000, 1_000, false)]
+    public void Given_a_page_of_jobs_When_searching_back_to_a_time_Then_the_next_page_is_read_only_while_all_are_that_recent(
+        bool hasMore, long since, long oldest, bool further)
+    {
+        var page = BinaryData.FromString($$"""
+            {"object":"list","has_more":{{(hasMore ? "true" : "false")}},"data":[
+              {"id":"batch_2","created_at":{{since + 60}}},{"id":"batch_1","created_at":{{oldest}}}]}
+            """);
+
+        Assert.Equal(further, BatchFormat.ReachesBack(page, DateTimeOffset.FromUnixTimeSeconds(since)));
+    }
+
+    [Theory]
     [InlineData(SummaryMode.Direct, true, false, 100, false)]
     [InlineData(SummaryMode.Batch, true, false, 100, true)]
     [InlineData(SummaryMode.Batch, false, false, 100, false)]

@@ -68,6 +68,17 @@ public static class BatchFormat
         JsonNode.Parse(list.ToString())?["data"]?.AsArray()
             .FirstOrDefault(b => Text(b?["metadata"]?[SubmissionKey]) == submission.ToString())?["id"]?.GetValue<string>();
 
+    /// <summary>
+    /// Whether the pages after this one of GET /v1/batches (newest first) may still hold a job created at or after
+    /// <paramref name="since"/>: there are more, and every job on this one is that recent.
+    /// </summary>
+    public static bool ReachesBack(BinaryData list, DateTimeOffset since)
+    {
+        var page = JsonNode.Parse(list.ToString());
+        return page?["has_more"]?.GetValue<bool>() == true
+            && (page["data"]?.AsArray() ?? []).All(b => b?["created_at"]?.GetValue<long>() >= since.ToUnixTimeSeconds());
+    }
+
     /// <summary>Every line of the output and error files by line id; a line in neither is missing (the job failed or expired).</summary>
     public static Dictionary<int, LineResult> Results(string output, string errors)
     {

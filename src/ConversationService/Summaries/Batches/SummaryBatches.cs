@@ -93,7 +93,7 @@ public sealed class SummaryBatches(
     /// <summary>The provider's id of a job whose confirmation was not recorded; null (and the job dropped) if it has none.</summary>
     private async Task<string?> RecoverAsync(BatchApi api, SummaryBatch batch, CancellationToken ct)
     {
-        if (await api.FindAsync(batch.Id, ct) is { } providerId)
+        if (await api.FindAsync(batch.Id, batch.CreatedAt, ct) is { } providerId)
         {
             await table.SubmittedAsync(batch.Id, providerId, ct);
             return providerId;
@@ -244,15 +244,30 @@ public sealed class BatchApi(IOptions<LlmOptions> llm, ILogger<BatchApi> logger)
     public async Task<BatchStatus> StatusAsync(string providerId, CancellationToken ct) =>
         BatchFormat.Status((await _batches.GetBatchAsync(providerId, Options(ct))).GetRawResponse().Content);
 
-    /// <summary>The provider's id of a job recorded in the store but never confirmed: searched among its 100 newest jobs.</summary>
-    public async Task<string?> FindAsync(Guid id, CancellationToken ct)
+    /// <summary>
+    /// The provider's id of a job recorded in the store at <paramref name="recordedAt"/> but never confirmed: searched
+    /// among the provider's jobs, newest first, back to a few minutes before it was recorded (clocks differ), at most
+    /// <see cref="MaxSearchPages"/> pages of 100.
+    /// </summary>
+    public async Task<string?> FindAsync(Guid id, DateTimeOffset recordedAt, CancellationToken ct)
     {
+        var pages = 0;
         await foreach (var page in _batches.GetBatchesAsync(after: null, limit: 100, Options(ct)).GetRawPagesAsync())
         {
-            return BatchFormat.FindSubmission(page.GetRawResponse().Content, id);
+            var content = page.GetRawResponse().Content;
+            if (BatchFormat.FindSubmission(content, id) is { } providerId)
+            {
+                return providerId;
+            }
+            if (++pages == MaxSearchPages || !BatchFormat.ReachesBack(content, recordedAt - TimeSpan.FromMinutes(10)))
+            {
+                break;
+            }
         }
         return null;
     }
+
+    public const int MaxSearchPages = 20;
 
     public async Task<string> ReadAsync(string? fileId, CancellationToken ct) =>
         fileId is null ? "" : (await _files.DownloadFileAsync(fileId, ct)).Value.ToString();
