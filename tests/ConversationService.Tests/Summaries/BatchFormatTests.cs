@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using ConversationService.Contracts;
 using ConversationService.Summaries;
+using ConversationService.Tokenizers;
 
 namespace ConversationService.Tests.Summaries;
 
@@ -54,6 +55,32 @@ public sealed class BatchFormatTests
 
         Assert.Equal(BatchAnswer.Retry, SummaryDecisions.OnBatchAnswer(new LineResult.Answered("", "m", usage, "stop", false)));
         Assert.Equal(BatchAnswer.Retry, SummaryDecisions.OnBatchAnswer(new LineResult.Answered("no", "m", usage, "stop", true)));
+    }
+
+    [Fact]
+    public void Given_an_answer_without_usage_and_unreadable_lines_When_read_Then_usage_is_counted_from_the_request_and_the_rest_fails()
+    {
+        var tokenizer = ExactTiktokenTokenizer.CreateForModel("gpt-4.1-nano");
+        var input = string.Join('\n',
+            BatchFormat.RequestLine(0, "gpt-4.1-nano", "Summarize the conversation.", "Alice: the review moved to room 104.", 200),
+            BatchFormat.RequestLine(1, "gpt-4.1-nano", "Summarize.", "Bob: hello.", 200));
+        const string output = """
+            {"id":"r1","custom_id":"0","response":{"status_code":200,"body":{"choices":[{"message":{"content":"The review is in room 104."},"finish_reason":"stop"}]}},"error":null}
+            {"id":"r2","custom_id":"1","response":{"status_code":"two hundred","body":{}},"error":null}
+            {"id":"r3","custom_id":"2", not json
+            """;
+
+        var results = BatchFormat.Results(output, "");
+        Assert.False(Assert.IsType<LineResult.Answered>(results[0]).UsageReported);
+        results = BatchFormat.CountMissingUsage(results, input, _ => tokenizer);
+
+        var answered = Assert.IsType<LineResult.Answered>(results[0]);
+        var prompt = tokenizer.CountChatTokens([
+            new ChatMessage("system", "Summarize the conversation."), new ChatMessage("user", "Alice: the review moved to room 104.")]);
+        Assert.Equal(new LlmUsage(prompt, 0, tokenizer.CountTokens("The review is in room 104.")), answered.Usage);
+        Assert.True(answered.Usage.InputTokens > 20);
+        Assert.Contains("unreadable", Assert.IsType<LineResult.Failed>(results[1]).Reason, StringComparison.Ordinal);
+        Assert.Equal(2, results.Count);
     }
 
     [Fact]

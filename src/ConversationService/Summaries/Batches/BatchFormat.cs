@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using ConversationService.Contracts;
+using ConversationService.Tokenizers;
+using Microsoft.ML.Tokenizers;
 
 namespace ConversationService.Summaries;
 
@@ -14,8 +16,13 @@ public sealed record BatchStatus(string Status, string? OutputFileId, string? Er
 /// <summary>What came back for one line.</summary>
 public abstract record LineResult
 {
-    /// <summary>The provider answered; <see cref="FinishReason"/> "length" means the answer was cut at the output cap.</summary>
-    public sealed record Answered(string Text, string Model, LlmUsage Usage, string? FinishReason, bool Refused) : LineResult;
+    /// <summary>
+    /// The provider answered; <see cref="FinishReason"/> "length" means the answer was cut at the output cap.
+    /// <see cref="UsageReported"/> false: the provider sent no usage, so <see cref="Usage"/> is zero until counted locally
+    /// (<see cref="BatchFormat.CountMissingUsage"/>).
+    /// </summary>
+    public sealed record Answered(string Text, string Model, LlmUsage Usage, string? FinishReason, bool Refused, bool UsageReported = true)
+        : LineResult;
 
     public sealed record Failed(string Reason) : LineResult;
 }
@@ -89,9 +96,45 @@ public static class BatchFormat
             {
                 continue;
             }
-            results[id] = Result(node);
+            results[id] = Readable(node);
         }
         return results;
+    }
+
+    /// <summary>
+    /// Answers that came without usage, counted as a direct call without usage is: the request's chat tokens from the
+    /// input file and the answer's tokens, with the tokenizer of the model asked for.
+    /// </summary>
+    public static Dictionary<int, LineResult> CountMissingUsage(
+        Dictionary<int, LineResult> results, string input, Func<string, Tokenizer> tokenizerFor)
+    {
+        foreach (var request in Lines(input))
+        {
+            if (int.TryParse(Text(request["custom_id"]), NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+                && results.GetValueOrDefault(id) is LineResult.Answered { UsageReported: false } answered)
+            {
+                var tokenizer = tokenizerFor(Text(request["body"]?["model"]) ?? answered.Model);
+                var messages = (request["body"]?["messages"]?.AsArray() ?? [])
+                    .Select(m => new ChatMessage(Text(m?["role"]) ?? "", Text(m?["content"]) ?? ""));
+                results[id] = answered with
+                {
+                    Usage = new LlmUsage(tokenizer.CountChatTokens(messages), 0, tokenizer.CountTokens(answered.Text)),
+                };
+            }
+        }
+        return results;
+    }
+
+    private static LineResult Readable(JsonNode line)
+    {
+        try
+        {
+            return Result(line);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            return new LineResult.Failed($"unreadable answer: {e.Message}");
+        }
     }
 
     private static LineResult Result(JsonNode line)
@@ -113,13 +156,27 @@ public static class BatchFormat
                 usage?["prompt_tokens_details"]?["cached_tokens"]?.GetValue<int>() ?? 0,
                 usage?["completion_tokens"]?.GetValue<int>() ?? 0),
             Text(choice?["finish_reason"]),
-            Text(choice?["message"]?["refusal"]) is { Length: > 0 });
+            Text(choice?["message"]?["refusal"]) is { Length: > 0 },
+            UsageReported: usage?["prompt_tokens"] is not null && usage["completion_tokens"] is not null);
     }
 
+    /// <summary>The JSON objects of a JSONL file; a line that is not one is skipped (its request counts as unanswered).</summary>
     private static IEnumerable<JsonNode> Lines(string jsonl) =>
         jsonl.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(l => JsonNode.Parse(l))
-            .OfType<JsonNode>();
+            .Select(Parse)
+            .OfType<JsonObject>();
+
+    private static JsonNode? Parse(string line)
+    {
+        try
+        {
+            return JsonNode.Parse(line);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     private static string? Text(JsonNode? node) =>
         node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;

@@ -27,8 +27,8 @@ namespace ConversationService.Summaries;
 /// conversations waiting for a job and those in one (<c>state</c> = <c>waiting</c> | <c>in_job</c>).
 /// </summary>
 public sealed class SummaryBatches(
-    SummaryBatchTable table, SummaryJobs jobs, DailyBudget budget, LlmCallLog log, IBus bus, IEndpointNameFormatter endpoints,
-    IServiceProvider services, ServiceMeter meter, IOptions<SummariesOptions> options, IOptions<LlmOptions> llm,
+    SummaryBatchTable table, SummaryJobs jobs, DailyBudget budget, LlmCallLog log, ModelTokenizers tokenizers, IBus bus,
+    IEndpointNameFormatter endpoints, IServiceProvider services, ServiceMeter meter, IOptions<SummariesOptions> options, IOptions<LlmOptions> llm,
     TimeProvider time, ILogger<SummaryBatches> logger) : BackgroundService
 {
     private sealed record QueueCounts(long Waiting, long InJobs, long CountedAt);
@@ -107,6 +107,10 @@ public sealed class SummaryBatches(
     private async Task ApplyAsync(BatchApi api, SummaryBatch batch, BatchStatus status, CancellationToken ct)
     {
         var results = BatchFormat.Results(await api.ReadAsync(status.OutputFileId, ct), await api.ReadAsync(status.ErrorFileId, ct));
+        if (results.Values.Any(r => r is LineResult.Answered { UsageReported: false }))
+        {
+            results = BatchFormat.CountMissingUsage(results, await api.ReadAsync(batch.InputFileId, ct), TokenizerFor);
+        }
         var lines = await table.LinesAsync(batch.Id, ct);
         var stored = 0;
         foreach (var line in lines)
@@ -128,6 +132,10 @@ public sealed class SummaryBatches(
         await api.DeleteFilesAsync([batch.InputFileId, status.OutputFileId, status.ErrorFileId], ct);
         await table.DeleteBatchAsync(batch.Id, ct);
     }
+
+    /// <summary>The model's tokenizer; o200k_base for a model the service does not know.</summary>
+    private Microsoft.ML.Tokenizers.Tokenizer TokenizerFor(string model) =>
+        tokenizers.TryResolve(model, out var tokenizer) ? tokenizer.Tokenizer : tokenizers.ForEncoding("o200k_base");
 
     /// <summary>
     /// Every answer is billed, stored or not: its usage and the batch price go to the call log, priced by the model asked
