@@ -41,14 +41,14 @@ public sealed class LlmCallLog(NpgsqlDataSource dataSource, DatabaseSchema schem
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task RecordAsync(LlmCall call, CancellationToken ct)
+    /// <summary>Records the call, within <paramref name="transaction"/> when one is given (committed by its owner).</summary>
+    public async Task RecordAsync(LlmCall call, CancellationToken ct, NpgsqlTransaction? transaction = null)
     {
-        await using var command = dataSource.CreateCommand(
-            $"""
-            INSERT INTO {schema.Name}.llm_calls
-                (tenant_id, conversation_id, call_type, model, input_tokens, cached_tokens, output_tokens, latency_ms, cost_usd, at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-            """);
+        const string Columns = "tenant_id, conversation_id, call_type, model, input_tokens, cached_tokens, output_tokens, latency_ms, cost_usd, at";
+        var sql = $"INSERT INTO {schema.Name}.llm_calls ({Columns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+        await using var command = transaction is null
+            ? dataSource.CreateCommand(sql)
+            : new NpgsqlCommand(sql, transaction.Connection, transaction);
         command.Parameters.Add(new() { Value = call.Tenant });
         command.Parameters.Add(new() { Value = (object?)call.ConversationId ?? DBNull.Value });
         command.Parameters.Add(new() { Value = call.CallType });

@@ -4,6 +4,7 @@ using ConversationService.Hosting;
 using ConversationService.Summaries;
 using ConversationService.Tests.Fakes;
 using ConversationService.Tests.Infrastructure;
+using ConversationService.Usage;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
@@ -309,6 +310,36 @@ public sealed class BatchSummaryTests : IAsyncLifetime
 
         Assert.True(Assert.Single(await SummaryProbe.SummariesAsync(_fixture.ConnectionString, lost)).Batched);
         Assert.Equal(submitted + 1, _fixture.Llm.Batches.Count);
+    }
+
+    [Fact]
+    public async Task Given_an_answer_billed_once_When_its_job_is_applied_again_after_a_crash_Then_its_cost_is_not_recorded_twice()
+    {
+        var instance = Instance();
+        var id = (await ConversationsAsync(1))[0];
+        var table = instance.Services.GetRequiredService<SummaryBatchTable>();
+        var log = instance.Services.GetRequiredService<LlmCallLog>();
+        await table.QueueAsync("tenant-a", id, 6, CancellationToken.None);
+        var batchId = Guid.NewGuid();
+        var line = new BatchLine(0, "tenant-a", id, 0, 1, 6, "gpt-4.1-nano", DateTimeOffset.UtcNow);
+        await table.CreateBatchAsync(batchId, [line], CancellationToken.None);
+        var call = new LlmCall("tenant-a", id, "summary_batch", "gpt-4.1-nano",
+            new(1_000, 0, 50), TimeSpan.FromSeconds(1), 0.0001m, DateTimeOffset.UtcNow);
+
+        // A failure while billing rolls the mark back; the next try bills; a third (the job applied again) does not.
+        await Assert.ThrowsAsync<TimeoutException>(() => table.BillOnceAsync(batchId, line, async transaction =>
+        {
+            await log.RecordAsync(call, CancellationToken.None, transaction);
+            throw new TimeoutException("the replica died here");
+        }, CancellationToken.None));
+        Assert.True(await table.BillOnceAsync(batchId, line, t => log.RecordAsync(call, CancellationToken.None, t), CancellationToken.None));
+        Assert.False(await table.BillOnceAsync(batchId, line, t => log.RecordAsync(call, CancellationToken.None, t), CancellationToken.None));
+
+        await using var connection = new NpgsqlConnection(_fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand(
+            "SELECT count(*) FROM conversations.llm_calls WHERE conversation_id = $1", connection) { Parameters = { new() { Value = id } } };
+        Assert.Equal(1L, await count.ExecuteScalarAsync());
     }
 
     [Fact]

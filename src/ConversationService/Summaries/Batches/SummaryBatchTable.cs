@@ -53,7 +53,9 @@ public sealed class SummaryBatchTable(NpgsqlDataSource dataSource, DatabaseSchem
                 through_index   integer     NOT NULL,
                 model           text        NOT NULL,
                 queued_at       timestamptz NOT NULL,
+                billed          boolean     NOT NULL DEFAULT false,
                 PRIMARY KEY (batch_id, line_id));
+            ALTER TABLE {Lines} ADD COLUMN IF NOT EXISTS billed boolean NOT NULL DEFAULT false;
             """, cancellationToken);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -171,6 +173,24 @@ public sealed class SummaryBatchTable(NpgsqlDataSource dataSource, DatabaseSchem
                 reader.GetInt32(4), reader.GetInt32(5), reader.GetString(6), reader.GetFieldValue<DateTimeOffset>(7)));
         }
         return lines;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="record"/> (the answer's cost into the call log) in one transaction with marking the line
+    /// billed, unless it is billed already: a round that applies a job again after a crash bills no answer twice.
+    /// </summary>
+    public async Task<bool> BillOnceAsync(Guid id, BatchLine line, Func<NpgsqlTransaction, Task> record, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        if (await RunAsync(connection, transaction,
+                $"UPDATE {Lines} SET billed = true WHERE batch_id = $1 AND line_id = $2 AND NOT billed", ct, id, line.LineId) == 0)
+        {
+            return false;
+        }
+        await record(transaction);
+        await transaction.CommitAsync(ct);
+        return true;
     }
 
     /// <summary>

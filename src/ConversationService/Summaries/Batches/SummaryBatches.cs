@@ -116,7 +116,7 @@ public sealed class SummaryBatches(
         foreach (var line in lines)
         {
             var result = results.GetValueOrDefault(line.LineId) ?? new LineResult.Failed($"job {status.Status}, no answer");
-            var cost = result is LineResult.Answered answered ? await RecordAsync(line, answered, ct) : 0m;
+            var cost = result is LineResult.Answered answered ? await RecordAsync(batch, line, answered, ct) : 0m;
             switch (SummaryDecisions.OnBatchAnswer(result))
             {
                 case BatchAnswer.Store:
@@ -139,14 +139,15 @@ public sealed class SummaryBatches(
 
     /// <summary>
     /// Every answer is billed, stored or not: its usage and the batch price go to the call log, priced by the model asked
-    /// for (a provider may answer with a dated name), its latency the time since the summary was first queued.
+    /// for (a provider may answer with a dated name), its latency the time since the summary was first queued; once, even
+    /// when a crash makes the next round apply the job again.
     /// </summary>
-    private async Task<decimal> RecordAsync(BatchLine line, LineResult.Answered answer, CancellationToken ct)
+    private async Task<decimal> RecordAsync(SummaryBatch batch, BatchLine line, LineResult.Answered answer, CancellationToken ct)
     {
         var cost = Pricing.Cost(llm.Value.Prices, line.Model, answer.Usage) * Batch.PriceFactor;
         var now = time.GetUtcNow();
-        await log.RecordAsync(
-            new LlmCall(line.Tenant, line.ConversationId, CallTypes.BatchSummary, line.Model, answer.Usage, now - line.QueuedAt, cost, now), ct);
+        var call = new LlmCall(line.Tenant, line.ConversationId, CallTypes.BatchSummary, line.Model, answer.Usage, now - line.QueuedAt, cost, now);
+        await table.BillOnceAsync(batch.Id, line, transaction => log.RecordAsync(call, ct, transaction), ct);
         return cost;
     }
 
