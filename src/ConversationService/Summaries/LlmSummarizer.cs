@@ -1,5 +1,4 @@
 using ConversationService.Contracts;
-using Tokenizer = Microsoft.ML.Tokenizers.Tokenizer;
 using ConversationService.Usage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
@@ -66,7 +65,7 @@ public sealed class LlmSummarizer(
         var text = response.Text.Trim();
         var usage = response.Usage is { InputTokenCount: { } input, OutputTokenCount: { } output } reported
             ? new LlmUsage(Tokens(input), Tokens(reported.CachedInputTokenCount ?? 0), Tokens(output))
-            : Counted(messages, text, request.Tokenizer);
+            : Pricing.Counted(request.Tokenizer, messages.Select(m => new Tokenizers.ChatMessage(m.Role.Value, m.Text)), text);
         var cost = Pricing.Cost(_options.Prices, model, usage);
         await log.RecordAsync(
             new LlmCall(request.Tenant, request.ConversationId, CallTypes.Summary, model, usage, latency, cost, time.GetUtcNow()), ct);
@@ -80,9 +79,4 @@ public sealed class LlmSummarizer(
         response.Messages.SelectMany(m => m.Contents).OfType<ErrorContent>().Any(c => c.ErrorCode == "Refusal");
 
     private static int Tokens(long count) => (int)Math.Clamp(count, 0, int.MaxValue);
-
-    private static LlmUsage Counted(ChatMessage[] messages, string answer, Tokenizer tokenizer) => new(
-        Tokenizers.ChatTokens.CountChatTokens(tokenizer, messages.Select(m => new Tokenizers.ChatMessage(m.Role.Value, m.Text))),
-        0,
-        tokenizer.CountTokens(answer));
 }

@@ -1,4 +1,6 @@
 using ConversationService.Contracts;
+using ConversationService.Tokenizers;
+using Microsoft.ML.Tokenizers;
 
 namespace ConversationService.Usage;
 
@@ -99,6 +101,10 @@ public static class Pricing
         return (uncached * price.Input + usage.CachedInputTokens * price.CachedInput + usage.OutputTokens * price.Output)
             / 1_000_000m;
     }
+
+    /// <summary>Usage counted locally, when the provider reports none: the prompt's chat tokens and the answer's.</summary>
+    public static LlmUsage Counted(Tokenizer tokenizer, IEnumerable<ChatMessage> prompt, string answer) =>
+        new(tokenizer.CountChatTokens(prompt), 0, tokenizer.CountTokens(answer));
 
     /// <summary>What context assembly saved: the tokens left out of the full history, at the model's input rate.</summary>
     public static decimal Saved(IReadOnlyDictionary<string, ModelPrice> prices, string model, long fullHistoryTokens, long tokensServed) =>

@@ -323,7 +323,7 @@ public sealed class BatchSummaryTests : IAsyncLifetime
         var batchId = Guid.NewGuid();
         var line = new BatchLine(0, "tenant-a", id, 0, 1, 6, "gpt-4.1-nano", DateTimeOffset.UtcNow);
         await table.CreateBatchAsync(batchId, [line], CancellationToken.None);
-        var call = new LlmCall("tenant-a", id, "summary_batch", "gpt-4.1-nano",
+        var call = new LlmCall("tenant-a", id, CallTypes.BatchSummary, "gpt-4.1-nano",
             new(1_000, 0, 50), TimeSpan.FromSeconds(1), 0.0001m, DateTimeOffset.UtcNow);
 
         // A failure while billing rolls the mark back; the next try bills; a third (the job applied again) does not.

@@ -24,9 +24,7 @@ public sealed class LocomoSummaryCostTests(LlmFixture fixture, ITestOutputHelper
         var (ingested, ids, usage) = await LocomoReplay.RunAsync(fixture, TimeSpan.FromSeconds(3));
 
         output.WriteLine($"direct: {usage.Describe(ingested)}");
-        Assert.True(usage.Calls >= ids.Count, $"only {usage.Calls} summary calls for {ids.Count} long conversations");
-        Assert.InRange(usage.InputPer1000(ingested), 1, 1300);
-        Assert.InRange(usage.OutputPer1000(ingested), 1, 150);
+        usage.AssertWithinSummaryBudget(ingested, ids.Count);
     }
 }
 
@@ -48,10 +46,8 @@ public sealed class LocomoBatchCostTests(BatchLlmFixture fixture, ITestOutputHel
         var (ingested, ids, usage) = await LocomoReplay.RunAsync(fixture, TimeSpan.FromSeconds(5));
 
         output.WriteLine($"batch: {usage.Describe(ingested)}");
-        Assert.True(usage.Calls >= ids.Count, $"only {usage.Calls} summary calls for {ids.Count} long conversations");
+        usage.AssertWithinSummaryBudget(ingested, ids.Count);
         Assert.Equal(usage.Calls, usage.BatchCalls);
-        Assert.InRange(usage.InputPer1000(ingested), 1, 1300);
-        Assert.InRange(usage.OutputPer1000(ingested), 1, 150);
         // gpt-4.1-nano: 0.10 input and 0.40 output per 1M tokens, halved.
         Assert.Equal((usage.Input * 0.10m + usage.Output * 0.40m) / 1_000_000m / 2, usage.CostUsd);
         Assert.InRange(usage.MaxLatency, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(30));
@@ -81,6 +77,14 @@ public sealed record ReplayUsage(long Calls, long BatchCalls, long Input, long O
     public double InputPer1000(long ingested) => 1000.0 * Input / ingested;
 
     public double OutputPer1000(long ingested) => 1000.0 * Output / ingested;
+
+    /// <summary>Issue 4's bounds: at least one call per long conversation, at most 1,300 input and 150 output tokens per 1,000 ingested.</summary>
+    public void AssertWithinSummaryBudget(long ingested, int conversations)
+    {
+        Assert.True(Calls >= conversations, $"only {Calls} summary calls for {conversations} long conversations");
+        Assert.InRange(InputPer1000(ingested), 1, 1300);
+        Assert.InRange(OutputPer1000(ingested), 1, 150);
+    }
 
     public string Describe(long ingested) =>
         $"ingested {ingested} tokens, {Calls} LLM calls ({BatchCalls} in batch jobs), {Input} input and {Output} output tokens: "

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using ConversationService.Contracts;
 using ConversationService.Tokenizers;
+using ConversationService.Usage;
 using Microsoft.ML.Tokenizers;
 
 namespace ConversationService.Summaries;
@@ -116,10 +117,7 @@ public static class BatchFormat
                 var tokenizer = tokenizerFor(Text(request["body"]?["model"]) ?? answered.Model);
                 var messages = (request["body"]?["messages"]?.AsArray() ?? [])
                     .Select(m => new ChatMessage(Text(m?["role"]) ?? "", Text(m?["content"]) ?? ""));
-                results[id] = answered with
-                {
-                    Usage = new LlmUsage(tokenizer.CountChatTokens(messages), 0, tokenizer.CountTokens(answered.Text)),
-                };
+                results[id] = answered with { Usage = Pricing.Counted(tokenizer, messages, answered.Text) };
             }
         }
         return results;
